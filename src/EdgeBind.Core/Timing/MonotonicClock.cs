@@ -1,0 +1,44 @@
+using System.Diagnostics;
+
+namespace EdgeBind.Core.Timing;
+
+/// <summary>
+/// The process's one clock. Capture times are monotonic nanoseconds (never jump with NTP or DST);
+/// <see cref="UtcAnchor"/> maps them to wall time so events can carry UTC timestamps.
+/// </summary>
+public static class MonotonicClock
+{
+    private static readonly long AnchorTicks = Stopwatch.GetTimestamp();
+    private static readonly double NsPerTick = 1e9 / Stopwatch.Frequency;
+
+    /// <summary>UTC wall time at which monotonic time zero was taken (process start of this clock).</summary>
+    public static DateTimeOffset UtcAnchor { get; } = DateTimeOffset.UtcNow;
+
+    /// <summary>Monotonic time now, in nanoseconds since <see cref="UtcAnchor"/>.</summary>
+    public static long NowNs => (long)((Stopwatch.GetTimestamp() - AnchorTicks) * NsPerTick);
+
+    /// <summary>Converts a monotonic time in nanoseconds to UTC wall time.</summary>
+    public static DateTimeOffset ToUtc(long monotonicNs) => UtcAnchor.AddTicks(monotonicNs / 100);
+
+    /// <summary>Converts a UTC wall time to this clock's monotonic nanoseconds.</summary>
+    public static long FromUtc(DateTimeOffset utc) => (utc - UtcAnchor).Ticks * 100;
+}
+
+/// <summary>Unit conversions for nanosecond time values.</summary>
+public static class Ns
+{
+    /// <summary>Nanoseconds per second.</summary>
+    public const long PerSecond = 1_000_000_000;
+
+    /// <summary>Nanoseconds per millisecond.</summary>
+    public const long PerMillisecond = 1_000_000;
+
+    /// <summary>Seconds to nanoseconds, rounded to the nearest nanosecond.</summary>
+    public static long FromSeconds(double seconds) => (long)Math.Round(seconds * PerSecond);
+
+    /// <summary>Nanoseconds to seconds.</summary>
+    public static double ToSeconds(long ns) => ns / (double)PerSecond;
+
+    /// <summary>Nanoseconds to milliseconds.</summary>
+    public static double ToMilliseconds(long ns) => ns / (double)PerMillisecond;
+}

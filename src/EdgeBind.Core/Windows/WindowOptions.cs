@@ -1,0 +1,60 @@
+using EdgeBind.Core.Config;
+
+namespace EdgeBind.Core.Windows;
+
+/// <summary>
+/// Windowing parameters for one modality (pipeline file: <c>windows.&lt;modality&gt;</c>).
+/// Frame modalities use <see cref="EveryMs"/>; audio uses <see cref="LengthS"/> and <see cref="HopS"/>;
+/// IMU uses <see cref="Samples"/>, <see cref="RateHz"/> and <see cref="HopS"/>.
+/// </summary>
+public sealed class WindowOptions : IValidatable
+{
+    /// <summary>Frame modalities: emit the newest frame once per this many milliseconds of capture time.</summary>
+    public double EveryMs { get; set; } = 500;
+
+    /// <summary>Audio: window length in seconds (ImageBind's clip: 2 s).</summary>
+    public double LengthS { get; set; } = 2.0;
+
+    /// <summary>Audio and IMU: hop between window starts in seconds; at most the window length.</summary>
+    public double HopS { get; set; } = 0.5;
+
+    /// <summary>IMU: samples per window on the uniform grid (ImageBind: 2000).</summary>
+    public int Samples { get; set; } = 2000;
+
+    /// <summary>IMU: uniform grid rate in Hz the irregular samples are resampled onto.</summary>
+    public double RateHz { get; set; } = 200;
+
+    /// <summary>A silence in the input longer than this (ms) counts as a gap (device dropout).</summary>
+    public double MaxGapMs { get; set; } = 100;
+
+    /// <summary>The modality these options window; set by the loader from the section name, not from the file.</summary>
+    [ConfigIgnore]
+    public Modality Modality { get; set; } = Modality.Vision;
+
+    /// <summary>Defaults per modality: audio 2 s every 0.5 s; IMU 2000 samples at 200 Hz every 2.5 s; frames every 500 ms.</summary>
+    public static WindowOptions DefaultFor(Modality modality) => modality switch
+    {
+        Modality.Imu => new WindowOptions { Modality = modality, Samples = 2000, RateHz = 200, HopS = 2.5, MaxGapMs = 100 },
+        Modality.Audio => new WindowOptions { Modality = modality, LengthS = 2.0, HopS = 0.5, MaxGapMs = 50 },
+        _ => new WindowOptions { Modality = modality, EveryMs = 500, MaxGapMs = 1000 },
+    };
+
+    /// <inheritdoc />
+    public void Validate(ConfigValidator v)
+    {
+        v.Require(EveryMs > 0, "every_ms", "a positive number of milliseconds", EveryMs);
+        v.Require(LengthS > 0, "length_s", "a positive number of seconds", LengthS);
+        v.Require(HopS > 0, "hop_s", "a positive number of seconds", HopS);
+        v.Require(Samples > 0, "samples", "a positive whole number", Samples);
+        v.Require(RateHz > 0 && double.IsFinite(RateHz), "rate_hz", "a positive rate in Hz", RateHz);
+        v.Require(MaxGapMs > 0, "max_gap_ms", "a positive number of milliseconds", MaxGapMs);
+        if (Modality == Modality.Audio)
+        {
+            v.Require(HopS <= LengthS, "hop_s", $"at most length_s ({LengthS} s): a hop longer than the window skips data", HopS);
+        }
+        else if (Modality == Modality.Imu)
+        {
+            v.Require(HopS <= Samples / RateHz, "hop_s", $"at most the window's duration samples / rate_hz ({Samples / RateHz} s): a hop longer than the window skips data", HopS);
+        }
+    }
+}
