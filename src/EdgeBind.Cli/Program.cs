@@ -1,0 +1,8 @@
+using System.CommandLine;
+using EdgeBind.Cli;
+
+
+// Each command lives in Commands/; adding one is one file plus one line here.
+var root = new RootCommand("EdgeBind: real-time sensor fusion runtime for edge devices (ImageBind-style joint embeddings).");
+root.Options.Add(CliApp.VerboseOption);
+return await CliApp.InvokeAsync(root, args).ConfigureAwait(false);
