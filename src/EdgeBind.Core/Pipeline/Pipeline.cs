@@ -1,0 +1,278 @@
+using EdgeBind.Core.Buffers;
+using EdgeBind.Core.Channels;
+using EdgeBind.Core.Metrics;
+using EdgeBind.Core.Sources;
+using EdgeBind.Core.Stages;
+using EdgeBind.Core.Timing;
+using EdgeBind.Core.Windows;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace EdgeBind.Core.Pipeline;
+
+/// <summary>One source with its edge and windower, as the pipeline runs it.</summary>
+public sealed class SourceRuntime
+{
+    internal SourceRuntime(SourceDefinition definition, ISource source, Edge<Sample> edge, IWindower windower)
+    {
+        Definition = definition;
+        Source = source;
+        Edge = edge;
+        Windower = windower;
+        WindowStats = new StageStats($"window/{source.Id}", "windower") { QueueDepth = () => edge.Depth };
+    }
+
+    /// <summary>The source's entry in the pipeline file.</summary>
+    public SourceDefinition Definition { get; }
+
+    /// <summary>The running source.</summary>
+    public ISource Source { get; }
+
+    /// <summary>Source to windower edge.</summary>
+    public Edge<Sample> Edge { get; }
+
+    /// <summary>The windower.</summary>
+    public IWindower Windower { get; }
+
+    /// <summary>Windower counters (in = samples, out = windows, latency = time per sample).</summary>
+    public StageStats WindowStats { get; }
+}
+
+/// <summary>How a stop went.</summary>
+/// <param name="Drained">True when every queue drained before the deadline.</param>
+/// <param name="Abandoned">Items released unprocessed because the deadline passed.</param>
+/// <param name="Elapsed">Time the stop took.</param>
+public sealed record StopResult(bool Drained, int Abandoned, TimeSpan Elapsed);
+
+/// <summary>
+/// A running pipeline: sources -> windowers -> the modules' stages. Each source, windower and stage is
+/// a task; stopping cancels the sources and lets everything downstream drain in order within the
+/// file's deadline, then abandons (and releases) what is left.
+/// </summary>
+public sealed class Pipeline : IAsyncDisposable
+{
+    private readonly PipelineDefinition _definition;
+    private readonly IReadOnlyList<IPipelineModule> _modules;
+    private readonly ILoggerFactory _loggerFactory;
+    private readonly ILogger _logger;
+    private readonly List<SourceRuntime> _sources = [];
+    private readonly List<Task> _sourceTasks = [];
+    private readonly List<Task> _windowTasks = [];
+    private readonly List<Task> _stageTasks = [];
+    private readonly CancellationTokenSource _sourcesCts = new();
+    private readonly CancellationTokenSource _stagesCts = new();
+    private readonly TaskCompletionSource _failed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private IReadOnlyList<IStageRunner> _runners = [];
+    private Edge<Window>? _windows;
+    private Task? _completion;
+
+    /// <summary>Creates a pipeline (nothing runs until <see cref="StartAsync"/>).</summary>
+    public Pipeline(PipelineDefinition definition, IReadOnlyList<IPipelineModule>? modules = null, ILoggerFactory? loggerFactory = null)
+    {
+        ArgumentNullException.ThrowIfNull(definition);
+        _definition = definition;
+        _modules = modules ?? [];
+        _loggerFactory = loggerFactory ?? NullLoggerFactory.Instance;
+        _logger = _loggerFactory.CreateLogger("pipeline");
+        WindowPool = new LeasePool<Window>(() => new Window(), 512);
+    }
+
+    /// <summary>The pipeline file.</summary>
+    public PipelineDefinition Definition => _definition;
+
+    /// <summary>Sources with their edges and windowers.</summary>
+    public IReadOnlyList<SourceRuntime> Sources => _sources;
+
+    /// <summary>The stages added by modules, in build order.</summary>
+    public IReadOnlyList<IStageRunner> Stages => _runners;
+
+    /// <summary>The windows edge (null before start).</summary>
+    public Edge<Window>? WindowEdge => _windows;
+
+    /// <summary>The pool all windows come from; <see cref="LeasePool{T}.Outstanding"/> is 0 after a clean stop.</summary>
+    public LeasePool<Window> WindowPool { get; }
+
+    /// <summary>Services the modules shared while building (the model, the query store...).</summary>
+    public IReadOnlyDictionary<Type, object> Services { get; private set; } = new Dictionary<Type, object>();
+
+    /// <summary>Completes when every source has ended and everything has drained, or a required source failed.</summary>
+    public Task Completion => _completion ?? throw new InvalidOperationException("the pipeline has not started");
+
+    /// <summary>Creates sources, windowers and stages, starts the stages (loading models), then the sources.</summary>
+    public async Task StartAsync(CancellationToken cancellationToken = default)
+    {
+        _windows = new Edge<Window>("windows", _definition.Edges.Windows.ToOptions());
+        foreach (var def in _definition.Sources)
+        {
+            var source = def.Type.Create(def.Id, def.Options);
+            var edgeConfig = def.Type.Modality.IsFrameModality() ? _definition.Edges.Frames : _definition.Edges.Samples;
+            var edge = new Edge<Sample>($"samples/{def.Id}", edgeConfig.ToOptions() with { SingleWriter = true });
+            var windower = Windowers.Create(def.Type.Modality, _definition.WindowFor(def.Type.Modality), WindowPool);
+            _sources.Add(new SourceRuntime(def, source, edge, windower));
+        }
+
+        var builder = new PipelineBuilder(_definition, _loggerFactory);
+        builder.Publish(Ports.Windows, _windows);
+        foreach (var module in _modules)
+        {
+            module.Build(builder);
+        }
+        builder.DrainUntaken();
+        _runners = builder.Runners;
+        Services = builder.Services;
+
+        foreach (var runner in _runners)
+        {
+            await runner.StartAsync(cancellationToken).ConfigureAwait(false);
+            EdgeBindMeter.Register(runner.Stats);
+        }
+        foreach (var runner in _runners)
+        {
+            _stageTasks.Add(Task.Run(() => runner.RunAsync(_stagesCts.Token), CancellationToken.None));
+        }
+        foreach (var runtime in _sources)
+        {
+            EdgeBindMeter.Register(runtime.Source.Stats);
+            EdgeBindMeter.Register(runtime.WindowStats);
+            _windowTasks.Add(Task.Run(() => WindowLoopAsync(runtime), CancellationToken.None));
+        }
+        foreach (var runtime in _sources)
+        {
+            _sourceTasks.Add(Task.Run(() => SourceLoopAsync(runtime), CancellationToken.None));
+        }
+        var windowsDone = Task.WhenAll(_windowTasks).ContinueWith(_ => _windows.Complete(), TaskScheduler.Default);
+        _completion = Task.WhenAny(Task.WhenAll(_sourceTasks.Concat(_stageTasks).Append(windowsDone)), _failed.Task).Unwrap();
+        _logger.LogInformation("pipeline {Name} started: {Sources} sources, {Stages} stages", _definition.Name, _sources.Count, _runners.Count);
+    }
+
+    private async Task SourceLoopAsync(SourceRuntime runtime)
+    {
+        var source = runtime.Source;
+        try
+        {
+            await source.RunAsync(runtime.Edge, _sourcesCts.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (_sourcesCts.IsCancellationRequested)
+        {
+        }
+        catch (Exception ex)
+        {
+            source.Stats.AddError();
+            _logger.LogError(ex, "source {Source} failed: {Message}", source.Id, ex.Message);
+            if (runtime.Definition.Required)
+            {
+                _failed.TrySetException(new InvalidOperationException($"required source '{source.Id}' failed: {ex.Message}", ex));
+            }
+        }
+        finally
+        {
+            runtime.Edge.Complete();
+        }
+    }
+
+    private async Task WindowLoopAsync(SourceRuntime runtime)
+    {
+        var emitted = new List<Window>(8);
+        var edge = runtime.Edge;
+        var stats = runtime.WindowStats;
+        try
+        {
+            while (await edge.WaitToReadAsync(_stagesCts.Token).ConfigureAwait(false))
+            {
+                while (edge.TryRead(out var sample))
+                {
+                    stats.AddIn();
+                    var started = MonotonicClock.NowNs;
+                    try
+                    {
+                        runtime.Windower.Push(sample, emitted);
+                    }
+                    catch (Exception ex) when (ex is not OperationCanceledException)
+                    {
+                        // A malformed sample must not end the source's windowing.
+                        sample.Dispose();
+                        stats.AddError();
+                        _logger.LogWarning(ex, "windower {Source} rejected a sample: {Message}", runtime.Source.Id, ex.Message);
+                    }
+                    stats.RecordLatency(MonotonicClock.NowNs - started);
+                    foreach (var window in emitted)
+                    {
+                        if (await _windows!.WriteAsync(window, _stagesCts.Token).ConfigureAwait(false))
+                        {
+                            stats.AddOut();
+                        }
+                        else
+                        {
+                            stats.AddDropped();
+                        }
+                    }
+                    emitted.Clear();
+                }
+            }
+        }
+        catch (OperationCanceledException) when (_stagesCts.IsCancellationRequested)
+        {
+            foreach (var window in emitted)
+            {
+                window.Dispose();
+            }
+        }
+    }
+
+    /// <summary>
+    /// Stops the sources, then waits up to <paramref name="deadline"/> (default: the file's drain timeout)
+    /// for everything queued to be processed; whatever is left then is released unprocessed.
+    /// </summary>
+    public async Task<StopResult> StopAsync(TimeSpan? deadline = null)
+    {
+        var started = MonotonicClock.NowNs;
+        var limit = deadline ?? TimeSpan.FromSeconds(_definition.Shutdown.DrainTimeoutS);
+        await _sourcesCts.CancelAsync().ConfigureAwait(false);
+        var all = Task.WhenAll(_sourceTasks.Concat(_windowTasks).Concat(_stageTasks));
+        var drained = await Task.WhenAny(all, Task.Delay(limit)).ConfigureAwait(false) == all;
+        var abandoned = 0;
+        if (!drained)
+        {
+            _logger.LogWarning("drain deadline of {Deadline} passed; abandoning queued work", limit);
+            await _stagesCts.CancelAsync().ConfigureAwait(false);
+            foreach (var runtime in _sources)
+            {
+                abandoned += runtime.Edge.Abandon();
+            }
+            abandoned += _windows?.Abandon() ?? 0;
+            foreach (var runner in _runners)
+            {
+                abandoned += runner.Abandon();
+            }
+            await Task.WhenAny(all, Task.Delay(TimeSpan.FromSeconds(2))).ConfigureAwait(false);
+        }
+        _failed.TrySetResult();
+        return new StopResult(drained, abandoned, TimeSpan.FromTicks((MonotonicClock.NowNs - started) / 100));
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        if (!_sourcesCts.IsCancellationRequested)
+        {
+            await StopAsync().ConfigureAwait(false);
+        }
+        foreach (var runtime in _sources)
+        {
+            await runtime.Source.DisposeAsync().ConfigureAwait(false);
+            runtime.Windower.Dispose();
+            EdgeBindMeter.Unregister(runtime.Source.Stats);
+            EdgeBindMeter.Unregister(runtime.WindowStats);
+        }
+        foreach (var runner in _runners)
+        {
+            EdgeBindMeter.Unregister(runner.Stats);
+            if (runner is IAsyncDisposable disposable)
+            {
+                await disposable.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+        _sourcesCts.Dispose();
+        _stagesCts.Dispose();
+    }
+}

@@ -1,0 +1,61 @@
+using EdgeBind.Core.Channels;
+using EdgeBind.Core.Metrics;
+
+namespace EdgeBind.Core.Sources;
+
+/// <summary>Lifecycle state of a source, as shown in status lines and metrics.</summary>
+public enum SourceState
+{
+    /// <summary>Opening the device or file.</summary>
+    Starting,
+    /// <summary>Producing samples.</summary>
+    Streaming,
+    /// <summary>Open but no sample for longer than the stall timeout.</summary>
+    Stalled,
+    /// <summary>Lost and trying to reopen (with backoff).</summary>
+    Reconnecting,
+    /// <summary>Gave up; the rest of the pipeline keeps running unless the source is required.</summary>
+    Failed,
+    /// <summary>Finished (end of a file, or the pipeline stopped).</summary>
+    Stopped,
+}
+
+/// <summary>
+/// A device adapter or file reader producing samples of one modality. A source owns its pools; every
+/// sample it writes is a lease that the consumer disposes.
+/// </summary>
+public interface ISource : IAsyncDisposable
+{
+    /// <summary>The pipeline file's id for this source.</summary>
+    string Id { get; }
+
+    /// <summary>Modality produced.</summary>
+    Modality Modality { get; }
+
+    /// <summary>Current state.</summary>
+    SourceState State { get; }
+
+    /// <summary>The last error message, if any (shown in status).</summary>
+    string? LastError { get; }
+
+    /// <summary>Capture time of the last sample produced, monotonic ns (0 before the first).</summary>
+    long LastSampleNs { get; }
+
+    /// <summary>Counters: out = samples written, errors = bad readings skipped, dropped = samples the source itself discarded.</summary>
+    StageStats Stats { get; }
+
+    /// <summary>
+    /// Produces samples into <paramref name="output"/> until cancelled or the input ends. Returns normally
+    /// on cancellation or end of input; throws only when the source cannot work at all.
+    /// </summary>
+    Task RunAsync(Edge<Sample> output, CancellationToken cancellationToken);
+}
+
+/// <summary>How a source paces its output.</summary>
+public enum Pacing
+{
+    /// <summary>At the rate the data was (or would be) captured.</summary>
+    Realtime,
+    /// <summary>As fast as the consumer takes it (capture times are still the nominal ones).</summary>
+    Fast,
+}

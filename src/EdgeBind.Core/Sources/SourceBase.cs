@@ -1,0 +1,82 @@
+using EdgeBind.Core.Channels;
+using EdgeBind.Core.Metrics;
+using EdgeBind.Core.Timing;
+
+namespace EdgeBind.Core.Sources;
+
+/// <summary>Bookkeeping shared by sources: state, last error, last sample time, counters, pacing.</summary>
+public abstract class SourceBase : ISource
+{
+    private volatile SourceState _state = SourceState.Starting;
+    private long _lastSampleNs;
+    private long _sequence;
+
+    /// <summary>Creates the base with the source's id and modality.</summary>
+    protected SourceBase(string id, Modality modality)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(id);
+        Id = id;
+        Modality = modality;
+        Stats = new StageStats($"source/{id}", "source");
+    }
+
+    /// <inheritdoc />
+    public string Id { get; }
+
+    /// <inheritdoc />
+    public Modality Modality { get; }
+
+    /// <inheritdoc />
+    public SourceState State { get => _state; protected set => _state = value; }
+
+    /// <inheritdoc />
+    public string? LastError { get; protected set; }
+
+    /// <inheritdoc />
+    public long LastSampleNs => Interlocked.Read(ref _lastSampleNs);
+
+    /// <inheritdoc />
+    public StageStats Stats { get; }
+
+    /// <inheritdoc />
+    public abstract Task RunAsync(Edge<Sample> output, CancellationToken cancellationToken);
+
+    /// <summary>Stamps a sample with this source's id, modality and next sequence number, and writes it.</summary>
+    protected async ValueTask<bool> EmitAsync(Edge<Sample> output, Sample sample, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        ArgumentNullException.ThrowIfNull(sample);
+        sample.SourceId = Id;
+        sample.Modality = Modality;
+        sample.Sequence = _sequence++;
+        Interlocked.Exchange(ref _lastSampleNs, sample.CaptureNs);
+        State = SourceState.Streaming;
+        var written = await output.WriteAsync(sample, cancellationToken).ConfigureAwait(false);
+        if (written)
+        {
+            Stats.AddOut();
+        }
+        return written;
+    }
+
+    /// <summary>In <see cref="Pacing.Realtime"/>, waits until monotonic time reaches <paramref name="dueNs"/>.</summary>
+    protected static async ValueTask PaceAsync(Pacing pacing, long dueNs, CancellationToken cancellationToken)
+    {
+        if (pacing != Pacing.Realtime)
+        {
+            return;
+        }
+        var waitNs = dueNs - MonotonicClock.NowNs;
+        if (waitNs > Ns.PerMillisecond)
+        {
+            await Task.Delay(TimeSpan.FromTicks(waitNs / 100), cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <inheritdoc />
+    public virtual ValueTask DisposeAsync()
+    {
+        GC.SuppressFinalize(this);
+        return ValueTask.CompletedTask;
+    }
+}

@@ -1,0 +1,58 @@
+namespace EdgeBind.Core.Stages;
+
+/// <summary>How a runner groups input items before handing them to a stage.</summary>
+public sealed record StageBatching
+{
+    /// <summary>Items per call at most (1 = no batching).</summary>
+    public int MaxBatch { get; init; } = 1;
+
+    /// <summary>
+    /// How long the runner waits for more items after the first one of a batch arrives, ms.
+    /// Batching never delays an item by more than this.
+    /// </summary>
+    public double MaxWaitMs { get; init; }
+
+    /// <summary>No batching.</summary>
+    public static StageBatching None { get; } = new();
+}
+
+/// <summary>Where a stage writes its results.</summary>
+/// <typeparam name="T">Result type.</typeparam>
+public interface IStageOutput<in T>
+{
+    /// <summary>Writes a result (waiting or dropping by the output edge's full mode); false when the item was not accepted (and was disposed).</summary>
+    ValueTask<bool> WriteAsync(T item, CancellationToken cancellationToken);
+}
+
+/// <summary>
+/// One processing step of the pipeline graph (preprocess, encode, match, sink...). A stage declares its
+/// name and batching in one place; <see cref="StartAsync"/> loads and allocates, <see cref="ProcessAsync"/>
+/// handles one batch, <see cref="StopAsync"/> flushes. One <see cref="StageRunner{TIn, TOut}"/> hosts any stage.
+/// Ownership: the stage owns every input item it receives and must dispose it or hand it on.
+/// A stage must not throw after handing an item on; when it throws, the runner disposes the batch.
+/// </summary>
+/// <typeparam name="TIn">Input item type.</typeparam>
+/// <typeparam name="TOut">Output item type.</typeparam>
+public interface IStage<TIn, TOut> : IAsyncDisposable
+{
+    /// <summary>Stage name in metrics, logs and status lines.</summary>
+    string Name { get; }
+
+    /// <summary>Stage kind (preprocess, encoder, matcher, sink).</summary>
+    string Kind { get; }
+
+    /// <summary>Batching of the input.</summary>
+    StageBatching Batching { get; }
+
+    /// <summary>Loads and allocates everything the stage needs (models, buffers); called before any input.</summary>
+    ValueTask StartAsync(CancellationToken cancellationToken);
+
+    /// <summary>Processes one batch (1..MaxBatch items).</summary>
+    ValueTask ProcessAsync(IReadOnlyList<TIn> batch, IStageOutput<TOut> output, CancellationToken cancellationToken);
+
+    /// <summary>Flushes pending work after the input ended.</summary>
+    ValueTask StopAsync(IStageOutput<TOut> output, CancellationToken cancellationToken);
+}
+
+/// <summary>The output type of a terminal stage (a sink): nothing flows on.</summary>
+public readonly record struct NoOutput;
