@@ -1,0 +1,288 @@
+using System.Globalization;
+using System.Text.Json;
+using EdgeBind.Core;
+
+namespace EdgeBind.Inference.Manifest;
+
+/// <summary>A JSON value with its file and field path, so every complaint says where it is.</summary>
+internal readonly record struct JsonField(string File, string Path, JsonElement Value)
+{
+    public InvalidDataException Error(string problem) =>
+        new(string.IsNullOrEmpty(Path) ? $"{File}: {problem}" : $"{File}: {Path}: {problem}");
+
+    public JsonField? Get(string key) =>
+        Value.ValueKind == JsonValueKind.Object && Value.TryGetProperty(key, out var v) && v.ValueKind != JsonValueKind.Null
+            ? new JsonField(File, Join(key), v)
+            : null;
+
+    public JsonField Require(string key) => Get(key) ?? throw Error($"missing '{key}'");
+
+    public void RequireObject(params string[] allowed)
+    {
+        if (Value.ValueKind != JsonValueKind.Object)
+        {
+            throw Error($"expected an object, found {Found()}");
+        }
+        foreach (var p in Value.EnumerateObject())
+        {
+            if (!allowed.Contains(p.Name, StringComparer.Ordinal))
+            {
+                throw new JsonField(File, Join(p.Name), p.Value).Error($"unknown key; expected one of: {string.Join(", ", allowed)}");
+            }
+        }
+    }
+
+    public string String() => Value.ValueKind == JsonValueKind.String ? Value.GetString()! : throw Error($"expected a string, found {Found()}");
+
+    public bool Bool() => Value.ValueKind switch
+    {
+        JsonValueKind.True => true,
+        JsonValueKind.False => false,
+        _ => throw Error($"expected true or false, found {Found()}"),
+    };
+
+    public double Number()
+    {
+        if (Value.ValueKind != JsonValueKind.Number || !Value.TryGetDouble(out var d) || !double.IsFinite(d))
+        {
+            throw Error($"expected a number, found {Found()}");
+        }
+        return d;
+    }
+
+    public long Integer()
+    {
+        if (Value.ValueKind != JsonValueKind.Number || !Value.TryGetInt64(out var l))
+        {
+            throw Error($"expected a whole number, found {Found()}");
+        }
+        return l;
+    }
+
+    public int PositiveInt()
+    {
+        var l = Integer();
+        return l is > 0 and <= int.MaxValue ? (int)l : throw Error($"expected a positive whole number, found {l}");
+    }
+
+    public double Positive()
+    {
+        var d = Number();
+        return d > 0 ? d : throw Error($"expected a positive number, found {Format(d)}");
+    }
+
+    public IReadOnlyList<JsonField> Items()
+    {
+        if (Value.ValueKind != JsonValueKind.Array)
+        {
+            throw Error($"expected a list, found {Found()}");
+        }
+        var file = File;
+        var path = Path;
+        return Value.EnumerateArray().Select((v, i) => new JsonField(file, $"{path}[{i}]", v)).ToList();
+    }
+
+    public double[] Numbers(int count)
+    {
+        var items = Items();
+        if (items.Count != count)
+        {
+            throw Error($"expected {count} numbers, found {items.Count}");
+        }
+        return items.Select(i => i.Number()).ToArray();
+    }
+
+    public string Found() => Value.ValueKind switch
+    {
+        JsonValueKind.String => $"\"{Value.GetString()}\"",
+        JsonValueKind.Object => "an object",
+        JsonValueKind.Array => "a list",
+        _ => Value.GetRawText(),
+    };
+
+    public static string Format(double d) => d.ToString("R", CultureInfo.InvariantCulture);
+
+    private string Join(string key) => string.IsNullOrEmpty(Path) ? key : $"{Path}.{key}";
+}
+
+/// <summary>Reads a manifest's JSON into <see cref="ModelManifest"/>, validating each field where it is read.</summary>
+internal static class ManifestReader
+{
+    private static readonly string[] TopKeys = ["schema", "name", "version", "license", "description", "embedding_dim", "tokenizer", "modalities", "evaluation"];
+    private static readonly string[] ModalityKeys = ["file", "input", "output", "normalized", "logit_scale", "clips", "preprocess"];
+
+    public static ModelManifest Read(JsonField root, string directory)
+    {
+        root.RequireObject(TopKeys);
+        var schema = root.Require("schema").String();
+        if (schema != ModelManifest.SchemaId)
+        {
+            throw root.Require("schema").Error($"expected \"{ModelManifest.SchemaId}\", found \"{schema}\"");
+        }
+        var dim = root.Require("embedding_dim").PositiveInt();
+        var modalitiesNode = root.Require("modalities");
+        modalitiesNode.RequireObject([.. Enum.GetValues<Modality>().Select(m => m.ToConfigName())]);
+        var modalities = new Dictionary<Modality, ModalitySpec>();
+        foreach (var property in modalitiesNode.Value.EnumerateObject())
+        {
+            ModalityNames.TryParse(property.Name, out var modality);
+            modalities[modality] = ReadModality(modalitiesNode.Require(property.Name), modality, dim);
+        }
+        if (modalities.Count == 0)
+        {
+            throw modalitiesNode.Error("expected at least one modality");
+        }
+        var tokenizer = root.Get("tokenizer") is { } t ? ReadTokenizer(t) : null;
+        if (tokenizer is null && modalities.TryGetValue(Modality.Text, out var text))
+        {
+            throw root.Error("missing 'tokenizer': the package has a text encoder");
+        }
+        if (tokenizer is not null && modalities.TryGetValue(Modality.Text, out text) && text.Input.Shape[^1] != tokenizer.ContextLength)
+        {
+            throw modalitiesNode.Require("text").Require("input").Require("shape").Error(
+                $"expected [N,{tokenizer.ContextLength}] to match tokenizer.context_length, found {TensorSpec.FormatShape(text.Input.Shape)}");
+        }
+        return new ModelManifest
+        {
+            Directory = directory,
+            Schema = schema,
+            Name = root.Require("name").String(),
+            Version = root.Require("version").String(),
+            License = root.Get("license")?.String() ?? "",
+            Description = root.Get("description")?.String() ?? "",
+            EmbeddingDim = dim,
+            Tokenizer = tokenizer,
+            Modalities = modalities,
+            EvaluationJson = root.Get("evaluation")?.Value.GetRawText(),
+        };
+    }
+
+    private static TokenizerSpec ReadTokenizer(JsonField node)
+    {
+        node.RequireObject("type", "vocab", "merges", "context_length");
+        var type = node.Require("type").String();
+        if (type != "clip-bpe")
+        {
+            throw node.Require("type").Error($"expected \"clip-bpe\", found \"{type}\"");
+        }
+        return new TokenizerSpec(type, node.Require("vocab").String(), node.Require("merges").PositiveInt(), node.Require("context_length").PositiveInt());
+    }
+
+    private static ModalitySpec ReadModality(JsonField node, Modality modality, int dim)
+    {
+        node.RequireObject(ModalityKeys);
+        var input = ReadTensor(node.Require("input"));
+        var output = ReadTensor(node.Require("output"));
+        var expectedInput = modality == Modality.Text ? TensorDType.Int64 : TensorDType.Float32;
+        if (input.DType != expectedInput)
+        {
+            throw node.Require("input").Require("dtype").Error($"expected \"{TensorSpec.DTypeName(expectedInput)}\" for {modality.ToConfigName()}, found \"{TensorSpec.DTypeName(input.DType)}\"");
+        }
+        if (input.Shape.Count < 2)
+        {
+            throw node.Require("input").Require("shape").Error($"expected a batch dimension and at least one more, found {TensorSpec.FormatShape(input.Shape)}");
+        }
+        if (output.DType != TensorDType.Float32 || output.Shape.Count != 2 || output.Shape[1] != dim)
+        {
+            throw node.Require("output").Error($"expected [N,{dim}] float32 (embedding_dim {dim}), found {TensorSpec.FormatShape(output.Shape)} {TensorSpec.DTypeName(output.DType)}");
+        }
+        var clips = node.Get("clips")?.PositiveInt() ?? 1;
+        var preprocess = ReadPreprocess(node.Get("preprocess") ?? new JsonField(node.File, node.Path + ".preprocess", default), modality);
+        return new ModalitySpec
+        {
+            Modality = modality,
+            File = node.Require("file").String(),
+            Input = input,
+            Output = output,
+            Normalized = node.Get("normalized")?.Bool() ?? false,
+            LogitScale = node.Get("logit_scale")?.Number() ?? 1.0,
+            Clips = clips,
+            Preprocess = preprocess,
+        };
+    }
+
+    private static TensorSpec ReadTensor(JsonField node)
+    {
+        node.RequireObject("name", "shape", "dtype");
+        var name = node.Require("name").String();
+        var shapeNode = node.Require("shape");
+        var shape = new List<long>();
+        foreach (var (item, i) in shapeNode.Items().Select((item, i) => (item, i)))
+        {
+            var d = item.Integer();
+            if (d == 0 || d < -1 || (d == -1 && i != 0))
+            {
+                throw item.Error($"expected a positive size (or -1 for the dynamic batch, first only), found {d}");
+            }
+            shape.Add(d);
+        }
+        var dtypeNode = node.Require("dtype");
+        var dtype = dtypeNode.String() switch
+        {
+            "float32" => TensorDType.Float32,
+            "int64" => TensorDType.Int64,
+            var s => throw dtypeNode.Error($"expected \"float32\" or \"int64\", found \"{s}\""),
+        };
+        return new TensorSpec(name, shape, dtype);
+    }
+
+    private static PreprocessParameters ReadPreprocess(JsonField p, Modality modality)
+    {
+        switch (modality)
+        {
+            case Modality.Text:
+                if (p.Value.ValueKind != JsonValueKind.Undefined)
+                {
+                    p.RequireObject();
+                }
+                return new TextPreprocess();
+            case Modality.Vision or Modality.Video:
+                p.RequireObject("size", "mean", "std");
+                return new VisionPreprocess(p.Require("size").PositiveInt(), p.Require("mean").Numbers(3), Stds(p.Require("std").Numbers(3), p.Require("std")));
+            case Modality.Audio:
+                p.RequireObject("sample_rate", "num_mel_bins", "target_length", "clip_duration_s", "clips_per_file", "mean", "std");
+                return new AudioPreprocess(p.Require("sample_rate").PositiveInt(), p.Require("num_mel_bins").PositiveInt(), p.Require("target_length").PositiveInt(),
+                    p.Require("clip_duration_s").Positive(), p.Require("clips_per_file").PositiveInt(), p.Require("mean").Number(), p.Require("std").Positive());
+            case Modality.Depth:
+            {
+                p.RequireObject("size", "min_m", "max_m", "disparity", "focal_px", "baseline_m", "mean", "std");
+                var disparity = p.Get("disparity")?.Bool() ?? false;
+                var minM = p.Require("min_m").Positive();
+                var maxM = p.Require("max_m").Positive();
+                if (maxM <= minM)
+                {
+                    throw p.Require("max_m").Error($"expected more than min_m ({JsonField.Format(minM)}), found {JsonField.Format(maxM)}");
+                }
+                return new DepthPreprocess(p.Require("size").PositiveInt(), minM, maxM, disparity,
+                    disparity ? p.Require("focal_px").Positive() : p.Get("focal_px")?.Number() ?? 0,
+                    disparity ? p.Require("baseline_m").Positive() : p.Get("baseline_m")?.Number() ?? 0,
+                    p.Require("mean").Number(), p.Require("std").Positive());
+            }
+            case Modality.Thermal:
+            {
+                p.RequireObject("size", "unit", "min", "max", "mean", "std");
+                var unitNode = p.Require("unit");
+                var unit = unitNode.String();
+                if (unit is not ("celsius" or "raw8" or "raw16"))
+                {
+                    throw unitNode.Error($"expected \"celsius\", \"raw8\" or \"raw16\", found \"{unit}\"");
+                }
+                var min = p.Require("min").Number();
+                var max = p.Require("max").Number();
+                if (max <= min)
+                {
+                    throw p.Require("max").Error($"expected more than min ({JsonField.Format(min)}), found {JsonField.Format(max)}");
+                }
+                return new ThermalPreprocess(p.Require("size").PositiveInt(), unit, min, max, p.Require("mean").Number(), p.Require("std").Positive());
+            }
+            case Modality.Imu:
+                p.RequireObject("rate_hz", "samples", "scale");
+                return new ImuPreprocess(p.Require("rate_hz").Positive(), p.Require("samples").PositiveInt(), p.Get("scale")?.Numbers(6) ?? [1, 1, 1, 1, 1, 1]);
+            default:
+                throw p.Error($"no preprocessing is defined for {modality.ToConfigName()}");
+        }
+    }
+
+    private static double[] Stds(double[] values, JsonField node) =>
+        values.All(v => v > 0) ? values : throw node.Error($"expected positive numbers, found [{string.Join(", ", values.Select(JsonField.Format))}]");
+}

@@ -1,0 +1,181 @@
+using System.Globalization;
+using System.Text.Json;
+using EdgeBind.Core;
+
+namespace EdgeBind.Inference.Manifest;
+
+/// <summary>Element type of a model input or output tensor.</summary>
+public enum TensorDType
+{
+    /// <summary>32-bit float (<c>float32</c>).</summary>
+    Float32,
+    /// <summary>64-bit signed integer (<c>int64</c>, text token ids).</summary>
+    Int64,
+}
+
+/// <summary>A tensor a model consumes or produces: name, shape (-1 = dynamic batch) and element type.</summary>
+/// <param name="Name">Tensor name in the ONNX graph.</param>
+/// <param name="Shape">Dimensions, outermost first; -1 marks a dynamic dimension (the batch).</param>
+/// <param name="DType">Element type.</param>
+public sealed record TensorSpec(string Name, IReadOnlyList<long> Shape, TensorDType DType)
+{
+    /// <summary>Elements per batch item (product of all dimensions after the first).</summary>
+    public int ItemLength => checked((int)Shape.Skip(1).Aggregate(1L, (a, b) => a * b));
+
+    /// <summary>The dimensions after the batch dimension.</summary>
+    public IReadOnlyList<int> ItemShape => Shape.Skip(1).Select(d => (int)d).ToArray();
+
+    /// <summary>Text such as <c>[N,3,224,224] float32 named 'vision'</c> for error messages.</summary>
+    public string Describe() => $"{FormatShape(Shape)} {DTypeName(DType)} named '{Name}'";
+
+    /// <summary>Formats a shape as <c>[N,3,224,224]</c>: a dynamic first dimension is N, other dynamic ones ?.</summary>
+    public static string FormatShape(IReadOnlyList<long> shape)
+    {
+        ArgumentNullException.ThrowIfNull(shape);
+        return "[" + string.Join(",", shape.Select((d, i) => d < 0 ? (i == 0 ? "N" : "?") : d.ToString(CultureInfo.InvariantCulture))) + "]";
+    }
+
+    /// <summary>The manifest spelling of a dtype.</summary>
+    public static string DTypeName(TensorDType dtype) => dtype == TensorDType.Int64 ? "int64" : "float32";
+}
+
+/// <summary>The tokenizer of a package's text encoder.</summary>
+/// <param name="Type">Tokenizer type; <c>clip-bpe</c> is the one EdgeBind implements.</param>
+/// <param name="Vocab">Path of the BPE merges file (gzip), relative to the package directory.</param>
+/// <param name="Merges">Number of merges to read from the file (CLIP: 48894).</param>
+/// <param name="ContextLength">Tokens per text, padded with zeros (CLIP: 77).</param>
+public sealed record TokenizerSpec(string Type, string Vocab, int Merges, int ContextLength);
+
+/// <summary>One modality's encoder in a package.</summary>
+public sealed class ModalitySpec
+{
+    /// <summary>The modality.</summary>
+    public required Modality Modality { get; init; }
+
+    /// <summary>ONNX file, relative to the package directory.</summary>
+    public required string File { get; init; }
+
+    /// <summary>The encoder's input tensor.</summary>
+    public required TensorSpec Input { get; init; }
+
+    /// <summary>The encoder's output tensor ([N, embedding_dim] float32).</summary>
+    public required TensorSpec Output { get; init; }
+
+    /// <summary>True when the model already L2-normalises its output (the runtime re-normalises anyway).</summary>
+    public required bool Normalized { get; init; }
+
+    /// <summary>The constant logit scale the source model applied; recorded only (cosine matching ignores it).</summary>
+    public required double LogitScale { get; init; }
+
+    /// <summary>Clips averaged per file in file mode (audio: 3): mean of clip embeddings, then re-normalised.</summary>
+    public required int Clips { get; init; }
+
+    /// <summary>Preprocessing parameters (the type matches the modality).</summary>
+    public required PreprocessParameters Preprocess { get; init; }
+}
+
+/// <summary>
+/// A model package's manifest (<c>edgebind-model.json</c>, schema <c>edgebind-model/1</c>): the package's
+/// identity, embedding dimension, tokenizer and one encoder per modality. <see cref="Load"/> validates every
+/// field and names the file and field in its errors (<see cref="InvalidDataException"/>).
+/// </summary>
+public sealed class ModelManifest
+{
+    /// <summary>The manifest file name inside a package directory.</summary>
+    public const string FileName = "edgebind-model.json";
+
+    /// <summary>The schema identifier this runtime reads.</summary>
+    public const string SchemaId = "edgebind-model/1";
+
+    /// <summary>The package directory (as given to <see cref="Load"/>).</summary>
+    public required string Directory { get; init; }
+
+    /// <summary>Schema identifier (<see cref="SchemaId"/>).</summary>
+    public required string Schema { get; init; }
+
+    /// <summary>Model name (stamped on every embedding).</summary>
+    public required string Name { get; init; }
+
+    /// <summary>Model version.</summary>
+    public required string Version { get; init; }
+
+    /// <summary>Licence note.</summary>
+    public required string License { get; init; }
+
+    /// <summary>One-paragraph description.</summary>
+    public required string Description { get; init; }
+
+    /// <summary>Embedding dimension shared by every modality.</summary>
+    public required int EmbeddingDim { get; init; }
+
+    /// <summary>Tokenizer of the text encoder; null when the package has no text modality and no tokenizer.</summary>
+    public TokenizerSpec? Tokenizer { get; init; }
+
+    /// <summary>Encoders by modality.</summary>
+    public required IReadOnlyDictionary<Modality, ModalitySpec> Modalities { get; init; }
+
+    /// <summary>Free-form evaluation results, as JSON text (null when absent).</summary>
+    public string? EvaluationJson { get; init; }
+
+    /// <summary>A path inside the package (absolute paths are kept).</summary>
+    public string ResolvePath(string relative) => Path.GetFullPath(Path.Combine(Directory, relative));
+
+    /// <summary>Reads and validates <c>DIR/edgebind-model.json</c>; checks that every file it names exists.</summary>
+    public static ModelManifest Load(string directory)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(directory);
+        if (!System.IO.Directory.Exists(directory))
+        {
+            throw new DirectoryNotFoundException($"{directory}: model package directory not found");
+        }
+        var file = Path.Combine(directory, FileName);
+        if (!System.IO.File.Exists(file))
+        {
+            throw new FileNotFoundException($"{directory}: not a model package: {FileName} not found", file);
+        }
+        var manifest = Parse(System.IO.File.ReadAllText(file), directory);
+        manifest.CheckFiles();
+        return manifest;
+    }
+
+    /// <summary>Parses and validates manifest JSON for the package at <paramref name="directory"/> (files are not checked).</summary>
+    public static ModelManifest Parse(string json, string directory)
+    {
+        ArgumentNullException.ThrowIfNull(json);
+        var label = Path.Combine(directory, FileName);
+        JsonDocument doc;
+        try
+        {
+            doc = JsonDocument.Parse(json, new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
+        }
+        catch (JsonException ex)
+        {
+            throw new InvalidDataException($"{label}: not valid JSON: {ex.Message}", ex);
+        }
+        using (doc)
+        {
+            return ManifestReader.Read(new JsonField(label, "", doc.RootElement), directory);
+        }
+    }
+
+    private void CheckFiles()
+    {
+        foreach (var spec in Modalities.Values)
+        {
+            RequireFile(spec.File, $"modalities.{spec.Modality.ToConfigName()}.file");
+        }
+        if (Tokenizer is not null)
+        {
+            RequireFile(Tokenizer.Vocab, "tokenizer.vocab");
+        }
+    }
+
+    private void RequireFile(string relative, string field)
+    {
+        var path = ResolvePath(relative);
+        if (!System.IO.File.Exists(path))
+        {
+            throw new FileNotFoundException($"{Path.Combine(Directory, FileName)}: {field}: file '{relative}' not found in the package ({path})", path);
+        }
+    }
+}
