@@ -27,19 +27,17 @@ PARITY_BATCH = 3  # audio file mode needs 3 clips of one file in the parity set
 
 
 class ImageNet(nn.Module):
-    """Two strided convs, global average pool, linear: cheap but not trivial at 224x224."""
+    """Strided patch conv, flatten, linear. No global pooling: every input position moves the output,
+    so a wrong layout or a wrong item in a batch shows up as a different embedding."""
 
-    def __init__(self, channels, normalize):
+    def __init__(self, channels, patch, grid, normalize):
         super().__init__()
-        self.c1 = nn.Conv2d(channels, 16, 4, stride=4)
-        self.c2 = nn.Conv2d(16, 32, 4, stride=4)
-        self.fc = nn.Linear(32, DIM)
+        self.c1 = nn.Conv2d(channels, 8, patch, stride=patch)
+        self.fc = nn.Linear(8 * grid[0] * grid[1], DIM)
         self.normalize = normalize
 
     def forward(self, x):
-        x = F.relu(self.c1(x))
-        x = F.relu(self.c2(x))
-        x = x.mean(dim=(2, 3))
+        x = torch.tanh(self.c1(x)).flatten(1)
         x = self.fc(x)
         return F.normalize(x, dim=-1) if self.normalize else x
 
@@ -47,12 +45,11 @@ class ImageNet(nn.Module):
 class ImuNet(nn.Module):
     def __init__(self):
         super().__init__()
-        self.c1 = nn.Conv1d(6, 16, 20, stride=10)
-        self.fc = nn.Linear(16, DIM)
+        self.c1 = nn.Conv1d(6, 8, 20, stride=20)
+        self.fc = nn.Linear(8 * 100, DIM)
 
     def forward(self, x):
-        x = F.relu(self.c1(x)).mean(dim=2)
-        return self.fc(x)
+        return self.fc(torch.tanh(self.c1(x)).flatten(1))
 
 
 class TextNet(nn.Module):
@@ -73,16 +70,16 @@ class TextNet(nn.Module):
 # modality -> (net, input name, item shape, dtype, normalized in graph, clips, preprocess)
 def specs():
     return {
-        "vision": (ImageNet(3, True), "vision", [3, 224, 224], "float32", True, 1,
+        "vision": (ImageNet(3, 16, (14, 14), True), "vision", [3, 224, 224], "float32", True, 1,
                    {"size": 224, "mean": [0.48145466, 0.4578275, 0.40821073], "std": [0.26862954, 0.26130258, 0.27577711]}),
         "text": (TextNet(), "text", [77], "int64", True, 1, {}),
-        "audio": (ImageNet(1, False), "audio", [1, 128, 204], "float32", False, 3,
+        "audio": (ImageNet(1, (8, 12), (16, 17), False), "audio", [1, 128, 204], "float32", False, 3,
                   {"sample_rate": 16000, "num_mel_bins": 128, "target_length": 204, "clip_duration_s": 2.0,
                    "clips_per_file": 3, "mean": -4.268, "std": 9.138}),
-        "depth": (ImageNet(1, False), "depth", [1, 224, 224], "float32", False, 1,
+        "depth": (ImageNet(1, 16, (14, 14), False), "depth", [1, 224, 224], "float32", False, 1,
                   {"size": 224, "min_m": 0.01, "max_m": 75.0, "disparity": False, "focal_px": 0.0, "baseline_m": 0.0,
                    "mean": 0.0418, "std": 0.0295}),
-        "thermal": (ImageNet(1, True), "thermal", [1, 224, 224], "float32", True, 1,
+        "thermal": (ImageNet(1, 16, (14, 14), True), "thermal", [1, 224, 224], "float32", True, 1,
                     {"size": 224, "unit": "celsius", "min": -20.0, "max": 120.0, "mean": 0.5, "std": 0.5}),
         "imu": (ImuNet(), "imu", [6, 2000], "float32", False, 1,
                 {"rate_hz": 200.0, "samples": 2000, "scale": [1.0, 1.0, 1.0, 1.0, 1.0, 1.0]}),
@@ -186,7 +183,7 @@ def main():
     # A variant whose vision input is 256x256: the loader must name the mismatch.
     variants = os.path.join(OUT, "variants")
     os.makedirs(variants, exist_ok=True)
-    export(ImageNet(3, True), os.path.join(variants, "vision_256.onnx"), "vision", torch.zeros(1, 3, 256, 256))
+    export(ImageNet(3, 16, (16, 16), True), os.path.join(variants, "vision_256.onnx"), "vision", torch.zeros(1, 3, 256, 256))
 
     with open(os.path.join(OUT, "edgebind-model.json"), "w", encoding="utf-8") as f:
         json.dump(manifest, f, indent=2)

@@ -1,0 +1,105 @@
+using System.Text.Json.Nodes;
+using EdgeBind.Core;
+using EdgeBind.Inference.Manifest;
+
+namespace EdgeBind.Inference.Tests;
+
+public class ManifestTests
+{
+    [Fact]
+    public void Loads_the_test_package_manifest()
+    {
+        var m = ModelManifest.Load(Fixtures.TinyTest);
+        Assert.Equal("tiny-test", m.Name);
+        Assert.Equal(16, m.EmbeddingDim);
+        Assert.Equal(6, m.Modalities.Count);
+        var vision = Assert.IsType<VisionPreprocess>(m.Modalities[Modality.Vision].Preprocess);
+        Assert.Equal(224, vision.Size);
+        Assert.Equal(0.26862954, vision.Std[0], 8);
+        Assert.Equal([-1L, 3, 224, 224], m.Modalities[Modality.Vision].Input.Shape);
+        Assert.Equal(TensorDType.Int64, m.Modalities[Modality.Text].Input.DType);
+        Assert.Equal(3, m.Modalities[Modality.Audio].Clips);
+        Assert.Equal(100.0, m.Modalities[Modality.Text].LogitScale);
+        Assert.Equal(77, m.Tokenizer!.ContextLength);
+        Assert.IsType<ImuPreprocess>(m.Modalities[Modality.Imu].Preprocess);
+        Assert.Equal("celsius", Assert.IsType<ThermalPreprocess>(m.Modalities[Modality.Thermal].Preprocess).Unit);
+    }
+
+    [Fact]
+    public void Missing_onnx_file_is_named()
+    {
+        using var copy = new PackageCopy();
+        File.Delete(copy.PathOf("imu.onnx"));
+        var ex = Assert.Throws<FileNotFoundException>(() => ModelManifest.Load(copy.Directory));
+        Assert.Contains("modalities.imu.file: file 'imu.onnx' not found", ex.Message);
+    }
+
+    [Fact]
+    public void Missing_tokenizer_vocab_is_named()
+    {
+        using var copy = new PackageCopy();
+        File.Delete(copy.PathOf("bpe_test.txt.gz"));
+        var ex = Assert.Throws<FileNotFoundException>(() => ModelManifest.Load(copy.Directory));
+        Assert.Contains("tokenizer.vocab", ex.Message);
+    }
+
+    [Theory]
+    [InlineData("schema", "\"edgebind-model/2\"", "schema: expected \"edgebind-model/1\", found \"edgebind-model/2\"")]
+    [InlineData("embedding_dim", "0", "embedding_dim: expected a positive whole number, found 0")]
+    [InlineData("colour", "1", "colour: unknown key")]
+    public void Bad_top_level_fields_are_named(string key, string json, string message)
+    {
+        using var copy = new PackageCopy(m => m[key] = JsonNode.Parse(json));
+        var ex = Assert.Throws<InvalidDataException>(() => ModelManifest.Load(copy.Directory));
+        Assert.Contains(message, ex.Message);
+        Assert.Contains(ModelManifest.FileName, ex.Message);
+    }
+
+    [Fact]
+    public void Bad_nested_fields_are_named_with_their_path()
+    {
+        using (var copy = new PackageCopy(m => m["modalities"]!["audio"]!["preprocess"]!["std"] = -1))
+        {
+            var ex = Assert.Throws<InvalidDataException>(() => ModelManifest.Load(copy.Directory));
+            Assert.Contains("modalities.audio.preprocess.std: expected a positive number, found -1", ex.Message);
+        }
+        using (var copy = new PackageCopy(m => m["modalities"]!["vision"]!["input"]!["dtype"] = "float16"))
+        {
+            var ex = Assert.Throws<InvalidDataException>(() => ModelManifest.Load(copy.Directory));
+            Assert.Contains("modalities.vision.input.dtype: expected \"float32\" or \"int64\", found \"float16\"", ex.Message);
+        }
+        using (var copy = new PackageCopy(m => m["modalities"]!["vision"]!["output"]!["shape"] = new JsonArray(-1, 32)))
+        {
+            var ex = Assert.Throws<InvalidDataException>(() => ModelManifest.Load(copy.Directory));
+            Assert.Contains("modalities.vision.output: expected [N,16] float32 (embedding_dim 16), found [N,32] float32", ex.Message);
+        }
+        using (var copy = new PackageCopy(m => m["modalities"]!["smell"] = new JsonObject()))
+        {
+            var ex = Assert.Throws<InvalidDataException>(() => ModelManifest.Load(copy.Directory));
+            Assert.Contains("modalities.smell: unknown key", ex.Message);
+        }
+        using (var copy = new PackageCopy(m => m["modalities"]!["imu"]!["preprocess"]!["scale"] = new JsonArray(1, 2)))
+        {
+            var ex = Assert.Throws<InvalidDataException>(() => ModelManifest.Load(copy.Directory));
+            Assert.Contains("modalities.imu.preprocess.scale: expected 6 numbers, found 2", ex.Message);
+        }
+    }
+
+    [Fact]
+    public void Not_a_package_and_not_json_are_clear_errors()
+    {
+        var empty = Directory.CreateTempSubdirectory("edgebind-empty").FullName;
+        try
+        {
+            var ex = Assert.Throws<FileNotFoundException>(() => ModelManifest.Load(empty));
+            Assert.Contains("not a model package", ex.Message);
+            File.WriteAllText(Path.Combine(empty, ModelManifest.FileName), "{ \"schema\": ");
+            var bad = Assert.Throws<InvalidDataException>(() => ModelManifest.Load(empty));
+            Assert.Contains("not valid JSON", bad.Message);
+        }
+        finally
+        {
+            Directory.Delete(empty, true);
+        }
+    }
+}

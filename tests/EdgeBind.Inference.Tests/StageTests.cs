@@ -1,0 +1,204 @@
+using EdgeBind.Core;
+using EdgeBind.Core.Buffers;
+using EdgeBind.Core.Channels;
+using EdgeBind.Core.Config;
+using EdgeBind.Core.Pipeline;
+using EdgeBind.Core.Sources;
+using EdgeBind.Core.Stages;
+using EdgeBind.Core.Timing;
+using EdgeBind.Core.Windows;
+using EdgeBind.Inference.Pipeline;
+using EdgeBind.Inference.Runtime;
+using PipelineRuntime = EdgeBind.Core.Pipeline.Pipeline;
+
+namespace EdgeBind.Inference.Tests;
+
+public class StageTests
+{
+    [Fact]
+    public async Task Windows_from_concurrent_sources_come_back_embedded_in_order_with_their_own_embeddings()
+    {
+        var sessions = NativeHandleCounters.LiveSessions;
+        var values = NativeHandleCounters.LiveValues;
+        var log = new ListLogger();
+        var options = new InferenceOptions
+        {
+            Path = Fixtures.TinyTest,
+            Batching = { ["imu"] = new BatchingOptions { MaxBatch = 4, MaxWaitMs = 3 }, ["depth"] = new BatchingOptions { MaxBatch = 3, MaxWaitMs = 1 } },
+            QueueCapacity = 8,
+        };
+        var package = ModelPackage.Open(Fixtures.TinyTest, options, log);
+        var preprocessors = new CopyPreprocessors();
+        var stage = InferenceModule.CreateStage(package, new EmbeddingService(package, preprocessors), options, preprocessors, log);
+
+        var (imu, _) = Fixtures.ParityInput(Modality.Imu);
+        var (depth, _) = Fixtures.ParityInput(Modality.Depth);
+        var expected = new Dictionary<Modality, float[][]>
+        {
+            [Modality.Imu] = Fixtures.ExpectedNormalized(Modality.Imu),
+            [Modality.Depth] = Fixtures.ExpectedNormalized(Modality.Depth),
+        };
+        var windows = new LeasePool<Window>(() => new Window());
+        var frames = new LeasePool<Frame>(() => new Frame());
+        var input = new Edge<Window>("windows", new EdgeOptions { Capacity = 16 });
+        var output = new Edge<EmbeddedWindow>("embeddings", new EdgeOptions { Capacity = 16 });
+        var runner = new StageRunner<Window, EmbeddedWindow>(stage, input, output, log);
+        await runner.StartAsync(CancellationToken.None);
+        var run = Task.Run(() => runner.RunAsync(CancellationToken.None));
+
+        const int perSource = 40;
+        var sources = new (string Id, Modality Modality)[] { ("imu0", Modality.Imu), ("imu1", Modality.Imu), ("depth0", Modality.Depth), ("mic0", Modality.Audio) };
+        var producers = sources.Select(s => Task.Run(async () =>
+        {
+            for (var seq = 0; seq < perSource; seq++)
+            {
+                var w = windows.Rent();
+                w.SourceId = s.Id;
+                w.Modality = s.Modality;
+                w.Sequence = seq;
+                w.Latency.WindowedNs = MonotonicClock.NowNs;
+                var item = seq % 3;
+                if (s.Modality == Modality.Depth)
+                {
+                    var frame = frames.Rent();
+                    frame.Configure(224, 224, PixelFormat.Float32);
+                    depth.AsSpan(item * 224 * 224, 224 * 224).CopyTo(frame.DataFloat);
+                    w.Frame = frame;
+                }
+                else if (s.Modality == Modality.Imu)
+                {
+                    w.ConfigureSamples(6, 2000, 200);
+                    imu.AsSpan(item * 12000, 12000).CopyTo(w.Samples);
+                }
+                await input.WriteAsync(w);
+            }
+        })).ToArray();
+
+        var received = new List<(string Source, long Sequence, Modality Modality, float[] Embedding, LatencyStamps Latency, string Model)>();
+        var consumer = Task.Run(async () =>
+        {
+            await foreach (var e in output.ReadAllAsync())
+            {
+                received.Add((e.Window!.SourceId, e.Window.Sequence, e.Window.Modality, e.Embedding.ToArray(), e.Window.Latency, e.Model));
+                e.Dispose();
+            }
+        });
+        await Task.WhenAll(producers);
+        input.Complete();
+        await run.WaitAsync(TimeSpan.FromSeconds(60));
+        await consumer.WaitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.Equal(3 * perSource, received.Count);
+        foreach (var id in new[] { "imu0", "imu1", "depth0" })
+        {
+            Assert.Equal(Enumerable.Range(0, perSource).Select(i => (long)i), received.Where(r => r.Source == id).Select(r => r.Sequence));
+        }
+        foreach (var r in received)
+        {
+            var want = expected[r.Modality][r.Sequence % 3];
+            for (var d = 0; d < want.Length; d++)
+            {
+                Assert.True(Math.Abs(want[d] - r.Embedding[d]) <= 1e-5f, $"{r.Source}#{r.Sequence}[{d}]: expected {want[d]}, found {r.Embedding[d]}");
+            }
+            Assert.Equal("tiny-test", r.Model);
+            Assert.True(r.Latency.PreprocessedNs >= r.Latency.WindowedNs && r.Latency.InferredNs >= r.Latency.PreprocessedNs, "latency stamps out of order");
+        }
+        Assert.Equal(perSource, stage.UnsupportedWindows);
+        Assert.Contains(log.Lines, l => l.Message.Contains("cannot embed audio windows", StringComparison.Ordinal));
+        Assert.Equal(2 * perSource, stage.LaneStats.Single(s => s.Name == "inference/imu").Out);
+        Assert.Equal(0, windows.Outstanding);
+        Assert.Equal(0, frames.Outstanding);
+
+        await runner.DisposeAsync();
+        Assert.Equal(sessions, NativeHandleCounters.LiveSessions);
+        Assert.Equal(values, NativeHandleCounters.LiveValues);
+    }
+
+    [Fact]
+    public async Task The_module_embeds_a_real_pipeline_resolving_the_path_and_registering_the_service()
+    {
+        var sessions = NativeHandleCounters.LiveSessions;
+        var dir = Directory.CreateTempSubdirectory("edgebind-pipe").FullName;
+        try
+        {
+            using (var copy = new PackageCopy())
+            {
+                Directory.CreateDirectory(Path.Combine(dir, "models"));
+                foreach (var f in Directory.GetFiles(copy.Directory))
+                {
+                    Directory.CreateDirectory(Path.Combine(dir, "models", "pkg"));
+                    File.Copy(f, Path.Combine(dir, "models", "pkg", Path.GetFileName(f)));
+                }
+            }
+            var file = Path.Combine(dir, "pipe.yaml");
+            File.WriteAllText(file, """
+                name: test
+                sources:
+                  - { type: test.imu, id: imu0, options: { seconds: 20 } }
+                model:
+                  path: models/pkg
+                  providers: [cuda, cpu]
+                  intra_op_threads: 1
+                  tensorrt: { cache_dir: /tmp/edgebind-trt, fp16: true }
+                  batching:
+                    imu: { max_batch: 4, max_wait_ms: 2 }
+                """);
+            var definition = PipelineDefinition.Load(file, ImuTestSource.Registry());
+            var module = new InferenceModule(new CopyPreprocessors());
+            var collector = new CollectorModule();
+            await using (var pipeline = new PipelineRuntime(definition, [module, collector], new ListLogger()))
+            {
+                await pipeline.StartAsync();
+                var service = Assert.IsAssignableFrom<IEmbeddingService>(pipeline.Services[typeof(IEmbeddingService)]);
+                Assert.Equal("tiny-test", service.ModelName);
+                Assert.Equal(16, service.Dimension);
+                Assert.Contains(Modality.Imu, service.Modalities);
+                await pipeline.Completion.WaitAsync(TimeSpan.FromSeconds(60));
+
+                // 20 s at 200 Hz, windows of 2000 samples every 2.5 s: at 10, 12.5, 15, 17.5 and 20 s.
+                Assert.InRange(collector.Items.Count, 4, 5);
+                var embedder = (EmbeddingService)service;
+                foreach (var (samples, embedding, latency) in collector.Items)
+                {
+                    Assert.Equal(12000, samples.Length);
+                    var direct = embedder.EmbedTensor(Modality.Imu, samples);
+                    for (var d = 0; d < 16; d++)
+                    {
+                        Assert.Equal(direct[d], embedding[d], 5);
+                    }
+                    Assert.True(latency.InferredNs >= latency.PreprocessedNs && latency.PreprocessedNs > 0);
+                }
+                await pipeline.StopAsync(TimeSpan.FromSeconds(5));
+                Assert.Equal(0, pipeline.WindowPool.Outstanding);
+            }
+            Assert.Equal(sessions, NativeHandleCounters.LiveSessions);
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+
+    [Theory]
+    [InlineData("model:\n  path: nowhere\n", "model.path: model package directory not found")]
+    [InlineData("model:\n  path: x\n  batching:\n    vision: { max_batch: 0 }\n", "model.batching.vision.max_batch: expected a batch size of 1 to 1024 windows, found 0")]
+    [InlineData("model:\n  path: x\n  batching:\n    smell: {}\n", "model.batching.smell: expected a modality name")]
+    [InlineData("model:\n  path: x\n  providers: [npu]\n", "model.providers[0]: expected one of tensorrt, cuda, cpu, found \"npu\"")]
+    [InlineData("model:\n  pth: x\n", "model.pth: unknown key")]
+    public async Task Bad_model_sections_name_the_key(string section, string message)
+    {
+        var file = Path.Combine(Path.GetTempPath(), $"edgebind-{Guid.NewGuid():N}.yaml");
+        File.WriteAllText(file, "sources:\n  - { type: test.imu, id: imu0 }\n" + section);
+        try
+        {
+            var definition = PipelineDefinition.Load(file, ImuTestSource.Registry());
+            await using var pipeline = new PipelineRuntime(definition, [new InferenceModule()]);
+            var ex = await Assert.ThrowsAsync<ConfigException>(() => pipeline.StartAsync());
+            Assert.Contains(message, ex.Message);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+}
