@@ -7,4 +7,5 @@ var root = new RootCommand("EdgeBind: real-time sensor fusion runtime for edge d
 root.Options.Add(CliApp.VerboseOption);
 root.Subcommands.Add(ValidateCommand.Create());
 root.Subcommands.Add(RunCommand.Create());
+root.Subcommands.Add(ServeCommand.Create());
 return await CliApp.InvokeAsync(root, args).ConfigureAwait(false);
