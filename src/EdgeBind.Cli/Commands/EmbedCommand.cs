@@ -1,0 +1,81 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using EdgeBind.Core;
+using EdgeBind.Core.IO;
+using EdgeBind.Inference;
+
+namespace EdgeBind.Cli.Commands;
+
+/// <summary>
+/// <c>edgebind embed --model DIR --modality M --input FILE... [--out OUT.npy]</c> and
+/// <c>edgebind embed --model DIR --text TEXT...</c>: one L2-normalised embedding per input, as a float32
+/// [N, D] .npy with <c>--out</c>, otherwise one JSON line per input with the first values and the norm.
+/// </summary>
+public static class EmbedCommand
+{
+    private const int Shown = 8;
+
+    /// <summary>Creates the command.</summary>
+    public static Command Create()
+    {
+        var model = new Option<string>("--model") { Description = "Model package directory.", Required = true };
+        var modality = new Option<string?>("--modality") { Description = "Modality of the --input files: vision, audio, depth, thermal, imu (or text for .txt/.npy token files)." };
+        var inputs = new Option<string[]>("--input") { Description = "Input files (a .npy is taken as an already preprocessed tensor).", AllowMultipleArgumentsPerToken = true };
+        var texts = new Option<string[]>("--text") { Description = "Texts to embed.", AllowMultipleArgumentsPerToken = true };
+        var output = new Option<string?>("--out") { Description = "Write all embeddings to this .npy (float32 [N, D]) instead of printing." };
+        var command = new Command("embed", "Embed files or texts with a model package: one L2-normalised embedding per input.") { model, modality, inputs, texts, output };
+        ModelCli.AddExecutionOptions(command);
+        command.SetAction(parse =>
+        {
+            var files = parse.GetValue(inputs) ?? [];
+            var strings = parse.GetValue(texts) ?? [];
+            if ((files.Length == 0) == (strings.Length == 0))
+            {
+                throw new ArgumentException("expected either --input FILE... (with --modality) or --text TEXT...");
+            }
+            Modality m;
+            if (strings.Length > 0)
+            {
+                m = Modality.Text;
+            }
+            else
+            {
+                var name = parse.GetValue(modality) ?? throw new ArgumentException("--input needs --modality (vision, audio, depth, thermal, imu, text)");
+                m = ModelCli.ParseModality(name, "--modality");
+            }
+            using var package = ModelCli.Open(parse.GetValue(model)!, parse, [m]);
+            using var service = new EmbeddingService(package);
+            var items = strings.Length > 0 ? strings : files;
+            var embeddings = new float[items.Length][];
+            for (var i = 0; i < items.Length; i++)
+            {
+                embeddings[i] = ModelCli.Embed(service, m, items[i]);
+            }
+            if (parse.GetValue(output) is { } outPath)
+            {
+                var flat = embeddings.SelectMany(e => e).ToArray();
+                NpyFile.Write(outPath, flat, items.Length, service.Dimension);
+                Console.WriteLine($"{outPath}: {items.Length} x {service.Dimension} float32 embeddings ({package.Name}, {m.ToConfigName()})");
+                return CliApp.ExitOk;
+            }
+            for (var i = 0; i < items.Length; i++)
+            {
+                var e = embeddings[i];
+                var norm = Math.Sqrt(e.Sum(x => (double)x * x));
+                var line = JsonSerializer.Serialize(new Dictionary<string, object>
+                {
+                    ["input"] = items[i],
+                    ["modality"] = m.ToConfigName(),
+                    ["model"] = package.Name,
+                    ["dim"] = e.Length,
+                    ["norm"] = Math.Round(norm, 6),
+                    ["first"] = e.Take(Shown).Select(x => Math.Round((double)x, 6)).ToArray(),
+                });
+                Console.WriteLine(line);
+            }
+            return CliApp.ExitOk;
+        });
+        return command;
+    }
+}

@@ -1,0 +1,191 @@
+using System.CommandLine;
+using System.Globalization;
+using EdgeBind.Core;
+using EdgeBind.Inference;
+using EdgeBind.Inference.Manifest;
+using EdgeBind.Inference.Runtime;
+
+namespace EdgeBind.Cli.Commands;
+
+/// <summary>
+/// <c>edgebind models inspect DIR</c>: the manifest, each ONNX graph's inputs and outputs, and the execution
+/// providers; <c>edgebind models check DIR</c>: parity of ONNX Runtime here against DIR/parity/*.npy
+/// (exit 1 when any modality's minimum cosine is below 0.9999).
+/// </summary>
+public static class ModelsCommand
+{
+    /// <summary>Creates the command.</summary>
+    public static Command Create()
+    {
+        var models = new Command("models", "Inspect and check model packages.");
+        models.Subcommands.Add(CreateInspect());
+        models.Subcommands.Add(CreateCheck());
+        return models;
+    }
+
+    private static Command CreateInspect()
+    {
+        var dir = new Argument<string>("DIR") { Description = "Model package directory (holding edgebind-model.json)." };
+        var command = new Command("inspect", "Show a model package: manifest summary, each ONNX's inputs/outputs, execution providers.") { dir };
+        ModelCli.AddExecutionOptions(command);
+        command.SetAction(parse =>
+        {
+            var path = parse.GetValue(dir)!;
+            using var package = ModelCli.Open(path, parse);
+            var m = package.Manifest;
+            var c = CultureInfo.InvariantCulture;
+            Console.WriteLine($"package:      {package.Label}");
+            Console.WriteLine($"model:        {m.Name} {m.Version}");
+            Console.WriteLine($"licence:      {m.License}");
+            if (m.Description.Length > 0)
+            {
+                Console.WriteLine($"description:  {m.Description}");
+            }
+            Console.WriteLine($"embedding:    {m.EmbeddingDim} dimensions");
+            if (m.Tokenizer is { } t)
+            {
+                Console.WriteLine($"tokenizer:    {t.Type} {t.Vocab} ({t.Merges} merges, context {t.ContextLength})");
+            }
+            Console.WriteLine($"runtime:      ONNX Runtime {OrtLibrary.ManagedVersion}{(OrtLibrary.ConfiguredPath is { } lib ? $" (native library {lib})" : "")}");
+            Console.WriteLine($"providers:    {string.Join(", ", OrtLibrary.AvailableProviders())} available");
+            foreach (var (modality, encoder) in package.Encoders)
+            {
+                var s = encoder.Spec;
+                Console.WriteLine();
+                Console.WriteLine($"{modality.ToConfigName()}: {s.File} ({new FileInfo(m.ResolvePath(s.File)).Length / 1024.0:F0} KiB)");
+                Console.WriteLine($"  input:      {string.Join("; ", encoder.DescribeInputs())}");
+                Console.WriteLine($"  output:     {string.Join("; ", encoder.DescribeOutputs())}");
+                Console.WriteLine(string.Format(c, "  model:      normalized {0}, logit scale {1}, clips {2}", s.Normalized ? "yes" : "no (the runtime normalises)", s.LogitScale, s.Clips));
+                Console.WriteLine($"  preprocess: {ModelCli.Describe(s.Preprocess)}");
+                Console.WriteLine($"  provider:   {encoder.Providers}");
+            }
+            return CliApp.ExitOk;
+        });
+        return command;
+    }
+
+    private static Command CreateCheck()
+    {
+        var dir = new Argument<string>("DIR") { Description = "Model package directory with parity/<modality>.input.npy and .expected.npy." };
+        var command = new Command("check", $"Run each modality's parity inputs through ONNX Runtime and compare with the expected outputs; exit 1 if any minimum cosine is below {ParityCheck.Threshold}.") { dir };
+        ModelCli.AddExecutionOptions(command);
+        command.SetAction(parse =>
+        {
+            using var package = ModelCli.Open(parse.GetValue(dir)!, parse);
+            var results = ParityCheck.Run(package);
+            var checkedAny = false;
+            var ok = true;
+            foreach (var r in results)
+            {
+                if (r.Items == 0)
+                {
+                    Console.WriteLine($"{r.Modality.ToConfigName(),-8} no parity files (skipped)");
+                    continue;
+                }
+                checkedAny = true;
+                var pass = r.MinCosine >= ParityCheck.Threshold;
+                ok &= pass;
+                Console.WriteLine(string.Format(CultureInfo.InvariantCulture, "{0,-8} {1} items  min cosine {2:F6}  max |diff| {3:E2}  {4}",
+                    r.Modality.ToConfigName(), r.Items, r.MinCosine, r.MaxAbsDiff, pass ? "ok" : "FAIL"));
+            }
+            if (!checkedAny)
+            {
+                throw new FileNotFoundException($"{package.Label}: no parity files: expected parity/<modality>.input.npy and parity/<modality>.expected.npy");
+            }
+            return ok ? CliApp.ExitOk : CliApp.ExitFailure;
+        });
+        return command;
+    }
+}
+
+/// <summary>Options and helpers shared by the model commands (models, embed, similarity).</summary>
+internal static class ModelCli
+{
+    public static readonly Option<string[]> Providers = new("--provider")
+    {
+        Description = "Execution providers to try in order: tensorrt, cuda, cpu (default cpu). Refused ones fall back unless --strict.",
+        AllowMultipleArgumentsPerToken = true,
+    };
+
+    public static readonly Option<bool> Strict = new("--strict") { Description = "Fail instead of falling back when a requested provider cannot start." };
+
+    public static readonly Option<int> Threads = new("--threads") { Description = "ONNX Runtime intra-op threads (0 = its default).", DefaultValueFactory = _ => 0 };
+
+    public static void AddExecutionOptions(Command command)
+    {
+        command.Options.Add(Providers);
+        command.Options.Add(Strict);
+        command.Options.Add(Threads);
+    }
+
+    public static ExecutionOptions Execution(ParseResult parse)
+    {
+        var providers = parse.GetValue(Providers) is { Length: > 0 } p ? p.ToList() : ["cpu"];
+        foreach (var provider in providers.Where(x => !ExecutionOptions.KnownProviders.Contains(x)))
+        {
+            throw new ArgumentException($"--provider: expected tensorrt, cuda or cpu, found \"{provider}\"");
+        }
+        var threads = parse.GetValue(Threads);
+        if (threads < 0)
+        {
+            throw new ArgumentException($"--threads: expected 0 or more, found {threads}");
+        }
+        return new ExecutionOptions { Providers = providers, Strict = parse.GetValue(Strict), IntraOpThreads = threads };
+    }
+
+    /// <summary>Opens a package and warns on stderr about refused providers.</summary>
+    public static ModelPackage Open(string dir, ParseResult parse, IEnumerable<Modality>? modalities = null)
+    {
+        var package = ModelPackage.Open(dir, Execution(parse), modalities: modalities);
+        foreach (var encoder in package.Encoders.Values.Where(e => e.Providers.Refused.Count > 0))
+        {
+            Console.Error.WriteLine($"edgebind: warning: {encoder.Label}: execution provider {encoder.Providers}");
+        }
+        return package;
+    }
+
+    public static Modality ParseModality(string text, string option) =>
+        ModalityNames.TryParse(text, out var m) ? m : throw new ArgumentException($"{option}: expected a modality ({ModalityNames.AllNames}), found \"{text}\"");
+
+    /// <summary>
+    /// Embeds one input: .npy files are taken as already preprocessed tensors (one item, or clips x item;
+    /// text: token ids), anything else goes through the package's preprocessing.
+    /// </summary>
+    public static float[] Embed(EmbeddingService service, Modality modality, string input)
+    {
+        if (modality == Modality.Text)
+        {
+            if (input.EndsWith(".npy", StringComparison.OrdinalIgnoreCase))
+            {
+                return service.EmbedTokens(Core.IO.NpyFile.Read(input).ToInt64());
+            }
+            return service.EmbedText(input);
+        }
+        if (input.EndsWith(".npy", StringComparison.OrdinalIgnoreCase))
+        {
+            return service.EmbedTensor(modality, Core.IO.NpyFile.Read(input).ToFloat32());
+        }
+        if (!File.Exists(input))
+        {
+            throw new FileNotFoundException($"{input}: file not found", input);
+        }
+        return service.EmbedFile(modality, input);
+    }
+
+    public static string Describe(PreprocessParameters p)
+    {
+        var values = p.GetType().GetProperties()
+            .Where(x => x.Name != "EqualityContract")
+            .Select(x => $"{Core.Config.ConfigNode.SnakeCase(x.Name)} {Format(x.GetValue(p))}");
+        var text = string.Join(", ", values);
+        return text.Length == 0 ? "(tokenizer only)" : text;
+    }
+
+    private static string Format(object? value) => value switch
+    {
+        IEnumerable<double> list => "[" + string.Join(", ", list.Select(v => v.ToString("G8", CultureInfo.InvariantCulture))) + "]",
+        double d => d.ToString("G8", CultureInfo.InvariantCulture),
+        bool b => b ? "true" : "false",
+        _ => Convert.ToString(value, CultureInfo.InvariantCulture) ?? "",
+    };
+}

@@ -1,0 +1,50 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Numerics.Tensors;
+using EdgeBind.Core;
+using EdgeBind.Inference;
+
+namespace EdgeBind.Cli.Commands;
+
+/// <summary>
+/// <c>edgebind similarity --model DIR --a M:FILE --b M:FILE...</c>: cosine similarity of A against each B,
+/// where each input is <c>modality:path</c> or <c>text:words</c> (e.g. <c>vision:dog.jpg</c>, <c>text:a dog</c>).
+/// </summary>
+public static class SimilarityCommand
+{
+    /// <summary>Creates the command.</summary>
+    public static Command Create()
+    {
+        var model = new Option<string>("--model") { Description = "Model package directory.", Required = true };
+        var a = new Option<string>("--a") { Description = "The reference: modality:FILE or text:\"words\".", Required = true };
+        var b = new Option<string[]>("--b") { Description = "Inputs to compare with --a: modality:FILE or text:\"words\".", Required = true, AllowMultipleArgumentsPerToken = true };
+        var command = new Command("similarity", "Cosine similarity between one input and others, across modalities.") { model, a, b };
+        ModelCli.AddExecutionOptions(command);
+        command.SetAction(parse =>
+        {
+            var reference = Parse(parse.GetValue(a)!, "--a");
+            var others = parse.GetValue(b)!.Select(x => Parse(x, "--b")).ToList();
+            var modalities = others.Select(o => o.Modality).Append(reference.Modality).Distinct().ToList();
+            using var package = ModelCli.Open(parse.GetValue(model)!, parse, modalities);
+            using var service = new EmbeddingService(package);
+            var ea = ModelCli.Embed(service, reference.Modality, reference.Input);
+            foreach (var other in others)
+            {
+                var eb = ModelCli.Embed(service, other.Modality, other.Input);
+                Console.WriteLine(string.Format(CultureInfo.InvariantCulture, "{0,9:F6}  {1}:{2}", TensorPrimitives.Dot<float>(ea, eb), other.Modality.ToConfigName(), other.Input));
+            }
+            return CliApp.ExitOk;
+        });
+        return command;
+    }
+
+    private static (Modality Modality, string Input) Parse(string spec, string option)
+    {
+        var colon = spec.IndexOf(':', StringComparison.Ordinal);
+        if (colon <= 0)
+        {
+            throw new ArgumentException($"{option}: expected modality:FILE or text:\"words\", found \"{spec}\"");
+        }
+        return (ModelCli.ParseModality(spec[..colon], option), spec[(colon + 1)..]);
+    }
+}
