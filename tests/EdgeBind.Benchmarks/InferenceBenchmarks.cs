@@ -1,5 +1,4 @@
 using BenchmarkDotNet.Attributes;
-using BenchmarkDotNet.Jobs;
 using EdgeBind.Core;
 using EdgeBind.Core.Buffers;
 using EdgeBind.Core.Stages;
@@ -22,7 +21,9 @@ namespace EdgeBind.Benchmarks;
 /// Run: <c>dotnet run -c Release --project tests/EdgeBind.Benchmarks -- --filter '*InferenceBenchmarks*'</c>.
 /// </summary>
 [MemoryDiagnoser]
-[SimpleJob(RuntimeMoniker.Net10_0, launchCount: 1, warmupCount: 3, iterationCount: 10)]
+[InProcess]
+[WarmupCount(3)]
+[IterationCount(10)]
 public class InferenceBenchmarks
 {
     private InferenceSession _session = null!;

@@ -179,6 +179,36 @@ public class StageTests
         }
     }
 
+    [Fact]
+    public async Task Disposing_with_a_full_output_edge_does_not_hang_and_releases_every_window()
+    {
+        var options = new InferenceOptions { Path = Fixtures.TinyTest, Batching = { ["imu"] = new BatchingOptions { MaxBatch = 1, MaxWaitMs = 0 } } };
+        var package = ModelPackage.Open(Fixtures.TinyTest, options, modalities: [Modality.Imu]);
+        var preprocessors = new CopyPreprocessors();
+        var stage = InferenceModule.CreateStage(package, new EmbeddingService(package, preprocessors), options, preprocessors, new ListLogger());
+        var windows = new LeasePool<Window>(() => new Window());
+        var output = new Edge<EmbeddedWindow>("full", new EdgeOptions { Capacity = 1 });
+        var runnerOutput = new EdgeOutput(output);
+        var batch = Enumerable.Range(0, 5).Select(i =>
+        {
+            var w = windows.Rent();
+            w.Modality = Modality.Imu;
+            w.ConfigureSamples(6, 2000, 200);
+            return w;
+        }).ToList();
+        await stage.ProcessAsync(batch, runnerOutput, CancellationToken.None);
+        await Task.Delay(300);
+        Assert.Equal(1, output.Depth);
+        await stage.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(10));
+        output.Abandon();
+        Assert.Equal(0, windows.Outstanding);
+    }
+
+    private sealed class EdgeOutput(Edge<EmbeddedWindow> edge) : IStageOutput<EmbeddedWindow>
+    {
+        public ValueTask<bool> WriteAsync(EmbeddedWindow item, CancellationToken cancellationToken) => edge.WriteAsync(item, cancellationToken);
+    }
+
     [Theory]
     [InlineData("model:\n  path: nowhere\n", "model.path: model package directory not found")]
     [InlineData("model:\n  path: x\n  batching:\n    vision: { max_batch: 0 }\n", "model.batching.vision.max_batch: expected a batch size of 1 to 1024 windows, found 0")]

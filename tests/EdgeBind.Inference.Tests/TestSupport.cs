@@ -65,9 +65,11 @@ internal sealed class PackageCopy : IDisposable
     {
         Directory = Path.Combine(Path.GetTempPath(), "edgebind-pkg-" + Guid.NewGuid().ToString("N"));
         System.IO.Directory.CreateDirectory(Directory);
-        foreach (var file in System.IO.Directory.GetFiles(Fixtures.TinyTest))
+        foreach (var file in System.IO.Directory.GetFiles(Fixtures.TinyTest, "*", SearchOption.AllDirectories))
         {
-            File.Copy(file, Path.Combine(Directory, Path.GetFileName(file)));
+            var target = Path.Combine(Directory, Path.GetRelativePath(Fixtures.TinyTest, file));
+            System.IO.Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            File.Copy(file, target);
         }
         if (edit is not null)
         {

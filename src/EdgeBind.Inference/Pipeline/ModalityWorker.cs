@@ -26,8 +26,9 @@ internal sealed class ModalityWorker : IBatchHandler<Window>, IDisposable
     private readonly ILogger _logger;
     private readonly KeyValuePair<string, object?> _tag;
     private readonly MicroBatcher<Window> _batcher;
+    private readonly CancellationTokenSource _disposing = new();
     private IStageOutput<EmbeddedWindow>? _output;
-    private CancellationToken _cancellation;
+    private CancellationTokenSource? _writes;
     private long _preprocessErrors;
 
     public ModalityWorker(Encoder encoder, IWindowPreprocessor preprocessor, BatchingOptions batching, int capacity,
@@ -63,7 +64,8 @@ internal sealed class ModalityWorker : IBatchHandler<Window>, IDisposable
     public ValueTask EnqueueAsync(Window window, IStageOutput<EmbeddedWindow> output, CancellationToken cancellationToken)
     {
         _output ??= output;
-        _cancellation = cancellationToken;
+        // Writes stop on the pipeline's cancellation or on disposal, so a full output edge cannot hang Dispose.
+        _writes ??= CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _disposing.Token);
         return _batcher.EnqueueAsync(window, cancellationToken);
     }
 
@@ -126,7 +128,7 @@ internal sealed class ModalityWorker : IBatchHandler<Window>, IDisposable
             try
             {
                 // The consumer is a dedicated thread: blocking here is the backpressure of a full output edge.
-                var write = output.WriteAsync(embedded, _cancellation);
+                var write = output.WriteAsync(embedded, _writes!.Token);
                 var accepted = write.IsCompletedSuccessfully ? write.Result : write.AsTask().GetAwaiter().GetResult();
                 if (accepted)
                 {
@@ -157,7 +159,10 @@ internal sealed class ModalityWorker : IBatchHandler<Window>, IDisposable
 
     public void Dispose()
     {
+        _disposing.Cancel();
         _batcher.Dispose();
         _batch.Dispose();
+        _writes?.Dispose();
+        _disposing.Dispose();
     }
 }
