@@ -81,9 +81,25 @@ public sealed class MicroBatcher<T> : IDisposable
     public Task Completion => _completion.Task;
 
     /// <summary>Queues an item, waiting while the queue is full.</summary>
-    public async ValueTask EnqueueAsync(T item, CancellationToken cancellationToken)
+    public ValueTask EnqueueAsync(T item, CancellationToken cancellationToken)
+    {
+        // Fast path without an async state machine: a free slot is the steady state.
+        if (_space.Wait(0, CancellationToken.None))
+        {
+            Add(item);
+            return ValueTask.CompletedTask;
+        }
+        return WaitAndEnqueueAsync(item, cancellationToken);
+    }
+
+    private async ValueTask WaitAndEnqueueAsync(T item, CancellationToken cancellationToken)
     {
         await _space.WaitAsync(cancellationToken).ConfigureAwait(false);
+        Add(item);
+    }
+
+    private void Add(T item)
+    {
         lock (_gate)
         {
             if (_completed)

@@ -39,6 +39,8 @@ public sealed class InferenceStage : IStage<Window, EmbeddedWindow>
     /// <summary>Windows released because no encoder or preprocessing exists for their modality.</summary>
     public long UnsupportedWindows => Interlocked.Read(ref _unsupported);
 
+    internal long LaneThreadAllocatedBytes => _workers.Values.Sum(w => w.ThreadAllocatedBytes);
+
     /// <summary>Per-modality lane counters (in, out, errors, run latency, queue depth).</summary>
     public IEnumerable<StageStats> LaneStats => _workers.Values.Select(w => w.Stats);
 
@@ -53,32 +55,51 @@ public sealed class InferenceStage : IStage<Window, EmbeddedWindow>
     }
 
     /// <inheritdoc />
-    public async ValueTask ProcessAsync(IReadOnlyList<Window> batch, IStageOutput<EmbeddedWindow> output, CancellationToken cancellationToken)
+    public ValueTask ProcessAsync(IReadOnlyList<Window> batch, IStageOutput<EmbeddedWindow> output, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(batch);
+        // Synchronous until a lane's queue is full, so the steady state needs no async state machine.
         for (var i = 0; i < batch.Count; i++)
         {
-            var window = batch[i];
-            var modality = window.Modality == Modality.Video && !_workers.ContainsKey(Modality.Video) ? Modality.Vision : window.Modality;
-            if (!_workers.TryGetValue(modality, out var worker))
+            var pending = Route(batch[i], output, cancellationToken);
+            if (!pending.IsCompletedSuccessfully)
             {
-                Unsupported(window);
-                continue;
-            }
-            try
-            {
-                await worker.EnqueueAsync(window, output, cancellationToken).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                // Handed-on windows belong to the lanes; the rest are released here so the runner never double-frees.
-                for (var j = i; j < batch.Count; j++)
-                {
-                    batch[j].Dispose();
-                }
-                throw;
+                return RouteRestAsync(pending, batch, i, output, cancellationToken);
             }
         }
+        return ValueTask.CompletedTask;
+    }
+
+    private async ValueTask RouteRestAsync(ValueTask pending, IReadOnlyList<Window> batch, int index, IStageOutput<EmbeddedWindow> output, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await pending.ConfigureAwait(false);
+            for (index++; index < batch.Count; index++)
+            {
+                await Route(batch[index], output, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Handed-on windows belong to the lanes; the rest are released here so the runner never double-frees.
+            for (var j = index; j < batch.Count; j++)
+            {
+                batch[j].Dispose();
+            }
+            throw;
+        }
+    }
+
+    private ValueTask Route(Window window, IStageOutput<EmbeddedWindow> output, CancellationToken cancellationToken)
+    {
+        var modality = window.Modality == Modality.Video && !_workers.ContainsKey(Modality.Video) ? Modality.Vision : window.Modality;
+        if (!_workers.TryGetValue(modality, out var worker))
+        {
+            Unsupported(window);
+            return ValueTask.CompletedTask;
+        }
+        return worker.EnqueueAsync(window, output, cancellationToken);
     }
 
     private void Unsupported(Window window)
