@@ -127,18 +127,26 @@ internal sealed class ClipVocabulary
         try
         {
             using var file = File.OpenRead(path);
+            if (file.Length == 0)
+            {
+                throw new InvalidDataException($"CLIP vocabulary '{path}' is empty (0 bytes; expected a gzip file).");
+            }
             Span<byte> magic = stackalloc byte[2];
             if (file.ReadAtLeast(magic, 2, throwOnEndOfStream: false) < 2 || magic[0] != 0x1F || magic[1] != 0x8B)
             {
                 throw new InvalidDataException($"CLIP vocabulary '{path}' is not a gzip file (expected the gzip magic bytes 1F 8B at the start).");
             }
             file.Position = 0;
-            using var gzip = new GZipStream(file, CompressionMode.Decompress);
-            using var reader = new StreamReader(gzip, new UTF8Encoding(false, throwOnInvalidBytes: true), detectEncodingFromByteOrderMarks: false);
+            using var counted = new CountingStream(new GZipStream(file, CompressionMode.Decompress, leaveOpen: true));
+            using var reader = new StreamReader(counted, new UTF8Encoding(false, throwOnInvalidBytes: true), detectEncodingFromByteOrderMarks: false);
             var lines = new List<string>(Math.Min(maxLines, 1 << 16));
             while (lines.Count < maxLines && reader.ReadLine() is { } line)
             {
                 lines.Add(line);
+            }
+            if (lines.Count < maxLines)
+            {
+                CheckTrailer(file, counted.BytesRead, path);
             }
             return lines;
         }
@@ -153,6 +161,21 @@ internal sealed class ClipVocabulary
                 _ => $"cannot be read ({ex.Message})",
             };
             throw new InvalidDataException($"CLIP vocabulary '{path}' {problem}.", ex);
+        }
+    }
+
+    // GZipStream ends quietly at a truncated stream; the trailer's ISIZE (length mod 2^32, last 4 bytes)
+    // tells whether everything was there.
+    private static void CheckTrailer(FileStream file, long decompressed, string path)
+    {
+        Span<byte> trailer = stackalloc byte[4];
+        file.Position = file.Length - 4;
+        file.ReadExactly(trailer);
+        var expected = System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(trailer);
+        if (expected != (uint)decompressed)
+        {
+            throw new InvalidDataException(
+                $"CLIP vocabulary '{path}' is truncated or corrupt: the gzip stream ended after {decompressed} bytes, its trailer says {expected}.");
         }
     }
 
@@ -189,4 +212,49 @@ internal sealed class ClipVocabulary
     }
 
     private static string Shorten(string line) => line.Length <= 40 ? line : line[..40] + "...";
+}
+
+/// <summary>Counts the bytes read through it (the decompressed length of a gzip stream).</summary>
+internal sealed class CountingStream(Stream inner) : Stream
+{
+    /// <summary>Bytes read so far.</summary>
+    public long BytesRead { get; private set; }
+
+    public override bool CanRead => true;
+
+    public override bool CanSeek => false;
+
+    public override bool CanWrite => false;
+
+    public override long Length => throw new NotSupportedException();
+
+    public override long Position { get => BytesRead; set => throw new NotSupportedException(); }
+
+    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+    public override int Read(Span<byte> buffer)
+    {
+        var n = inner.Read(buffer);
+        BytesRead += n;
+        return n;
+    }
+
+    public override void Flush()
+    {
+    }
+
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+    public override void SetLength(long value) => throw new NotSupportedException();
+
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            inner.Dispose();
+        }
+        base.Dispose(disposing);
+    }
 }

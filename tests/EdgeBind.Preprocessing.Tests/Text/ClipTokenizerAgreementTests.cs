@@ -84,6 +84,17 @@ public sealed class ClipTokenizerAgreementTests
         Assert.Equal(49408, tokenizer.VocabularySize);
     }
 
+    [Fact]
+    public void Asking_for_more_merges_than_the_file_has_reads_all_of_it_and_checks_the_gzip_trailer()
+    {
+        var all = ClipTokenizer.Load(TextFixtures.SharedVocab, merges: int.MaxValue);
+        Assert.Equal(262144, all.MergeCount);
+        Assert.Equal(512L + 262144, all.StartTokenId);
+    }
+
+    private static readonly System.Text.Json.JsonSerializerOptions ReadableJson =
+        new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
     private static void AssertAllIdentical(ClipTokenizer tokenizer, List<(int Line, string Category, string Text, long[] Ids)> items)
     {
         var mismatches = new List<string>();
@@ -92,7 +103,7 @@ public sealed class ClipTokenizerAgreementTests
             var actual = tokenizer.Encode(text);
             if (!actual.SequenceEqual(expected))
             {
-                mismatches.Add($"line {line} ({category}) {System.Text.Json.JsonSerializer.Serialize(text)}:\n  expected {string.Join(",", expected.TakeWhile(i => i != 0))}\n  actual   {string.Join(",", actual.TakeWhile(i => i != 0))}");
+                mismatches.Add($"line {line} ({category}) {System.Text.Json.JsonSerializer.Serialize(text, ReadableJson)}:\n  expected {string.Join(",", expected.TakeWhile(i => i != 0))}\n  actual   {string.Join(",", actual.TakeWhile(i => i != 0))}");
             }
         }
         Assert.True(mismatches.Count == 0, $"{mismatches.Count} of {items.Count} texts differ:\n{string.Join("\n", mismatches)}");
