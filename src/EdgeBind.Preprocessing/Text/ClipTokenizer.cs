@@ -40,6 +40,9 @@ public sealed class ClipTokenizer
     /// <summary>Words whose BPE result is cached before the cache starts over.</summary>
     public const int DefaultCacheCapacity = 1 << 16;
 
+    // Longer "words" (texts without spaces) are not worth a cache slot holding their whole text.
+    private const int MaxCachedWordLength = 128;
+
     private const string StartToken = "<|startoftext|>";
     private const string EndToken = "<|endoftext|>";
 
@@ -306,7 +309,7 @@ public sealed class ClipTokenizer
         if (!_cacheBySpan.TryGetValue(token, out var pieces))
         {
             pieces = Bpe(token);
-            if (_cacheCapacity > 0 && _cacheBySpan.TryAdd(token, pieces) && Interlocked.Increment(ref _cacheCount) > _cacheCapacity)
+            if (_cacheCapacity > 0 && token.Length <= MaxCachedWordLength && _cacheBySpan.TryAdd(token, pieces) && Interlocked.Increment(ref _cacheCount) > _cacheCapacity)
             {
                 // Starting over keeps memory bounded without per-entry bookkeeping; hot words come back quickly.
                 ClearCache();
@@ -336,40 +339,7 @@ public sealed class ClipTokenizer
                 word[i] = _vocab.ByteIds[bytes[i]];
             }
             word[length - 1] = _vocab.WordEndByteIds[bytes[length - 1]];
-            var merges = _vocab.Merges;
-            while (length > 1)
-            {
-                var best = long.MaxValue;
-                var at = -1;
-                for (var i = 0; i < length - 1; i++)
-                {
-                    if (merges.TryGetValue(PairKey(word[i], word[i + 1]), out var merge) && merge < best)
-                    {
-                        best = merge;
-                        at = i;
-                    }
-                }
-                if (at < 0)
-                {
-                    break;
-                }
-                // Merge every non-overlapping occurrence of the best pair, left to right, as CLIP does.
-                int left = word[at], right = word[at + 1], merged = (int)(best & 0xFFFFFFFF);
-                var w = at;
-                for (var i = at; i < length; i++)
-                {
-                    if (i < length - 1 && word[i] == left && word[i + 1] == right)
-                    {
-                        word[w++] = merged;
-                        i++;
-                    }
-                    else
-                    {
-                        word[w++] = word[i];
-                    }
-                }
-                length = w;
-            }
+            length = BytePairMerger.Merge(word, _vocab.Merges);
             return word[..length].ToArray();
         }
         finally
@@ -384,6 +354,4 @@ public sealed class ClipTokenizer
             }
         }
     }
-
-    private static long PairKey(int left, int right) => ((long)left << 32) | (uint)right;
 }
