@@ -8,6 +8,7 @@ namespace EdgeBind.Benchmarks;
 /// CLIP BPE tokenizer throughput on the shared reference texts (17 texts, 2 to 30 tokens each).
 /// Each operation is one text: texts/s = 1 / mean. Warm: every word already in the BPE cache (the steady
 /// state of standing queries); cold: the cache emptied before each pass, so every word runs BPE.
+/// HugeWord: a 10,000-letter word without spaces (n log n merging); LoadVocabulary: start-up cost.
 /// Run: dotnet run -c Release --project tests/EdgeBind.Benchmarks -- --filter '*Tokenizer*'
 /// </summary>
 [MemoryDiagnoser]
@@ -19,6 +20,7 @@ public class TokenizerBenchmarks
     private string[] _texts = [];
     private readonly long[] _ids = new long[ClipTokenizer.DefaultContextLength];
     private string _vocab = "";
+    private readonly string _hugeWord = string.Concat(Enumerable.Range(0, 10_000).Select(i => (char)('a' + (i * i * 31 % 26))));
 
     [GlobalSetup]
     public void Setup()
@@ -59,6 +61,14 @@ public class TokenizerBenchmarks
             sum += _ids[1];
         }
         return sum;
+    }
+
+    /// <summary>A 10,000-letter text without spaces: one word through the heap merger, not cached.</summary>
+    [Benchmark]
+    public long HugeWord()
+    {
+        _tokenizer.Encode(_hugeWord, _ids);
+        return _ids[1];
     }
 
     /// <summary>Reading the 48894-merge vocabulary (start-up cost of a text encoder).</summary>

@@ -215,10 +215,9 @@ public sealed class ClipTokenizer
         var i = start;
         while (i < text.Length)
         {
-            if (text[i] == '<' && (MatchesIgnoreCase(text[i..], StartToken) || MatchesIgnoreCase(text[i..], EndToken)))
+            if (text[i] == '<' && SpecialTokenLength(text[i..]) is > 0 and var special)
             {
-                var length = MatchesIgnoreCase(text[i..], StartToken) ? StartToken.Length : EndToken.Length;
-                return Take(text, i, length, ref start, out token);
+                return Take(text, i, special, ref start, out token);
             }
             if (text[i] == '\'' && ContractionLength(text[(i + 1)..]) is > 0 and var suffix)
             {
@@ -257,6 +256,9 @@ public sealed class ClipTokenizer
         start = at + length;
         return true;
     }
+
+    private static int SpecialTokenLength(ReadOnlySpan<char> text) =>
+        MatchesIgnoreCase(text, StartToken) ? StartToken.Length : MatchesIgnoreCase(text, EndToken) ? EndToken.Length : 0;
 
     // 's 't 're 've 'm 'll 'd after the apostrophe, tried in that order; 0 when none.
     private static int ContractionLength(ReadOnlySpan<char> after)
