@@ -48,16 +48,13 @@ public sealed class ClipTokenizer
 
     private readonly ClipVocabulary _vocab;
     private readonly int _cacheCapacity;
-    private readonly ConcurrentDictionary<string, int[]> _cache = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, int[]>.AlternateLookup<ReadOnlySpan<char>> _cacheBySpan;
-    private int _cacheCount;
+    private volatile WordCache _cache = new();
 
     private ClipTokenizer(ClipVocabulary vocab, int contextLength, int cacheCapacity)
     {
         _vocab = vocab;
         ContextLength = contextLength;
         _cacheCapacity = cacheCapacity;
-        _cacheBySpan = _cache.GetAlternateLookup<ReadOnlySpan<char>>();
     }
 
     /// <summary>Ids written per text (token positions).</summary>
@@ -147,8 +144,9 @@ public sealed class ClipTokenizer
     /// <summary>Empties the per-word BPE cache (memory pressure, or measuring the cold path).</summary>
     public void ClearCache()
     {
-        _cache.Clear();
-        Interlocked.Exchange(ref _cacheCount, 0);
+        // A fresh dictionary instead of Clear(): Clear takes every lock of the old one, and a cleared
+        // dictionary regrows from its smallest size anyway.
+        _cache = new WordCache();
     }
 
     // strip() (str.isspace), each \s run to one space, then str.lower(); returns the length written.
@@ -308,10 +306,12 @@ public sealed class ClipTokenizer
             ids[count] = token.SequenceEqual(StartToken) ? _vocab.StartId : _vocab.EndId;
             return count + 1;
         }
-        if (!_cacheBySpan.TryGetValue(token, out var pieces))
+        var cache = _cache;
+        if (!cache.Words.TryGetValue(token, out var pieces))
         {
             pieces = Bpe(token);
-            if (_cacheCapacity > 0 && token.Length <= MaxCachedWordLength && _cacheBySpan.TryAdd(token, pieces) && Interlocked.Increment(ref _cacheCount) > _cacheCapacity)
+            if (_cacheCapacity > 0 && token.Length <= MaxCachedWordLength && cache.Words.TryAdd(token, pieces)
+                && Interlocked.Increment(ref cache.Count) > _cacheCapacity)
             {
                 // Starting over keeps memory bounded without per-entry bookkeeping; hot words come back quickly.
                 ClearCache();
@@ -355,5 +355,20 @@ public sealed class ClipTokenizer
                 ArrayPool<int>.Shared.Return(rentedWord);
             }
         }
+    }
+
+    /// <summary>Per-word BPE results: lowered token text to ids.</summary>
+    private sealed class WordCache
+    {
+        private readonly ConcurrentDictionary<string, int[]> _words =
+            new(concurrencyLevel: Environment.ProcessorCount, capacity: 1024, StringComparer.Ordinal);
+
+        public WordCache() => Words = _words.GetAlternateLookup<ReadOnlySpan<char>>();
+
+        /// <summary>Looked up and added by span, so a hit allocates nothing.</summary>
+        public ConcurrentDictionary<string, int[]>.AlternateLookup<ReadOnlySpan<char>> Words { get; }
+
+        /// <summary>Entries added (Interlocked).</summary>
+        public int Count;
     }
 }

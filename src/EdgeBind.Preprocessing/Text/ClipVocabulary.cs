@@ -55,7 +55,7 @@ internal sealed class ClipVocabulary
             ByteIds[b] = ids[alphabet[ByteOrder[b]].ToString()];
             WordEndByteIds[b] = ids[alphabet[ByteOrder[b]] + "</w>"];
         }
-        Merges = new Dictionary<long, long>(merges.Count);
+        Merges = new Dictionary<long, long>(merges.Count, PairKeyComparer.Instance);
         for (var rank = 0; rank < merges.Count; rank++)
         {
             var (left, right) = merges[rank];
@@ -257,4 +257,17 @@ internal sealed class CountingStream(Stream inner) : Stream
         }
         base.Dispose(disposing);
     }
+}
+
+/// <summary>
+/// Hashes pair keys (left id &lt;&lt; 32 | right id). The default long hash XORs the halves, which sends
+/// thousands of pairs with equal left ^ right into one bucket; a multiplicative mix spreads them.
+/// </summary>
+internal sealed class PairKeyComparer : IEqualityComparer<long>
+{
+    public static readonly PairKeyComparer Instance = new();
+
+    public bool Equals(long x, long y) => x == y;
+
+    public int GetHashCode(long obj) => (int)(((ulong)obj * 0x9E3779B97F4A7C15UL) >> 32);
 }
