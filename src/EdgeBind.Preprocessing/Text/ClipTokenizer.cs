@@ -37,8 +37,8 @@ public sealed class ClipTokenizer
     /// <summary>Merges CLIP reads from its vocabulary: 49152 - 256 - 2 (lines 1 to 48894 after the header).</summary>
     public const int DefaultMerges = 49152 - 256 - 2;
 
-    /// <summary>Words whose BPE result is cached before the cache starts over.</summary>
-    public const int DefaultCacheCapacity = 1 << 16;
+    // Words whose BPE result is cached before the cache starts over (a few MB at most).
+    private const int CacheCapacity = 1 << 16;
 
     // Longer "words" (texts without spaces) are not worth a cache slot holding their whole text.
     private const int MaxCachedWordLength = 128;
@@ -88,7 +88,7 @@ public sealed class ClipTokenizer
         ArgumentException.ThrowIfNullOrWhiteSpace(vocabPath);
         ArgumentOutOfRangeException.ThrowIfNegative(merges ?? 0, nameof(merges));
         ArgumentOutOfRangeException.ThrowIfLessThan(contextLength, 2);
-        return new ClipTokenizer(ClipVocabulary.Load(vocabPath, merges ?? DefaultMerges), contextLength, DefaultCacheCapacity);
+        return new ClipTokenizer(ClipVocabulary.Load(vocabPath, merges ?? DefaultMerges), contextLength, CacheCapacity);
     }
 
     /// <summary>Tokenizes <paramref name="text"/> into a new array of <see cref="ContextLength"/> ids.</summary>
