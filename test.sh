@@ -44,14 +44,27 @@ dotnet restore EdgeBind.sln
 dotnet build EdgeBind.sln -c Release --no-restore
 
 status=0
+log="$(mktemp)"
+trap 'rm -f "$log"' EXIT
 # Python tool tests (model generator, exporter, fixtures) use Debian's python, never a venv.
 for t in $(find tools -name 'test_*.py' -not -path '*/node_modules/*' | sort); do
   echo "== python: $t"
-  (cd "$(dirname "$t")" && /usr/bin/python3 -m unittest -v "$(basename "$t" .py)") || status=1
+  (cd "$(dirname "$t")" && /usr/bin/python3 -m unittest -v "$(basename "$t" .py)") 2>&1 | tee -a "$log"
+  [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 done
 
 for proj in tests/*.Tests/*.Tests.csproj; do
   echo "== dotnet test: $proj"
-  dotnet test "$proj" -c Release --no-build --logger "console;verbosity=normal" || status=1
+  dotnet test "$proj" -c Release --no-build --logger "console;verbosity=normal" 2>&1 | tee -a "$log"
+  [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 done
+
+# One closing line over every runner: dotnet's "Passed: N" / "Failed: N" and unittest's "Ran N tests".
+awk '
+  /^(Passed|Failed)! +- +Failed: +[0-9]+, Passed: +[0-9]+/ { gsub(/,/, ""); f += $4; p += $6; s += $8 }
+  /^Ran [0-9]+ tests? in/ { ran = $2 }
+  /^(OK|FAILED)/ && ran != "" { fails = 0; if (match($0, /failures=[0-9]+/)) fails += substr($0, RSTART + 9, RLENGTH - 9);
+                                if (match($0, /errors=[0-9]+/)) fails += substr($0, RSTART + 7, RLENGTH - 7);
+                                p += ran - fails; f += fails; ran = "" }
+  END { printf "tests: %d passed, %d failed, %d skipped\n", p, f, s }' "$log"
 exit $status

@@ -66,6 +66,8 @@ public static class ServeCommand
         builder.Services.AddSingleton(Composition.CreateModules());
         builder.Services.AddSingleton<PipelineHostedService>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<PipelineHostedService>());
+        // After the pipeline, so READY=1 means models are loaded and sources run.
+        builder.Services.AddHostedService<SystemdNotifyService>();
         return builder.Build();
     }
 }
