@@ -96,8 +96,19 @@ public sealed class ParityTests : IDisposable
         using var service = new EmbeddingService(_package);
         var ex = Assert.Throws<InvalidDataException>(() => service.EmbedTensor(Modality.Imu, new float[100]));
         Assert.Contains("imu: expected a whole number of items of [N,6,2000] (12000 values each), found 100 values", ex.Message);
-        var missing = Assert.Throws<NotSupportedException>(() => service.EmbedText("a dog"));
-        Assert.Contains("tokenizer", missing.Message);
+    }
+
+    [Fact]
+    public void Text_goes_through_the_package_tokenizer()
+    {
+        using var service = new EmbeddingService(_package);
+        var tokenizer = EdgeBind.Preprocessing.Text.ClipTokenizer.Load(Path.Combine(Fixtures.TinyTest, "bpe_test.txt.gz"), 60, 77);
+        var ids = tokenizer.Encode("A dog barking in the park");
+        Assert.True(ids.Count(i => i != 0) > 3);
+        var viaText = service.EmbedText("A dog barking in the park");
+        Assert.Equal(service.EmbedTokens(ids), viaText);
+        Assert.Equal(1.0, Math.Sqrt(viaText.Sum(x => (double)x * x)), 5);
+        Assert.NotEqual(viaText, service.EmbedText("a car horn on the street"));
     }
 
     private static double Dot(float[] a, float[] b) => a.Zip(b).Sum(p => (double)p.First * p.Second);

@@ -250,8 +250,11 @@ public class StageTests
         producerThread.Join();
         var laneBytes = stage.LaneThreadAllocatedBytes - lane;
         await stage.DisposeAsync();
-        Assert.True(producerBytes == 0, $"{producerBytes} bytes allocated routing {rounds * batch.Length} windows");
-        Assert.True(laneBytes == 0, $"{laneBytes} bytes allocated by the lane for {rounds * batch.Length} windows");
+        // The smallest object is 24 bytes, so under one byte per window on average means nothing is allocated per
+        // window; the runtime may still make a rare one-off (a lock's sync block, a timer) on either thread.
+        var windowCount = rounds * batch.Length;
+        Assert.True(producerBytes < windowCount, $"{producerBytes} bytes allocated routing {windowCount} windows");
+        Assert.True(laneBytes < windowCount, $"{laneBytes} bytes allocated by the lane for {windowCount} windows");
         Assert.Equal(0, windows.Outstanding);
     }
 

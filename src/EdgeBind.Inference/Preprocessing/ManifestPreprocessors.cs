@@ -1,5 +1,6 @@
 using EdgeBind.Inference.Manifest;
 using EdgeBind.Preprocessing;
+using EdgeBind.Preprocessing.Text;
 
 namespace EdgeBind.Inference.Preprocessing;
 
@@ -30,6 +31,14 @@ public sealed class ManifestPreprocessors : IPreprocessorFactory
     public ITextTokenizer CreateTokenizer(ModelManifest manifest)
     {
         ArgumentNullException.ThrowIfNull(manifest);
-        throw new NotSupportedException("the CLIP tokenizer is not available in this build of EdgeBind.Preprocessing");
+        var t = manifest.Tokenizer ?? throw new NotSupportedException($"{manifest.Directory}: the package has no tokenizer");
+        return new Tokenizer(ClipTokenizer.Load(manifest.ResolvePath(t.Vocab), t.Merges, t.ContextLength));
+    }
+
+    private sealed class Tokenizer(ClipTokenizer clip) : ITextTokenizer
+    {
+        public int ContextLength => clip.ContextLength;
+
+        public void Encode(string text, Span<long> destination) => clip.Encode(text, destination);
     }
 }
