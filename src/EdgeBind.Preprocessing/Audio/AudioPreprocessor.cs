@@ -1,0 +1,214 @@
+using EdgeBind.Core;
+using EdgeBind.Core.Config;
+using EdgeBind.Core.Windows;
+
+namespace EdgeBind.Preprocessing.Audio;
+
+/// <summary>
+/// ImageBind's audio transform (<c>load_and_transform_audio_data</c>): decode, resample to 16 kHz,
+/// take <see cref="AudioSettings.ClipsPerFile"/> clips of 2 s, and turn each into a normalised
+/// log-mel image [1, 128, 204]. File mode writes [3, 1, 128, 204]; live mode writes one clip from a
+/// window. Per clip: subtract the mean over all channels and samples, Kaldi fbank of the first
+/// channel (<see cref="KaldiFbank"/>), transpose to [mel, frames], zero-pad or cut at the end to
+/// 204 frames, then (x - mean) / std. Padded frames hold (0 - mean) / std, as ImageBind pads before
+/// normalising.
+/// </summary>
+/// <remarks>
+/// A clip shorter than one 25 ms frame has no frames and comes out as padding only (torchaudio
+/// refuses such a clip). Live mode allocates nothing per call once its scratch has grown to the
+/// window size. Not thread-safe: an instance owns its scratch; use one per thread.
+/// </remarks>
+public sealed class AudioPreprocessor : IFilePreprocessor
+{
+    private readonly KaldiFbank _fbank;
+    private readonly int[] _itemShape;
+    private readonly float _padValue;
+    private readonly float[] _logMel;
+    private SincResampler? _resampler;
+    private float[] _resampled = [];
+
+    /// <summary>Creates the transform with ImageBind's defaults (<see cref="AudioSettings"/>).</summary>
+    public AudioPreprocessor()
+        : this(new AudioSettings())
+    {
+    }
+
+    /// <summary>Creates the transform with the given settings.</summary>
+    /// <param name="settings">Parameters; validated here.</param>
+    /// <exception cref="ConfigException">A setting is out of range (named by its key under <c>audio</c>).</exception>
+    public AudioPreprocessor(AudioSettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        settings.Validate(new ConfigValidator("", "audio"));
+        Settings = settings;
+        _fbank = new KaldiFbank(settings.SampleRate, settings.NumMelBins);
+        _itemShape = [settings.ClipsPerFile, 1, settings.NumMelBins, settings.TargetLength];
+        ClipShape = [1, settings.NumMelBins, settings.TargetLength];
+        _padValue = (0f - settings.Mean) / settings.Std;
+        _logMel = new float[settings.NumMelBins];
+    }
+
+    /// <summary>The parameters in use.</summary>
+    public AudioSettings Settings { get; }
+
+    /// <inheritdoc />
+    public Modality Modality => Modality.Audio;
+
+    /// <summary>[clips, 1, mel bins, frames]: [3, 1, 128, 204] by default.</summary>
+    public IReadOnlyList<int> ItemShape => _itemShape;
+
+    /// <summary>Shape of one clip: [1, mel bins, frames], [1, 128, 204] by default.</summary>
+    public IReadOnlyList<int> ClipShape { get; }
+
+    /// <summary>Values in one clip (mel bins x frames).</summary>
+    public int ClipSize => Settings.NumMelBins * Settings.TargetLength;
+
+    /// <inheritdoc />
+    public void ProcessFile(string path, Span<float> destination)
+    {
+        var audio = WavReader.Read(path);
+        ProcessAudio(audio, destination, path);
+    }
+
+    /// <summary>File mode on decoded audio: resample, sample the clips, write [clips, 1, mel, frames].</summary>
+    /// <param name="audio">Decoded audio at any whole-number rate.</param>
+    /// <param name="destination">Receives the product of <see cref="ItemShape"/> values.</param>
+    /// <param name="name">Name of the source for error messages.</param>
+    public void ProcessAudio(WavAudio audio, Span<float> destination, string name = "audio")
+    {
+        ArgumentNullException.ThrowIfNull(audio);
+        var size = Settings.ClipsPerFile * ClipSize;
+        if (destination.Length < size)
+        {
+            throw new ArgumentException($"destination holds {destination.Length} values, expected {size} for [{string.Join(",", _itemShape)}]", nameof(destination));
+        }
+        if (audio.Length == 0)
+        {
+            throw new InvalidDataException($"{name}: the audio contains no samples");
+        }
+        var rate = Settings.SampleRate;
+        float[] planar;
+        int length;
+        if (audio.SampleRateHz == rate)
+        {
+            planar = audio.Samples;
+            length = audio.Length;
+        }
+        else
+        {
+            var resampler = ResamplerFor(audio.SampleRateHz);
+            length = resampler.OutputLength(audio.Length);
+            planar = new float[(long)length * audio.Channels];
+            for (var c = 0; c < audio.Channels; c++)
+            {
+                resampler.Resample(audio.Channel(c), planar.AsSpan(c * length, length));
+            }
+        }
+        var clipSamples = Settings.ClipSamples;
+        for (var i = 0; i < Settings.ClipsPerFile; i++)
+        {
+            var start = ClipSampler.ClipStart(length, rate, Settings.ClipDurationS, Settings.ClipsPerFile, i);
+            var end = (int)Math.Min(length, (long)start + clipSamples);
+            ProcessClip(planar, audio.Channels, length, start, end - start, destination.Slice(i * ClipSize, ClipSize));
+        }
+    }
+
+    /// <summary>
+    /// Live mode: one clip from a window of planar samples, written as [1, mel, frames]. The window
+    /// should hold <see cref="AudioSettings.ClipDurationS"/> seconds at <see cref="AudioSettings.SampleRate"/>;
+    /// another whole-number rate is resampled first (allocating only when the rate changes or the
+    /// window grows), and another length is zero-padded or cut at the end like any clip.
+    /// </summary>
+    /// <param name="window">A window with planar samples (<see cref="Window.Channels"/> x <see cref="Window.Length"/>).</param>
+    /// <param name="destination">Receives <see cref="ClipSize"/> values.</param>
+    public void ProcessWindow(Window window, Span<float> destination)
+    {
+        ArgumentNullException.ThrowIfNull(window);
+        if (window.Channels < 1 || window.Length < 1)
+        {
+            throw new ArgumentException($"window {window.SourceId}#{window.Sequence} holds no samples ({window.Channels} channels x {window.Length})", nameof(window));
+        }
+        var rateHz = window.RateHz;
+        if (rateHz == Settings.SampleRate)
+        {
+            ProcessClip(window.Samples, window.Channels, window.Length, destination);
+            return;
+        }
+        if (!(rateHz >= 1) || rateHz > int.MaxValue || rateHz != Math.Floor(rateHz))
+        {
+            throw new ArgumentException($"window {window.SourceId}#{window.Sequence} has a sample rate of {rateHz} Hz; expected a whole number of Hz", nameof(window));
+        }
+        var resampler = ResamplerFor((int)rateHz);
+        var length = resampler.OutputLength(window.Length);
+        if (_resampled.Length < length * window.Channels)
+        {
+            _resampled = new float[length * window.Channels];
+        }
+        for (var c = 0; c < window.Channels; c++)
+        {
+            resampler.Resample(window.Channel(c), _resampled.AsSpan(c * length, length));
+        }
+        ProcessClip(_resampled.AsSpan(0, length * window.Channels), window.Channels, length, destination);
+    }
+
+    /// <summary>One clip from planar samples at <see cref="AudioSettings.SampleRate"/>, written as [1, mel, frames].</summary>
+    /// <param name="planar">Samples, channel c sample i at [c * length + i].</param>
+    /// <param name="channels">Channel count.</param>
+    /// <param name="length">Samples per channel.</param>
+    /// <param name="destination">Receives <see cref="ClipSize"/> values.</param>
+    public void ProcessClip(ReadOnlySpan<float> planar, int channels, int length, Span<float> destination)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(channels, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(length, 1);
+        if (planar.Length < (long)channels * length)
+        {
+            throw new ArgumentException($"expected {channels} x {length} samples, found {planar.Length}", nameof(planar));
+        }
+        if (destination.Length < ClipSize)
+        {
+            throw new ArgumentException($"destination holds {destination.Length} values, expected {ClipSize}", nameof(destination));
+        }
+        ProcessClip(planar, channels, length, 0, length, destination);
+    }
+
+    private void ProcessClip(ReadOnlySpan<float> planar, int channels, int stride, int start, int count, Span<float> destination)
+    {
+        // ImageBind: waveform -= waveform.mean() over every channel of the clip (float32 result).
+        var sum = 0.0;
+        for (var c = 0; c < channels; c++)
+        {
+            foreach (var v in planar.Slice(c * stride + start, count))
+            {
+                sum += v;
+            }
+        }
+        var mean = (float)(sum / ((double)channels * count));
+        var signal = planar.Slice(start, count);
+        var bins = Settings.NumMelBins;
+        var target = Settings.TargetLength;
+        var frames = Math.Min(_fbank.FrameCount(count), target);
+        var clipMean = Settings.Mean;
+        var std = Settings.Std;
+        for (var f = 0; f < frames; f++)
+        {
+            _fbank.ComputeFrame(signal.Slice(f * _fbank.FrameShift, _fbank.FrameLength), _logMel, mean);
+            for (var m = 0; m < bins; m++)
+            {
+                destination[m * target + f] = (_logMel[m] - clipMean) / std;
+            }
+        }
+        for (var m = 0; m < bins; m++)
+        {
+            destination.Slice(m * target + frames, target - frames).Fill(_padValue);
+        }
+    }
+
+    private SincResampler ResamplerFor(int inputRateHz)
+    {
+        if (_resampler is null || _resampler.InputRateHz != inputRateHz)
+        {
+            _resampler = new SincResampler(inputRateHz, Settings.SampleRate);
+        }
+        return _resampler;
+    }
+}

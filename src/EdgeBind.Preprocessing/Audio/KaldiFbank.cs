@@ -1,0 +1,195 @@
+namespace EdgeBind.Preprocessing.Audio;
+
+/// <summary>
+/// Log mel filterbank equal to <c>torchaudio.compliance.kaldi.fbank</c> with ImageBind's arguments:
+/// 25 ms frames every 10 ms (snip_edges: only whole frames), no dither, per-frame DC removal,
+/// pre-emphasis 0.97 (the first sample of a frame uses itself as its predecessor, as Kaldi),
+/// symmetric Hanning window 0.5 - 0.5 cos(2 pi n / (N - 1)), zero padding to the next power of two
+/// (512 at 16 kHz), power spectrum, Kaldi's triangular mel bank (HTK mel 1127 ln(1 + f / 700), 20 Hz
+/// to Nyquist), natural log floored at float32 epsilon; no energy term.
+/// </summary>
+/// <remarks>
+/// Up to the windowed frame every step is float32 in torchaudio's order; the FFT and the mel sums
+/// run in double (closer to the exact value than the float32 reference, which only matters in
+/// near-silent bands). Window, mel bank and twiddles are built once; computing allocates nothing.
+/// Not thread-safe: an instance owns its scratch buffers.
+/// </remarks>
+public sealed class KaldiFbank
+{
+    private const float Preemphasis = 0.97f;
+    private const double LowFreqHz = 20.0;
+
+    /// <summary>float32 machine epsilon, the floor of the mel energies before the log.</summary>
+    public const float Epsilon = 1.1920929e-07f;
+
+    private readonly float[] _window;
+    private readonly int[] _melStart;
+    private readonly float[][] _melWeights;
+    private readonly RealFft _fft;
+    private readonly float[] _frame;
+    private readonly double[] _power;
+
+    /// <summary>Builds the tables for one rate and mel size.</summary>
+    /// <param name="sampleRateHz">Sample rate of the input in Hz (16000 for ImageBind).</param>
+    /// <param name="numMelBins">Mel channels (128 for ImageBind), more than 3.</param>
+    public KaldiFbank(int sampleRateHz = 16000, int numMelBins = 128)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(sampleRateHz, 800);
+        ArgumentOutOfRangeException.ThrowIfLessThan(numMelBins, 4);
+        SampleRateHz = sampleRateHz;
+        MelBins = numMelBins;
+        // torchaudio: int(sample_frequency * frame_ms * 0.001), left to right in double.
+        FrameLength = (int)(sampleRateHz * 25.0 * 0.001);
+        FrameShift = (int)(sampleRateHz * 10.0 * 0.001);
+        FftLength = (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)FrameLength);
+
+        _window = new float[FrameLength];
+        // torch.hann_window(N, periodic=False): cos(n * (2 pi / (N - 1))) * -0.5 + 0.5 in float32.
+        var step = (float)(Math.PI * 2.0 / (FrameLength - 1));
+        for (var n = 0; n < FrameLength; n++)
+        {
+            _window[n] = MathF.Cos(n * step) * -0.5f + 0.5f;
+        }
+        (_melStart, _melWeights) = BuildMelBank(numMelBins, FftLength, sampleRateHz);
+        _fft = new RealFft(FftLength);
+        _frame = new float[FftLength];
+        _power = new double[FftLength / 2 + 1];
+    }
+
+    /// <summary>Input sample rate in Hz.</summary>
+    public int SampleRateHz { get; }
+
+    /// <summary>Mel channels per frame.</summary>
+    public int MelBins { get; }
+
+    /// <summary>Samples per frame (25 ms: 400 at 16 kHz).</summary>
+    public int FrameLength { get; }
+
+    /// <summary>Samples between frame starts (10 ms: 160 at 16 kHz).</summary>
+    public int FrameShift { get; }
+
+    /// <summary>FFT size: the frame length rounded up to a power of two (512 at 16 kHz).</summary>
+    public int FftLength { get; }
+
+    /// <summary>Frames for a signal of <paramref name="samples"/> samples (snip_edges: whole frames only; 0 when shorter than a frame).</summary>
+    public int FrameCount(int samples) => samples < FrameLength ? 0 : 1 + (samples - FrameLength) / FrameShift;
+
+    /// <summary>
+    /// Log mel energies of all frames, row-major [frames, <see cref="MelBins"/>] as torchaudio returns them.
+    /// </summary>
+    /// <param name="signal">One channel of samples.</param>
+    /// <param name="output">Receives FrameCount(signal.Length) x MelBins values.</param>
+    /// <param name="subtract">Subtracted from every sample first in float32 (ImageBind's clip mean); 0 for none.</param>
+    /// <returns>Frames written.</returns>
+    public int Compute(ReadOnlySpan<float> signal, Span<float> output, float subtract = 0f)
+    {
+        var frames = FrameCount(signal.Length);
+        if (output.Length < frames * MelBins)
+        {
+            throw new ArgumentException($"output holds {output.Length} values, expected {frames} frames x {MelBins} bins", nameof(output));
+        }
+        for (var f = 0; f < frames; f++)
+        {
+            ComputeFrame(signal.Slice(f * FrameShift, FrameLength), output.Slice(f * MelBins, MelBins), subtract);
+        }
+        return frames;
+    }
+
+    /// <summary>Log mel energies of one frame.</summary>
+    /// <param name="samples">The frame's <see cref="FrameLength"/> samples.</param>
+    /// <param name="logMel">Receives <see cref="MelBins"/> values (natural log of power).</param>
+    /// <param name="subtract">Subtracted from every sample first in float32; 0 for none.</param>
+    public void ComputeFrame(ReadOnlySpan<float> samples, Span<float> logMel, float subtract = 0f)
+    {
+        var n = FrameLength;
+        if (samples.Length < n || logMel.Length < MelBins)
+        {
+            throw new ArgumentException($"expected {n} samples and room for {MelBins} bins, found {samples.Length} and {logMel.Length}");
+        }
+        var frame = _frame;
+        var sum = 0.0;
+        for (var i = 0; i < n; i++)
+        {
+            var v = samples[i] - subtract;
+            frame[i] = v;
+            sum += v;
+        }
+        var mean = (float)(sum / n);
+        for (var i = 0; i < n; i++)
+        {
+            frame[i] -= mean;
+        }
+        // Backwards so each step still sees its unmodified predecessor.
+        for (var i = n - 1; i > 0; i--)
+        {
+            frame[i] = (frame[i] - Preemphasis * frame[i - 1]) * _window[i];
+        }
+        frame[0] = (frame[0] - Preemphasis * frame[0]) * _window[0];
+        // frame[n..] stays zero: the FFT padding.
+        _fft.PowerSpectrum(frame, _power);
+        for (var m = 0; m < MelBins; m++)
+        {
+            var weights = _melWeights[m];
+            var start = _melStart[m];
+            var e = 0.0;
+            for (var k = 0; k < weights.Length; k++)
+            {
+                e += weights[k] * _power[start + k];
+            }
+            logMel[m] = MathF.Log(MathF.Max((float)e, Epsilon));
+        }
+    }
+
+    /// <summary>
+    /// Kaldi's mel bank in float32 as torchaudio computes it: triangles over the HTK mel scale with
+    /// edges evenly spaced in mel from 20 Hz to Nyquist, evaluated at FFT bins 0..N/2-1 (the Nyquist
+    /// bin gets no weight). Stored sparse: first non-zero bin and the run of weights.
+    /// </summary>
+    private static (int[] Start, float[][] Weights) BuildMelBank(int bins, int fftLength, int sampleRate)
+    {
+        var fftBins = fftLength / 2;
+        var nyquist = 0.5 * sampleRate;
+        var binWidth = (float)((double)sampleRate / fftLength);
+        var melLow = 1127.0 * Math.Log(1.0 + LowFreqHz / 700.0);
+        var melHigh = 1127.0 * Math.Log(1.0 + nyquist / 700.0);
+        var delta = (float)((melHigh - melLow) / (bins + 1));
+        var low = (float)melLow;
+        var mel = new float[fftBins];
+        for (var k = 0; k < fftBins; k++)
+        {
+            mel[k] = 1127f * MathF.Log(1f + binWidth * k / 700f);
+        }
+        var start = new int[bins];
+        var weights = new float[bins][];
+        var row = new float[fftBins];
+        for (var m = 0; m < bins; m++)
+        {
+            var left = m * delta + low;
+            var centre = (m + 1f) * delta + low;
+            var right = (m + 2f) * delta + low;
+            var first = -1;
+            var last = -1;
+            for (var k = 0; k < fftBins; k++)
+            {
+                var up = (mel[k] - left) / (centre - left);
+                var down = (right - mel[k]) / (right - centre);
+                row[k] = MathF.Max(0f, MathF.Min(up, down));
+                if (row[k] > 0f)
+                {
+                    first = first < 0 ? k : first;
+                    last = k;
+                }
+            }
+            if (first < 0)
+            {
+                // A bin narrower than the FFT resolution has no weight: its energy floors at epsilon, as in Kaldi.
+                start[m] = 0;
+                weights[m] = [];
+                continue;
+            }
+            start[m] = first;
+            weights[m] = row[first..(last + 1)];
+        }
+        return (start, weights);
+    }
+}

@@ -1,0 +1,97 @@
+namespace EdgeBind.Preprocessing.Audio;
+
+/// <summary>
+/// Whole-signal resampling equal to <c>torchaudio.functional.resample(x, orig, new)</c> with its
+/// defaults (Hann-windowed sinc, lowpass_filter_width 6, rolloff 0.99): the signal is zero-padded
+/// by the filter width on both sides and the output has ceil(new x length / orig) samples.
+/// The filter is built once per instance; <see cref="Resample(ReadOnlySpan{float}, Span{float})"/>
+/// allocates nothing. Safe to share between threads.
+/// </summary>
+public sealed class SincResampler
+{
+    private readonly SincKernel _kernel;
+
+    /// <summary>Builds the filter for one rate pair.</summary>
+    /// <param name="inputRateHz">Input sample rate in Hz (a positive whole number, as torchaudio requires).</param>
+    /// <param name="outputRateHz">Output sample rate in Hz.</param>
+    public SincResampler(int inputRateHz, int outputRateHz)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(inputRateHz, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(outputRateHz, 1);
+        InputRateHz = inputRateHz;
+        OutputRateHz = outputRateHz;
+        _kernel = new SincKernel(inputRateHz, outputRateHz);
+    }
+
+    /// <summary>Input sample rate in Hz.</summary>
+    public int InputRateHz { get; }
+
+    /// <summary>Output sample rate in Hz.</summary>
+    public int OutputRateHz { get; }
+
+    internal SincKernel Kernel => _kernel;
+
+    /// <summary>Output samples produced for <paramref name="inputLength"/> input samples (ceil(out x n / in)).</summary>
+    public int OutputLength(int inputLength)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(inputLength);
+        return InputRateHz == OutputRateHz ? inputLength : checked((int)_kernel.OutputLength(inputLength));
+    }
+
+    /// <summary>Resamples one channel into a new array.</summary>
+    /// <param name="input">Samples at <see cref="InputRateHz"/>.</param>
+    /// <returns>Samples at <see cref="OutputRateHz"/>, <see cref="OutputLength"/> of them.</returns>
+    public float[] Resample(ReadOnlySpan<float> input)
+    {
+        var output = new float[OutputLength(input.Length)];
+        Resample(input, output);
+        return output;
+    }
+
+    /// <summary>Resamples one channel.</summary>
+    /// <param name="input">Samples at <see cref="InputRateHz"/>.</param>
+    /// <param name="output">Receives exactly <see cref="OutputLength"/>(input.Length) samples at <see cref="OutputRateHz"/>.</param>
+    public void Resample(ReadOnlySpan<float> input, Span<float> output)
+    {
+        var count = OutputLength(input.Length);
+        if (output.Length < count)
+        {
+            throw new ArgumentException($"output holds {output.Length} samples, expected at least {count}", nameof(output));
+        }
+        if (InputRateHz == OutputRateHz)
+        {
+            // torchaudio returns the waveform unchanged when the rates are equal.
+            input.CopyTo(output);
+            return;
+        }
+        var k = _kernel;
+        Span<float> edge = k.MaxTapCount <= 1024 ? stackalloc float[k.MaxTapCount] : new float[k.MaxTapCount];
+        var j = 0;
+        for (long block = 0; j < count; block++)
+        {
+            for (var p = 0; p < k.New && j < count; p++, j++)
+            {
+                var taps = k.PhaseTaps(p);
+                // Index into the unpadded input: the padded input has Width zeros in front.
+                var start = block * k.Orig + k.TapStart[p] - k.Width;
+                if (start >= 0 && start + taps.Length <= input.Length)
+                {
+                    output[j] = SincKernel.Dot(taps, input.Slice((int)start, taps.Length));
+                }
+                else
+                {
+                    // Near the ends: copy what exists beside explicit zeros, as the padded signal has.
+                    var e = edge[..taps.Length];
+                    e.Clear();
+                    var from = Math.Max(0, start);
+                    var to = Math.Min(input.Length, start + taps.Length);
+                    if (to > from)
+                    {
+                        input[(int)from..(int)to].CopyTo(e[(int)(from - start)..]);
+                    }
+                    output[j] = SincKernel.Dot(taps, e);
+                }
+            }
+        }
+    }
+}
