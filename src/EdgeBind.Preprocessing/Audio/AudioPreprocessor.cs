@@ -107,7 +107,7 @@ public sealed class AudioPreprocessor : IFilePreprocessor
         var clipSamples = Settings.ClipSamples;
         for (var i = 0; i < Settings.ClipsPerFile; i++)
         {
-            var start = ClipSampler.ClipStart(length, rate, Settings.ClipDurationS, Settings.ClipsPerFile, i);
+            var start = AudioClipSampler.ClipStart(length, rate, Settings.ClipDurationS, Settings.ClipsPerFile, i);
             var end = (int)Math.Min(length, (long)start + clipSamples);
             ProcessClip(planar, audio.Channels, length, start, end - start, destination.Slice(i * ClipSize, ClipSize));
         }

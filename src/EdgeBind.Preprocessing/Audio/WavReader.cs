@@ -5,17 +5,26 @@ using System.Runtime.InteropServices;
 namespace EdgeBind.Preprocessing.Audio;
 
 /// <summary>
-/// Reads RIFF/WAVE files to float samples as <c>torchaudio.load</c> (0.13, sox_io backend) does:
-/// 8-bit unsigned (x - 128) / 128, 16-bit x / 32768, 24-bit x / 8388608, 32-bit x / 2147483648,
-/// 32/64-bit IEEE float as stored (64-bit rounded to float32); plain and WAVE_FORMAT_EXTENSIBLE
-/// headers, any channel count and rate.
+/// Reads RIFF/WAVE files to float samples bit for bit as <c>torchaudio.load</c> (0.13, sox_io
+/// backend) does: 8-bit unsigned (x - 128) / 128, 16-bit x / 32768, 24-bit x / 8388608; plain and
+/// WAVE_FORMAT_EXTENSIBLE headers, any channel count and rate.
 /// </summary>
 /// <remarks>
+/// <para>
+/// torchaudio passes every sample through SoX's 32-bit integer sample and back to float with
+/// SOX_SAMPLE_TO_FLOAT_32BIT, which rounds to a multiple of 128 first. So 32-bit integer PCM is
+/// x / 2147483648 rounded to a multiple of 2^-24, and IEEE float (32 or 64-bit) is rounded half away
+/// from zero to a multiple of 2^-31, clipped to [-1, 1 - 2^-31], then rounded to a multiple of 2^-24:
+/// floats are not "as stored" (they differ by at most 2^-25 inside [-1, 1]) and values beyond
+/// +-1 are clipped. NaN samples become 0.
+/// </para>
+/// <para>
 /// A data chunk that claims more bytes than the file holds (a writer that crashed, or a streaming
 /// writer's 0xFFFFFFFF placeholder) is read up to the last whole frame present, as sox and
 /// torchaudio do, rather than rejected. A file without samples, a truncated header, a chunk layout
 /// that is not WAV, or an encoding other than PCM / IEEE float (A-law, mu-law, ADPCM, MP3) throws
 /// <see cref="InvalidDataException"/> naming the file.
+/// </para>
 /// </remarks>
 public static class WavReader
 {
@@ -287,7 +296,7 @@ public static class WavReader
                         var s = MemoryMarshal.Cast<byte, int>(bytes);
                         for (var i = 0; i < frames; i++)
                         {
-                            target[i] = s[i * channels + c] * (1f / 2147483648);
+                            target[i] = SoxToFloat(s[i * channels + c]);
                         }
                         break;
                     }
@@ -296,7 +305,7 @@ public static class WavReader
                         var s = MemoryMarshal.Cast<byte, float>(bytes);
                         for (var i = 0; i < frames; i++)
                         {
-                            target[i] = s[i * channels + c];
+                            target[i] = SoxToFloat(SoxFromFloat(s[i * channels + c]));
                         }
                         break;
                     }
@@ -305,12 +314,31 @@ public static class WavReader
                         var s = MemoryMarshal.Cast<byte, double>(bytes);
                         for (var i = 0; i < frames; i++)
                         {
-                            target[i] = (float)s[i * channels + c];
+                            target[i] = SoxToFloat(SoxFromFloat(s[i * channels + c]));
                         }
                         break;
                     }
             }
         }
+    }
+
+    /// <summary>SOX_SAMPLE_TO_FLOAT_32BIT: round to a multiple of 128, then scale by 2^-31 (exact in float32).</summary>
+    private static float SoxToFloat(int sample) =>
+        sample > int.MaxValue - 64 ? 1f : ((sample + 64) & ~127) * (1f / 2147483648);
+
+    /// <summary>SOX_FLOAT_64BIT_TO_SAMPLE: scale by 2^31, round half away from zero, clip.</summary>
+    private static int SoxFromFloat(double value)
+    {
+        var x = value * 2147483648.0;
+        if (x < 0)
+        {
+            return x <= int.MinValue - 0.5 ? int.MinValue : (int)(x - 0.5);
+        }
+        if (x >= 0)
+        {
+            return x >= int.MaxValue + 0.5 ? int.MaxValue : (int)(x + 0.5);
+        }
+        return 0; // NaN
     }
 
     private static string FourCc(ReadOnlySpan<byte> id) => string.Create(4, id.ToArray(), static (span, b) =>

@@ -4,15 +4,27 @@ namespace EdgeBind.Preprocessing.Audio;
 /// Clip starts of ImageBind's file mode: pytorchvideo's ConstantClipsPerVideoSampler over a
 /// duration of length / rate seconds, clips sliced as waveform[:, int(start * rate):int(end * rate)].
 /// </summary>
-internal static class ClipSampler
+public static class AudioClipSampler
 {
     /// <summary>
     /// First sample of clip <paramref name="index"/> of <paramref name="clips"/>: floor(d x index / (clips - 1) x rate)
     /// with d = length / rate - clip (a double, as Python computes it, then max(d, 0)), evaluated exactly
-    /// as pytorchvideo's Fraction arithmetic does.
+    /// as pytorchvideo's Fraction arithmetic does. The clip ends clip duration x rate samples later
+    /// (or at the end of the audio).
     /// </summary>
+    /// <param name="length">Samples per channel of the (resampled) audio.</param>
+    /// <param name="rate">Sample rate in Hz.</param>
+    /// <param name="clipDurationS">Clip length in seconds.</param>
+    /// <param name="clips">Clips per file.</param>
+    /// <param name="index">Clip number, 0 to clips - 1.</param>
+    /// <returns>The first sample of the clip.</returns>
     public static int ClipStart(int length, int rate, double clipDurationS, int clips, int index)
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(length);
+        ArgumentOutOfRangeException.ThrowIfLessThan(rate, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(clips, 1);
+        ArgumentOutOfRangeException.ThrowIfNegative(index);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(index, clips);
         var d = (double)length / rate - clipDurationS;
         if (!(d > 0) || index == 0)
         {
