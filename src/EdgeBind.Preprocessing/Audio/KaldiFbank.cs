@@ -1,3 +1,5 @@
+using System.Numerics;
+
 namespace EdgeBind.Preprocessing.Audio;
 
 /// <summary>
@@ -9,9 +11,10 @@ namespace EdgeBind.Preprocessing.Audio;
 /// to Nyquist), natural log floored at float32 epsilon; no energy term.
 /// </summary>
 /// <remarks>
-/// Up to the windowed frame every step is float32 in torchaudio's order; the FFT and the mel sums
-/// run in double (closer to the exact value than the float32 reference, which only matters in
-/// near-silent bands). Window, mel bank and twiddles are built once; computing allocates nothing.
+/// Every step is float32 in torchaudio's order up to the windowed frame; the FFT, power and mel sums
+/// are float32 as well, so rounding matches the reference's in kind. Frames are transformed a SIMD
+/// width at a time, one frame per lane (<see cref="LaneFft"/>). Window, mel bank and twiddles are
+/// built once; computing allocates nothing.
 /// Not thread-safe: an instance owns its scratch buffers.
 /// </remarks>
 public sealed class KaldiFbank
@@ -25,9 +28,9 @@ public sealed class KaldiFbank
     private readonly float[] _window;
     private readonly int[] _melStart;
     private readonly float[][] _melWeights;
-    private readonly RealFft _fft;
+    private readonly LaneFft _fft;
     private readonly float[] _frame;
-    private readonly double[] _power;
+    private readonly Vector<float>[] _logMel;
 
     /// <summary>Builds the tables for one rate and mel size.</summary>
     /// <param name="sampleRateHz">Sample rate of the input in Hz (16000 for ImageBind).</param>
@@ -41,7 +44,7 @@ public sealed class KaldiFbank
         // torchaudio: int(sample_frequency * frame_ms * 0.001), left to right in double.
         FrameLength = (int)(sampleRateHz * 25.0 * 0.001);
         FrameShift = (int)(sampleRateHz * 10.0 * 0.001);
-        FftLength = (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)FrameLength);
+        FftLength = (int)BitOperations.RoundUpToPowerOf2((uint)FrameLength);
 
         _window = new float[FrameLength];
         // torch.hann_window(N, periodic=False): cos(n * (2 pi / (N - 1))) * -0.5 + 0.5 in float32.
@@ -51,9 +54,9 @@ public sealed class KaldiFbank
             _window[n] = MathF.Cos(n * step) * -0.5f + 0.5f;
         }
         (_melStart, _melWeights) = BuildMelBank(numMelBins, FftLength, sampleRateHz);
-        _fft = new RealFft(FftLength);
-        _frame = new float[FftLength];
-        _power = new double[FftLength / 2 + 1];
+        _fft = new LaneFft(FftLength);
+        _frame = new float[FrameLength];
+        _logMel = new Vector<float>[numMelBins];
     }
 
     /// <summary>Input sample rate in Hz.</summary>
@@ -88,56 +91,134 @@ public sealed class KaldiFbank
         {
             throw new ArgumentException($"output holds {output.Length} values, expected {frames} frames x {MelBins} bins", nameof(output));
         }
-        for (var f = 0; f < frames; f++)
+        var lanes = LaneFft.Lanes;
+        for (var first = 0; first < frames; first += lanes)
         {
-            ComputeFrame(signal.Slice(f * FrameShift, FrameLength), output.Slice(f * MelBins, MelBins), subtract);
+            var count = Math.Min(lanes, frames - first);
+            ComputeBatch(signal, subtract, first, count);
+            for (var m = 0; m < MelBins; m++)
+            {
+                for (var l = 0; l < count; l++)
+                {
+                    output[(first + l) * MelBins + m] = _logMel[m][l];
+                }
+            }
         }
         return frames;
     }
 
-    /// <summary>Log mel energies of one frame.</summary>
-    /// <param name="samples">The frame's <see cref="FrameLength"/> samples.</param>
-    /// <param name="logMel">Receives <see cref="MelBins"/> values (natural log of power).</param>
-    /// <param name="subtract">Subtracted from every sample first in float32; 0 for none.</param>
-    public void ComputeFrame(ReadOnlySpan<float> samples, Span<float> logMel, float subtract = 0f)
+    /// <summary>
+    /// ImageBind's layout in one pass: writes (log mel - <paramref name="mean"/>) / <paramref name="std"/>
+    /// of the first <paramref name="frames"/> frames transposed, frame f of bin m at
+    /// destination[m * columns + f].
+    /// </summary>
+    internal void ComputeColumns(ReadOnlySpan<float> signal, float subtract, int frames, float mean, float std, Span<float> destination, int columns)
+    {
+        var lanes = LaneFft.Lanes;
+        var vMean = new Vector<float>(mean);
+        var vStd = new Vector<float>(std);
+        for (var first = 0; first < frames; first += lanes)
+        {
+            var count = Math.Min(lanes, frames - first);
+            ComputeBatch(signal, subtract, first, count);
+            for (var m = 0; m < MelBins; m++)
+            {
+                var normalised = (_logMel[m] - vMean) / vStd;
+                var row = destination.Slice(m * columns + first, count);
+                if (count == lanes)
+                {
+                    normalised.CopyTo(row);
+                }
+                else
+                {
+                    for (var l = 0; l < count; l++)
+                    {
+                        row[l] = normalised[l];
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>Frames first .. first + count - 1 (count at most one per lane) into <see cref="_logMel"/>.</summary>
+    private void ComputeBatch(ReadOnlySpan<float> signal, float subtract, int first, int count)
+    {
+        var lanes = LaneFft.Lanes;
+        for (var l = 0; l < lanes; l++)
+        {
+            if (l < count)
+            {
+                PrepareFrame(signal.Slice((first + l) * FrameShift, FrameLength), subtract);
+                _fft.Load(l, _frame);
+            }
+            else
+            {
+                _fft.Clear(l);
+            }
+        }
+        _fft.Transform();
+        var power = _fft.Power;
+        var eps = new Vector<float>(Epsilon);
+        for (var m = 0; m < MelBins; m++)
+        {
+            var weights = _melWeights[m];
+            var start = _melStart[m];
+            var e = Vector<float>.Zero;
+            for (var k = 0; k < weights.Length; k++)
+            {
+                e += new Vector<float>(weights[k]) * power[start + k];
+            }
+            _logMel[m] = Vector.Log(Vector.Max(e, eps));
+        }
+    }
+
+    /// <summary>ImageBind's clip mean, Kaldi's DC removal, pre-emphasis and window, into <see cref="_frame"/>.</summary>
+    private void PrepareFrame(ReadOnlySpan<float> samples, float subtract)
     {
         var n = FrameLength;
-        if (samples.Length < n || logMel.Length < MelBins)
+        var frame = _frame.AsSpan(0, n);
+        var window = _window.AsSpan(0, n);
+        var width = Vector<float>.Count;
+        var vectorEnd = Vector.IsHardwareAccelerated ? n - n % width : 0;
+        // The clip mean first (a float32 subtraction, as ImageBind's waveform - mean), then the frame's mean.
+        var sums = Vector<double>.Zero;
+        var sub = new Vector<float>(subtract);
+        for (var i = 0; i < vectorEnd; i += width)
         {
-            throw new ArgumentException($"expected {n} samples and room for {MelBins} bins, found {samples.Length} and {logMel.Length}");
+            var v = new Vector<float>(samples[i..]) - sub;
+            v.CopyTo(frame[i..]);
+            Vector.Widen(v, out var lo, out var hi);
+            sums += lo + hi;
         }
-        var frame = _frame;
-        var sum = 0.0;
-        for (var i = 0; i < n; i++)
+        var sum = Vector.Sum(sums);
+        for (var i = vectorEnd; i < n; i++)
         {
             var v = samples[i] - subtract;
             frame[i] = v;
             sum += v;
         }
         var mean = (float)(sum / n);
-        for (var i = 0; i < n; i++)
+        // Pre-emphasis x[i] - 0.97 x[i-1] on the DC-removed frame (x[-1] := x[0], as Kaldi), then the
+        // window; each difference is rounded to float32 where torchaudio rounds it. Runs from the end
+        // backwards so every step still reads an unmodified predecessor.
+        var block = n - width;
+        if (vectorEnd > 0)
         {
-            frame[i] -= mean;
-        }
-        // Backwards so each step still sees its unmodified predecessor.
-        for (var i = n - 1; i > 0; i--)
-        {
-            frame[i] = (frame[i] - Preemphasis * frame[i - 1]) * _window[i];
-        }
-        frame[0] = (frame[0] - Preemphasis * frame[0]) * _window[0];
-        // frame[n..] stays zero: the FFT padding.
-        _fft.PowerSpectrum(frame, _power);
-        for (var m = 0; m < MelBins; m++)
-        {
-            var weights = _melWeights[m];
-            var start = _melStart[m];
-            var e = 0.0;
-            for (var k = 0; k < weights.Length; k++)
+            var vm = new Vector<float>(mean);
+            var vp = new Vector<float>(Preemphasis);
+            for (; block >= 1; block -= width)
             {
-                e += weights[k] * _power[start + k];
+                var cur = new Vector<float>(frame[block..]) - vm;
+                var prev = new Vector<float>(frame[(block - 1)..]) - vm;
+                ((cur - vp * prev) * new Vector<float>(window[block..])).CopyTo(frame[block..]);
             }
-            logMel[m] = MathF.Log(MathF.Max((float)e, Epsilon));
         }
+        for (var j = vectorEnd > 0 ? block + width - 1 : n - 1; j >= 1; j--)
+        {
+            frame[j] = ((frame[j] - mean) - Preemphasis * (frame[j - 1] - mean)) * window[j];
+        }
+        var x0 = frame[0] - mean;
+        frame[0] = (x0 - Preemphasis * x0) * window[0];
     }
 
     /// <summary>

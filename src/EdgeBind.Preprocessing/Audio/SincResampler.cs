@@ -64,33 +64,61 @@ public sealed class SincResampler
             input.CopyTo(output);
             return;
         }
+        ResampleRange(input, 0, output[..count]);
+    }
+
+    /// <summary>
+    /// Computes only outputs [<paramref name="outputStart"/>, outputStart + output.Length) of resampling
+    /// the whole of <paramref name="input"/>: the same values <see cref="Resample(ReadOnlySpan{float}, Span{float})"/>
+    /// gives there (each output depends only on the input near it), for a fraction of the work when
+    /// only some clips of a long file are wanted.
+    /// </summary>
+    /// <param name="input">The whole signal at <see cref="InputRateHz"/>.</param>
+    /// <param name="outputStart">First output sample wanted.</param>
+    /// <param name="output">Receives the outputs; must end within <see cref="OutputLength"/>(input.Length).</param>
+    public void ResampleRange(ReadOnlySpan<float> input, int outputStart, Span<float> output)
+    {
+        var total = OutputLength(input.Length);
+        if (outputStart < 0 || (long)outputStart + output.Length > total)
+        {
+            throw new ArgumentOutOfRangeException(nameof(outputStart), $"outputs {outputStart}..{(long)outputStart + output.Length} requested, the resampled signal has {total}");
+        }
+        if (InputRateHz == OutputRateHz)
+        {
+            input.Slice(outputStart, output.Length).CopyTo(output);
+            return;
+        }
         var k = _kernel;
         Span<float> edge = k.MaxTapCount <= 1024 ? stackalloc float[k.MaxTapCount] : new float[k.MaxTapCount];
-        var j = 0;
-        for (long block = 0; j < count; block++)
+        var count = output.Length;
+        var block = (long)(outputStart / k.New);
+        var p = outputStart % k.New;
+        for (var j = 0; j < count; j++)
         {
-            for (var p = 0; p < k.New && j < count; p++, j++)
+            var taps = k.PhaseTaps(p);
+            // Index into the unpadded input: the padded input has Width zeros in front.
+            var start = block * k.Orig + k.TapStart[p] - k.Width;
+            if (start >= 0 && start + taps.Length <= input.Length)
             {
-                var taps = k.PhaseTaps(p);
-                // Index into the unpadded input: the padded input has Width zeros in front.
-                var start = block * k.Orig + k.TapStart[p] - k.Width;
-                if (start >= 0 && start + taps.Length <= input.Length)
+                output[j] = SincKernel.Dot(taps, input.Slice((int)start, taps.Length));
+            }
+            else
+            {
+                // Near the ends: copy what exists beside explicit zeros, as the padded signal has.
+                var e = edge[..taps.Length];
+                e.Clear();
+                var from = Math.Max(0, start);
+                var to = Math.Min(input.Length, start + taps.Length);
+                if (to > from)
                 {
-                    output[j] = SincKernel.Dot(taps, input.Slice((int)start, taps.Length));
+                    input[(int)from..(int)to].CopyTo(e[(int)(from - start)..]);
                 }
-                else
-                {
-                    // Near the ends: copy what exists beside explicit zeros, as the padded signal has.
-                    var e = edge[..taps.Length];
-                    e.Clear();
-                    var from = Math.Max(0, start);
-                    var to = Math.Min(input.Length, start + taps.Length);
-                    if (to > from)
-                    {
-                        input[(int)from..(int)to].CopyTo(e[(int)(from - start)..]);
-                    }
-                    output[j] = SincKernel.Dot(taps, e);
-                }
+                output[j] = SincKernel.Dot(taps, e);
+            }
+            if (++p == k.New)
+            {
+                p = 0;
+                block++;
             }
         }
     }

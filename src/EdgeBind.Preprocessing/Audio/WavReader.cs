@@ -37,7 +37,10 @@ public static class WavReader
     /// <returns>The decoded planar samples.</returns>
     /// <exception cref="FileNotFoundException">The file or its folder does not exist.</exception>
     /// <exception cref="InvalidDataException">The file cannot be read or is not a supported WAV file.</exception>
-    public static WavAudio Read(string path)
+    public static WavAudio Read(string path) => Read(path, null);
+
+    /// <summary>Reads a WAV file, decoding into <paramref name="reuse"/> when it is large enough.</summary>
+    internal static WavAudio Read(string path, float[]? reuse)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         FileStream stream;
@@ -55,7 +58,7 @@ public static class WavReader
         }
         using (stream)
         {
-            return Read(stream, path);
+            return Read(stream, path, reuse);
         }
     }
 
@@ -64,7 +67,9 @@ public static class WavReader
     /// <param name="name">Name used in error messages (usually the path).</param>
     /// <returns>The decoded planar samples.</returns>
     /// <exception cref="InvalidDataException">The bytes are not a supported WAV file.</exception>
-    public static WavAudio Read(Stream stream, string name)
+    public static WavAudio Read(Stream stream, string name) => Read(stream, name, null);
+
+    private static WavAudio Read(Stream stream, string name, float[]? reuse)
     {
         ArgumentNullException.ThrowIfNull(stream);
         ArgumentNullException.ThrowIfNull(name);
@@ -73,11 +78,11 @@ public static class WavReader
             using var copy = new MemoryStream();
             stream.CopyTo(copy);
             copy.Position = 0;
-            return Read(copy, name);
+            return Read(copy, name, reuse);
         }
         try
         {
-            return ReadSeekable(stream, name);
+            return ReadSeekable(stream, name, reuse);
         }
         catch (IOException e)
         {
@@ -85,7 +90,7 @@ public static class WavReader
         }
     }
 
-    private static WavAudio ReadSeekable(Stream stream, string name)
+    private static WavAudio ReadSeekable(Stream stream, string name, float[]? reuse)
     {
         Span<byte> header = stackalloc byte[12];
         var got = stream.ReadAtLeast(header, header.Length, throwOnEndOfStream: false);
@@ -126,7 +131,7 @@ public static class WavReader
                 {
                     throw new InvalidDataException($"{name}: invalid WAV file: 'data' chunk before the 'fmt ' chunk");
                 }
-                return ReadData(stream, size, format.Value, name);
+                return ReadData(stream, size, format.Value, name, reuse);
             }
             else
             {
@@ -218,7 +223,7 @@ public static class WavReader
         return new Format(kind, channels, (int)rate, bits, blockAlign);
     }
 
-    private static WavAudio ReadData(Stream stream, uint declared, Format format, string name)
+    private static WavAudio ReadData(Stream stream, uint declared, Format format, string name, float[]? reuse)
     {
         // Lying sizes are read up to what is there, like sox (see remarks).
         var available = Math.Min(declared, stream.Length - stream.Position);
@@ -234,7 +239,8 @@ public static class WavReader
             throw new InvalidDataException($"{name}: the WAV file is too long to decode in memory ({frames} frames x {format.Channels} channels)");
         }
         var length = (int)frames;
-        var samples = new float[(long)length * format.Channels];
+        var needed = (long)length * format.Channels;
+        var samples = reuse is not null && reuse.Length >= needed ? reuse : new float[needed];
         var framesPerRead = Math.Max(1, 65536 / format.BlockAlign);
         var buffer = ArrayPool<byte>.Shared.Rent(framesPerRead * format.BlockAlign);
         try

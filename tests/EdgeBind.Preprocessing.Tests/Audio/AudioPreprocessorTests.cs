@@ -66,13 +66,17 @@ public sealed class AudioPreprocessorTests
         var destination = new float[ClipSize];
         foreach (var window in new[] { at16k, at44k })
         {
-            preprocessor.ProcessWindow(window, destination);
-            var before = GC.GetAllocatedBytesForCurrentThread();
-            for (var i = 0; i < 5; i++)
+            // Warm-up grows the scratch and lets the runtime finish loading what the first calls touch.
+            for (var i = 0; i < 3; i++)
             {
                 preprocessor.ProcessWindow(window, destination);
             }
-            Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+            var before = GC.GetAllocatedBytesForCurrentThread();
+            for (var i = 0; i < 20; i++)
+            {
+                preprocessor.ProcessWindow(window, destination);
+            }
+            Assert.True(GC.GetAllocatedBytesForCurrentThread() - before == 0, $"{window.RateHz} Hz: {GC.GetAllocatedBytesForCurrentThread() - before} B allocated in 20 calls");
         }
     }
 
