@@ -1,4 +1,6 @@
 using System.Numerics;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace EdgeBind.Preprocessing.Audio;
 
@@ -29,7 +31,7 @@ public sealed class KaldiFbank
     private readonly int[] _melStart;
     private readonly float[][] _melWeights;
     private readonly LaneFft _fft;
-    private readonly float[] _frame;
+    private readonly Vector<float>[] _lanesFrame;
     private readonly Vector<float>[] _logMel;
 
     /// <summary>Builds the tables for one rate and mel size.</summary>
@@ -55,7 +57,7 @@ public sealed class KaldiFbank
         }
         (_melStart, _melWeights) = BuildMelBank(numMelBins, FftLength, sampleRateHz);
         _fft = new LaneFft(FftLength);
-        _frame = new float[FrameLength];
+        _lanesFrame = new Vector<float>[FrameLength];
         _logMel = new Vector<float>[numMelBins];
     }
 
@@ -143,19 +145,66 @@ public sealed class KaldiFbank
     /// <summary>Frames first .. first + count - 1 (count at most one per lane) into <see cref="_logMel"/>.</summary>
     private void ComputeBatch(ReadOnlySpan<float> signal, float subtract, int first, int count)
     {
+        var n = FrameLength;
         var lanes = LaneFft.Lanes;
-        for (var l = 0; l < lanes; l++)
+        var shift = FrameShift;
+        var x = _lanesFrame;
+        var baseIndex = first * shift;
+        Span<float> gather = stackalloc float[lanes];
+        // Lane l holds frame first + l: sample i of every lane is signal[base + l * shift + i].
+        // ImageBind's clip mean first (a float32 subtraction), summed in double for Kaldi's frame mean.
+        var sub = new Vector<float>(subtract);
+        var sumLo = Vector<double>.Zero;
+        var sumHi = Vector<double>.Zero;
+        if (count == lanes && lanes == Vector256<float>.Count && Avx2.IsSupported)
         {
-            if (l < count)
+            if (baseIndex + (lanes - 1) * shift + n > signal.Length)
             {
-                PrepareFrame(signal.Slice((first + l) * FrameShift, FrameLength), subtract);
-                _fft.Load(l, _frame);
+                throw new ArgumentException("signal shorter than the frames requested", nameof(signal));
             }
-            else
+            var offsets = Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7) * shift;
+            unsafe
             {
-                _fft.Clear(l);
+                fixed (float* origin = signal)
+                {
+                    for (var i = 0; i < n; i++)
+                    {
+                        var v = Avx2.GatherVector256(origin + baseIndex + i, offsets, 4).AsVector() - sub;
+                        x[i] = v;
+                        Vector.Widen(v, out var lo, out var hi);
+                        sumLo += lo;
+                        sumHi += hi;
+                    }
+                }
             }
         }
+        else
+        {
+            for (var i = 0; i < n; i++)
+            {
+                for (var l = 0; l < lanes; l++)
+                {
+                    gather[l] = l < count ? signal[baseIndex + l * shift + i] : 0f;
+                }
+                var v = new Vector<float>(gather) - sub;
+                x[i] = v;
+                Vector.Widen(v, out var lo, out var hi);
+                sumLo += lo;
+                sumHi += hi;
+            }
+        }
+        var mean = Vector.Narrow(sumLo / new Vector<double>(n), sumHi / new Vector<double>(n));
+        // Pre-emphasis y[i] = x[i] - 0.97 x[i-1] on the DC-removed frame (x[-1] := x[0], as Kaldi),
+        // then the window; each difference is rounded to float32 where torchaudio rounds it.
+        var coefficient = new Vector<float>(Preemphasis);
+        var previous = x[0] - mean;
+        for (var i = 0; i < n; i++)
+        {
+            var current = x[i] - mean;
+            _fft.SetSample(i, (current - coefficient * previous) * new Vector<float>(_window[i]));
+            previous = current;
+        }
+        _fft.ZeroFrom(n);
         _fft.Transform();
         var power = _fft.Power;
         var eps = new Vector<float>(Epsilon);
@@ -170,55 +219,6 @@ public sealed class KaldiFbank
             }
             _logMel[m] = Vector.Log(Vector.Max(e, eps));
         }
-    }
-
-    /// <summary>ImageBind's clip mean, Kaldi's DC removal, pre-emphasis and window, into <see cref="_frame"/>.</summary>
-    private void PrepareFrame(ReadOnlySpan<float> samples, float subtract)
-    {
-        var n = FrameLength;
-        var frame = _frame.AsSpan(0, n);
-        var window = _window.AsSpan(0, n);
-        var width = Vector<float>.Count;
-        var vectorEnd = Vector.IsHardwareAccelerated ? n - n % width : 0;
-        // The clip mean first (a float32 subtraction, as ImageBind's waveform - mean), then the frame's mean.
-        var sums = Vector<double>.Zero;
-        var sub = new Vector<float>(subtract);
-        for (var i = 0; i < vectorEnd; i += width)
-        {
-            var v = new Vector<float>(samples[i..]) - sub;
-            v.CopyTo(frame[i..]);
-            Vector.Widen(v, out var lo, out var hi);
-            sums += lo + hi;
-        }
-        var sum = Vector.Sum(sums);
-        for (var i = vectorEnd; i < n; i++)
-        {
-            var v = samples[i] - subtract;
-            frame[i] = v;
-            sum += v;
-        }
-        var mean = (float)(sum / n);
-        // Pre-emphasis x[i] - 0.97 x[i-1] on the DC-removed frame (x[-1] := x[0], as Kaldi), then the
-        // window; each difference is rounded to float32 where torchaudio rounds it. Runs from the end
-        // backwards so every step still reads an unmodified predecessor.
-        var block = n - width;
-        if (vectorEnd > 0)
-        {
-            var vm = new Vector<float>(mean);
-            var vp = new Vector<float>(Preemphasis);
-            for (; block >= 1; block -= width)
-            {
-                var cur = new Vector<float>(frame[block..]) - vm;
-                var prev = new Vector<float>(frame[(block - 1)..]) - vm;
-                ((cur - vp * prev) * new Vector<float>(window[block..])).CopyTo(frame[block..]);
-            }
-        }
-        for (var j = vectorEnd > 0 ? block + width - 1 : n - 1; j >= 1; j--)
-        {
-            frame[j] = ((frame[j] - mean) - Preemphasis * (frame[j - 1] - mean)) * window[j];
-        }
-        var x0 = frame[0] - mean;
-        frame[0] = (x0 - Preemphasis * x0) * window[0];
     }
 
     /// <summary>

@@ -74,38 +74,29 @@ internal sealed class LaneFft
     /// <summary>After <see cref="Transform"/>: |X[k]|^2 for k = 0..N/2, lane l holding frame l.</summary>
     public Vector<float>[] Power { get; }
 
-    /// <summary>Puts a frame (at most N samples; the rest is zero padding) into lane <paramref name="lane"/>.</summary>
-    public void Load(int lane, ReadOnlySpan<float> frame)
+    /// <summary>Sets sample <paramref name="n"/> of every lane's frame (stored bit-reversed, so the stages run in place).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void SetSample(int n, Vector<float> value)
     {
-        var lanes = Lanes;
-        var re = MemoryMarshal.Cast<Vector<float>, float>(_re.AsSpan());
-        var im = MemoryMarshal.Cast<Vector<float>, float>(_im.AsSpan());
-        var pairs = frame.Length / 2;
-        // Bit-reversed order on the way in, so the stages run in place.
-        for (var i = 0; i < pairs; i++)
+        var j = _bitReverse[n >> 1];
+        if ((n & 1) == 0)
         {
-            var j = _bitReverse[i] * lanes + lane;
-            re[j] = frame[2 * i];
-            im[j] = frame[2 * i + 1];
+            _re[j] = value;
         }
-        var next = pairs;
-        if ((frame.Length & 1) != 0)
+        else
         {
-            var j = _bitReverse[pairs] * lanes + lane;
-            re[j] = frame[^1];
-            im[j] = 0f;
-            next++;
-        }
-        for (var i = next; i < _half; i++)
-        {
-            var j = _bitReverse[i] * lanes + lane;
-            re[j] = 0f;
-            im[j] = 0f;
+            _im[j] = value;
         }
     }
 
-    /// <summary>Fills lane <paramref name="lane"/> with silence (an unused lane of a partial batch).</summary>
-    public void Clear(int lane) => Load(lane, []);
+    /// <summary>Zero-pads every lane from sample <paramref name="n"/> to the end of the frame.</summary>
+    public void ZeroFrom(int n)
+    {
+        for (var i = n; i < _n; i++)
+        {
+            SetSample(i, Vector<float>.Zero);
+        }
+    }
 
     /// <summary>Transforms all lanes and writes <see cref="Power"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

@@ -72,11 +72,15 @@ internal sealed class SincKernel
                 last = k;
             }
             TapStart[p] = first;
-            TapCount[p] = last - first + 1;
+            // Pad with zero taps to whole SIMD vectors: the dot product then has no scalar tail.
+            // Adding 0 x sample changes no sum, but the padded taps read that far into the input.
+            var lanes = Vector<float>.Count;
+            TapCount[p] = (last - first + lanes) / lanes * lanes;
+            last = first + TapCount[p] - 1;
             TapOffset[p] = taps.Count;
             for (var k = first; k <= last; k++)
             {
-                taps.Add(phaseTaps[k - lo]);
+                taps.Add(k < hi ? phaseTaps[k - lo] : 0f);
             }
             MaxTapEnd = Math.Max(MaxTapEnd, first + TapCount[p]);
             MaxTapCount = Math.Max(MaxTapCount, TapCount[p]);
