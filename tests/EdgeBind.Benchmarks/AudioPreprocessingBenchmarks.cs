@@ -13,6 +13,7 @@ namespace EdgeBind.Benchmarks;
 /// the same file: <c>/usr/bin/python3 tools/fixtures/make_audio_fixtures.py --time /tmp/edgebind-audio-bench-10s-44k-stereo.wav</c>.
 /// </summary>
 [MemoryDiagnoser]
+[MinColumn]
 public class AudioPreprocessingBenchmarks
 {
     /// <summary>The benchmark input, rewritten by every run.</summary>

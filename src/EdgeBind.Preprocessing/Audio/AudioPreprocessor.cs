@@ -22,6 +22,7 @@ namespace EdgeBind.Preprocessing.Audio;
 /// </remarks>
 public sealed class AudioPreprocessor : IFilePreprocessor
 {
+    private readonly AudioSettings _settings;
     private readonly KaldiFbank _fbank;
     private readonly int[] _itemShape;
     private readonly float _padValue;
@@ -43,15 +44,17 @@ public sealed class AudioPreprocessor : IFilePreprocessor
     {
         ArgumentNullException.ThrowIfNull(settings);
         settings.Validate(new ConfigValidator("", "audio"));
-        Settings = settings;
+        // A private copy: later changes to the caller's object must not half-apply to this instance.
+        _settings = settings.Clone();
+        settings = _settings;
         _fbank = new KaldiFbank(settings.SampleRate, settings.NumMelBins);
         _itemShape = [settings.ClipsPerFile, 1, settings.NumMelBins, settings.TargetLength];
         ClipShape = [1, settings.NumMelBins, settings.TargetLength];
         _padValue = (0f - settings.Mean) / settings.Std;
     }
 
-    /// <summary>The parameters in use.</summary>
-    public AudioSettings Settings { get; }
+    /// <summary>A copy of the parameters in use.</summary>
+    public AudioSettings Settings => _settings.Clone();
 
     /// <inheritdoc />
     public Modality Modality => Modality.Audio;
@@ -63,7 +66,7 @@ public sealed class AudioPreprocessor : IFilePreprocessor
     public IReadOnlyList<int> ClipShape { get; }
 
     /// <summary>Values in one clip (mel bins x frames).</summary>
-    public int ClipSize => Settings.NumMelBins * Settings.TargetLength;
+    public int ClipSize => _settings.NumMelBins * _settings.TargetLength;
 
     /// <inheritdoc />
     public void ProcessFile(string path, Span<float> destination)
@@ -86,7 +89,7 @@ public sealed class AudioPreprocessor : IFilePreprocessor
     public void ProcessAudio(WavAudio audio, Span<float> destination, string name = "audio")
     {
         ArgumentNullException.ThrowIfNull(audio);
-        var size = Settings.ClipsPerFile * ClipSize;
+        var size = _settings.ClipsPerFile * ClipSize;
         if (destination.Length < size)
         {
             throw new ArgumentException($"destination holds {destination.Length} values, expected {size} for [{string.Join(",", _itemShape)}]", nameof(destination));
@@ -95,13 +98,13 @@ public sealed class AudioPreprocessor : IFilePreprocessor
         {
             throw new InvalidDataException($"{name}: the audio contains no samples");
         }
-        var rate = Settings.SampleRate;
+        var rate = _settings.SampleRate;
         var resampler = audio.SampleRateHz == rate ? null : ResamplerFor(audio.SampleRateHz);
         var length = resampler?.OutputLength(audio.Length) ?? audio.Length;
-        var clipSamples = Settings.ClipSamples;
-        for (var i = 0; i < Settings.ClipsPerFile; i++)
+        var clipSamples = _settings.ClipSamples;
+        for (var i = 0; i < _settings.ClipsPerFile; i++)
         {
-            var start = AudioClipSampler.ClipStart(length, rate, Settings.ClipDurationS, Settings.ClipsPerFile, i);
+            var start = AudioClipSampler.ClipStart(length, rate, _settings.ClipDurationS, _settings.ClipsPerFile, i);
             var count = (int)Math.Min(length, (long)start + clipSamples) - start;
             var clip = destination.Slice(i * ClipSize, ClipSize);
             if (resampler is null)
@@ -134,7 +137,7 @@ public sealed class AudioPreprocessor : IFilePreprocessor
             throw new ArgumentException($"window {window.SourceId}#{window.Sequence} holds no samples ({window.Channels} channels x {window.Length})", nameof(window));
         }
         var rateHz = window.RateHz;
-        if (rateHz == Settings.SampleRate)
+        if (rateHz == _settings.SampleRate)
         {
             ProcessClip(window.Samples, window.Channels, window.Length, destination);
             return;
@@ -183,10 +186,10 @@ public sealed class AudioPreprocessor : IFilePreprocessor
         }
         var mean = (float)(sum / ((double)channels * count));
         var signal = planar.Slice(start, count);
-        var target = Settings.TargetLength;
+        var target = _settings.TargetLength;
         var frames = Math.Min(_fbank.FrameCount(count), target);
-        _fbank.ComputeColumns(signal, mean, frames, Settings.Mean, Settings.Std, destination, target);
-        for (var m = 0; m < Settings.NumMelBins; m++)
+        _fbank.ComputeColumns(signal, mean, frames, _settings.Mean, _settings.Std, destination, target);
+        for (var m = 0; m < _settings.NumMelBins; m++)
         {
             destination.Slice(m * target + frames, target - frames).Fill(_padValue);
         }
@@ -226,7 +229,7 @@ public sealed class AudioPreprocessor : IFilePreprocessor
     {
         if (_resampler is null || _resampler.InputRateHz != inputRateHz)
         {
-            _resampler = new SincResampler(inputRateHz, Settings.SampleRate);
+            _resampler = new SincResampler(inputRateHz, _settings.SampleRate);
         }
         return _resampler;
     }

@@ -33,6 +33,9 @@ public sealed class AudioSettings : IValidatable
     /// <summary>Samples per clip at <see cref="SampleRate"/>.</summary>
     internal int ClipSamples => (int)Math.Round(ClipDurationS * SampleRate);
 
+    /// <summary>A copy of these settings.</summary>
+    public AudioSettings Clone() => (AudioSettings)MemberwiseClone();
+
     /// <inheritdoc />
     public void Validate(ConfigValidator validator)
     {
