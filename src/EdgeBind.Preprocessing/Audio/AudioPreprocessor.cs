@@ -17,7 +17,7 @@ namespace EdgeBind.Preprocessing.Audio;
 /// <remarks>
 /// A clip shorter than one 25 ms frame has no frames and comes out as padding only (torchaudio
 /// refuses such a clip). Live mode allocates nothing per call once its scratch has grown to the
-/// window size; file mode reuses its decode buffer between files (up to 32 MB of samples).
+/// window size; file mode reads only the clips' samples into buffers it reuses between files.
 /// Not thread-safe: an instance owns its scratch; use one per thread.
 /// </remarks>
 public sealed class AudioPreprocessor : IFilePreprocessor
@@ -27,9 +27,8 @@ public sealed class AudioPreprocessor : IFilePreprocessor
     private readonly int[] _itemShape;
     private readonly float _padValue;
     private SincResampler? _resampler;
-    private const int MaxRetainedSamples = 8 << 20;
     private float[] _resampled = [];
-    private float[]? _decoded;
+    private float[] _decoded = [];
 
     /// <summary>Creates the transform with ImageBind's defaults (<see cref="AudioSettings"/>).</summary>
     public AudioPreprocessor()
@@ -69,12 +68,46 @@ public sealed class AudioPreprocessor : IFilePreprocessor
     public int ClipSize => _settings.NumMelBins * _settings.TargetLength;
 
     /// <inheritdoc />
+    /// <remarks>
+    /// Reads only the samples the clips need (each clip plus the resampler's reach), so the cost does
+    /// not grow with the file's length; the values equal decoding and resampling the whole file.
+    /// </remarks>
     public void ProcessFile(string path, Span<float> destination)
     {
-        var audio = WavReader.Read(path, _decoded);
-        // Keep the decode buffer for the next file unless it is unusually large (over 32 MB).
-        _decoded = audio.Samples.Length <= MaxRetainedSamples ? audio.Samples : _decoded;
-        ProcessAudio(audio, destination, path);
+        CheckDestination(destination);
+        using var stream = WavReader.Open(path);
+        try
+        {
+            var layout = WavReader.ReadLayout(stream, path);
+            var rate = _settings.SampleRate;
+            var resampler = layout.SampleRate == rate ? null : ResamplerFor(layout.SampleRate);
+            var length = resampler?.OutputLength(layout.Frames) ?? layout.Frames;
+            var channels = layout.Channels;
+            for (var i = 0; i < _settings.ClipsPerFile; i++)
+            {
+                var (start, count) = ClipRange(length, i);
+                var (from, to) = resampler?.InputSpan(layout.Frames, start, count) ?? (start, start + count);
+                var span = (int)(to - from);
+                var input = Decoded(channels * span);
+                WavReader.ReadFrames(stream, layout, path, from, span, input);
+                var clip = destination.Slice(i * ClipSize, ClipSize);
+                if (resampler is null)
+                {
+                    ProcessClip(input, channels, span, 0, count, clip);
+                    continue;
+                }
+                var planar = Scratch(channels * count);
+                for (var c = 0; c < channels; c++)
+                {
+                    resampler.ResampleRange(input.Slice(c * span, span), from, layout.Frames, start, planar.Slice(c * count, count));
+                }
+                ProcessClip(planar, channels, count, 0, count, clip);
+            }
+        }
+        catch (IOException e)
+        {
+            throw new InvalidDataException($"{path}: cannot read the audio file ({e.Message})", e);
+        }
     }
 
     /// <summary>File mode on decoded audio: resample, sample the clips, write [clips, 1, mel, frames].</summary>
@@ -89,23 +122,16 @@ public sealed class AudioPreprocessor : IFilePreprocessor
     public void ProcessAudio(WavAudio audio, Span<float> destination, string name = "audio")
     {
         ArgumentNullException.ThrowIfNull(audio);
-        var size = _settings.ClipsPerFile * ClipSize;
-        if (destination.Length < size)
-        {
-            throw new ArgumentException($"destination holds {destination.Length} values, expected {size} for [{string.Join(",", _itemShape)}]", nameof(destination));
-        }
+        CheckDestination(destination);
         if (audio.Length == 0)
         {
             throw new InvalidDataException($"{name}: the audio contains no samples");
         }
-        var rate = _settings.SampleRate;
-        var resampler = audio.SampleRateHz == rate ? null : ResamplerFor(audio.SampleRateHz);
+        var resampler = audio.SampleRateHz == _settings.SampleRate ? null : ResamplerFor(audio.SampleRateHz);
         var length = resampler?.OutputLength(audio.Length) ?? audio.Length;
-        var clipSamples = _settings.ClipSamples;
         for (var i = 0; i < _settings.ClipsPerFile; i++)
         {
-            var start = AudioClipSampler.ClipStart(length, rate, _settings.ClipDurationS, _settings.ClipsPerFile, i);
-            var count = (int)Math.Min(length, (long)start + clipSamples) - start;
+            var (start, count) = ClipRange(length, i);
             var clip = destination.Slice(i * ClipSize, ClipSize);
             if (resampler is null)
             {
@@ -118,6 +144,22 @@ public sealed class AudioPreprocessor : IFilePreprocessor
                 resampler.ResampleRange(audio.Channel(c), start, planar.Slice(c * count, count));
             }
             ProcessClip(planar, audio.Channels, count, 0, count, clip);
+        }
+    }
+
+    /// <summary>First sample and length of clip <paramref name="index"/> of audio with <paramref name="length"/> samples at the model rate.</summary>
+    private (int Start, int Count) ClipRange(int length, int index)
+    {
+        var start = AudioClipSampler.ClipStart(length, _settings.SampleRate, _settings.ClipDurationS, _settings.ClipsPerFile, index);
+        return (start, (int)Math.Min(length, (long)start + _settings.ClipSamples) - start);
+    }
+
+    private void CheckDestination(Span<float> destination)
+    {
+        var size = _settings.ClipsPerFile * ClipSize;
+        if (destination.Length < size)
+        {
+            throw new ArgumentException($"destination holds {destination.Length} values, expected {size} for [{string.Join(",", _itemShape)}]", nameof(destination));
         }
     }
 
@@ -214,6 +256,15 @@ public sealed class AudioPreprocessor : IFilePreprocessor
             sum += values[i];
         }
         return sum;
+    }
+
+    private Span<float> Decoded(int size)
+    {
+        if (_decoded.Length < size)
+        {
+            _decoded = new float[size];
+        }
+        return _decoded.AsSpan(0, size);
     }
 
     private Span<float> Scratch(int size)

@@ -76,16 +76,45 @@ public sealed class SincResampler
     /// <param name="input">The whole signal at <see cref="InputRateHz"/>.</param>
     /// <param name="outputStart">First output sample wanted.</param>
     /// <param name="output">Receives the outputs; must end within <see cref="OutputLength"/>(input.Length).</param>
-    public void ResampleRange(ReadOnlySpan<float> input, int outputStart, Span<float> output)
+    public void ResampleRange(ReadOnlySpan<float> input, int outputStart, Span<float> output) =>
+        ResampleRange(input, 0, input.Length, outputStart, output);
+
+    /// <summary>
+    /// Input samples [Start, End) that outputs [<paramref name="outputStart"/>, outputStart + <paramref name="count"/>)
+    /// read, clamped to the signal [0, <paramref name="inputLength"/>).
+    /// </summary>
+    internal (long Start, long End) InputSpan(int inputLength, int outputStart, int count)
     {
-        var total = OutputLength(input.Length);
+        if (InputRateHz == OutputRateHz)
+        {
+            return (outputStart, outputStart + count);
+        }
+        var k = _kernel;
+        var first = (long)(outputStart / k.New) * k.Orig - k.Width;
+        var last = (long)((outputStart + Math.Max(count, 1) - 1) / k.New) * k.Orig + k.MaxTapEnd - k.Width;
+        return (Math.Clamp(first, 0, inputLength), Math.Clamp(last, 0, inputLength));
+    }
+
+    /// <summary>
+    /// <see cref="ResampleRange(ReadOnlySpan{float}, int, Span{float})"/> for a signal of
+    /// <paramref name="inputLength"/> samples of which only <paramref name="view"/>, starting at sample
+    /// <paramref name="viewStart"/>, is in memory; the view must cover <see cref="InputSpan"/>.
+    /// </summary>
+    internal void ResampleRange(ReadOnlySpan<float> view, long viewStart, int inputLength, int outputStart, Span<float> output)
+    {
+        var total = OutputLength(inputLength);
         if (outputStart < 0 || (long)outputStart + output.Length > total)
         {
             throw new ArgumentOutOfRangeException(nameof(outputStart), $"outputs {outputStart}..{(long)outputStart + output.Length} requested, the resampled signal has {total}");
         }
+        var (needFrom, needTo) = InputSpan(inputLength, outputStart, output.Length);
+        if (output.Length > 0 && (needFrom < viewStart || needTo > viewStart + view.Length))
+        {
+            throw new ArgumentException($"input samples {needFrom}..{needTo} are needed, {viewStart}..{viewStart + view.Length} are given", nameof(view));
+        }
         if (InputRateHz == OutputRateHz)
         {
-            input.Slice(outputStart, output.Length).CopyTo(output);
+            view.Slice((int)(outputStart - viewStart), output.Length).CopyTo(output);
             return;
         }
         var k = _kernel;
@@ -96,11 +125,11 @@ public sealed class SincResampler
         for (var j = 0; j < count; j++)
         {
             var taps = k.PhaseTaps(p);
-            // Index into the unpadded input: the padded input has Width zeros in front.
+            // Index into the unpadded signal: the padded signal has Width zeros in front.
             var start = block * k.Orig + k.TapStart[p] - k.Width;
-            if (start >= 0 && start + taps.Length <= input.Length)
+            if (start >= 0 && start + taps.Length <= inputLength)
             {
-                output[j] = SincKernel.Dot(taps, input.Slice((int)start, taps.Length));
+                output[j] = SincKernel.Dot(taps, view.Slice((int)(start - viewStart), taps.Length));
             }
             else
             {
@@ -108,10 +137,10 @@ public sealed class SincResampler
                 var e = edge[..taps.Length];
                 e.Clear();
                 var from = Math.Max(0, start);
-                var to = Math.Min(input.Length, start + taps.Length);
+                var to = Math.Min(inputLength, start + taps.Length);
                 if (to > from)
                 {
-                    input[(int)from..(int)to].CopyTo(e[(int)(from - start)..]);
+                    view[(int)(from - viewStart)..(int)(to - viewStart)].CopyTo(e[(int)(from - start)..]);
                 }
                 output[j] = SincKernel.Dot(taps, e);
             }

@@ -42,11 +42,17 @@ public static class WavReader
     /// <summary>Reads a WAV file, decoding into <paramref name="reuse"/> when it is large enough.</summary>
     internal static WavAudio Read(string path, float[]? reuse)
     {
+        using var stream = Open(path);
+        return Read(stream, path, reuse);
+    }
+
+    /// <summary>Opens a file for reading, turning the ways that fails into the documented exceptions.</summary>
+    internal static FileStream Open(string path)
+    {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        FileStream stream;
         try
         {
-            stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan);
+            return new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.None);
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {
@@ -55,10 +61,6 @@ public static class WavReader
         catch (Exception e) when (e is UnauthorizedAccessException or IOException)
         {
             throw new InvalidDataException($"{path}: cannot read the audio file ({e.Message})", e);
-        }
-        using (stream)
-        {
-            return Read(stream, path, reuse);
         }
     }
 
@@ -82,7 +84,11 @@ public static class WavReader
         }
         try
         {
-            return ReadSeekable(stream, name, reuse);
+            var layout = ReadLayout(stream, name);
+            var needed = (long)layout.Frames * layout.Channels;
+            var samples = reuse is not null && reuse.Length >= needed ? reuse : new float[needed];
+            ReadFrames(stream, layout, name, 0, layout.Frames, samples);
+            return new WavAudio(samples, layout.Channels, layout.Frames, layout.SampleRate, layout.Kind, layout.BitsPerSample);
         }
         catch (IOException e)
         {
@@ -90,7 +96,11 @@ public static class WavReader
         }
     }
 
-    private static WavAudio ReadSeekable(Stream stream, string name, float[]? reuse)
+    /// <summary>
+    /// Parses the header of a seekable WAV stream up to its data chunk: the format and where the
+    /// whole frames present start (see the remarks on lying sizes).
+    /// </summary>
+    internal static WavLayout ReadLayout(Stream stream, string name)
     {
         Span<byte> header = stackalloc byte[12];
         var got = stream.ReadAtLeast(header, header.Length, throwOnEndOfStream: false);
@@ -131,7 +141,7 @@ public static class WavReader
                 {
                     throw new InvalidDataException($"{name}: invalid WAV file: 'data' chunk before the 'fmt ' chunk");
                 }
-                return ReadData(stream, size, format.Value, name, reuse);
+                return Layout(stream, size, format.Value, name);
             }
             else
             {
@@ -146,6 +156,9 @@ public static class WavReader
     }
 
     private readonly record struct Format(WavSampleFormat Kind, int Channels, int SampleRate, int BitsPerSample, int BlockAlign);
+
+    /// <summary>Format of a WAV file and the place of its samples: <see cref="Frames"/> whole frames from byte <see cref="DataOffset"/>.</summary>
+    internal readonly record struct WavLayout(WavSampleFormat Kind, int Channels, int SampleRate, int BitsPerSample, int BlockAlign, long DataOffset, int Frames);
 
     private static Format ReadFormat(Stream stream, uint size, string name)
     {
@@ -223,7 +236,7 @@ public static class WavReader
         return new Format(kind, channels, (int)rate, bits, blockAlign);
     }
 
-    private static WavAudio ReadData(Stream stream, uint declared, Format format, string name, float[]? reuse)
+    private static WavLayout Layout(Stream stream, uint declared, Format format, string name)
     {
         // Lying sizes are read up to what is there, like sox (see remarks).
         var available = Math.Min(declared, stream.Length - stream.Position);
@@ -238,23 +251,35 @@ public static class WavReader
         {
             throw new InvalidDataException($"{name}: the WAV file is too long to decode in memory ({frames} frames x {format.Channels} channels)");
         }
-        var length = (int)frames;
-        var needed = (long)length * format.Channels;
-        var samples = reuse is not null && reuse.Length >= needed ? reuse : new float[needed];
+        return new WavLayout(format.Kind, format.Channels, format.SampleRate, format.BitsPerSample, format.BlockAlign, stream.Position, (int)frames);
+    }
+
+    /// <summary>
+    /// Decodes frames [<paramref name="first"/>, first + <paramref name="count"/>) into planar
+    /// <paramref name="planar"/>: channel c sample i at [c * count + i].
+    /// </summary>
+    internal static void ReadFrames(Stream stream, WavLayout layout, string name, long first, int count, Span<float> planar)
+    {
+        if (first < 0 || count < 0 || first + count > layout.Frames || planar.Length < (long)count * layout.Channels)
+        {
+            throw new ArgumentOutOfRangeException(nameof(first), $"frames {first}..{first + count} of {layout.Frames} into {planar.Length} samples");
+        }
+        stream.Position = layout.DataOffset + first * layout.BlockAlign;
+        var format = new Format(layout.Kind, layout.Channels, layout.SampleRate, layout.BitsPerSample, layout.BlockAlign);
         var framesPerRead = Math.Max(1, 65536 / format.BlockAlign);
         var buffer = ArrayPool<byte>.Shared.Rent(framesPerRead * format.BlockAlign);
         try
         {
             var done = 0;
-            while (done < length)
+            while (done < count)
             {
-                var n = Math.Min(framesPerRead, length - done);
+                var n = Math.Min(framesPerRead, count - done);
                 var bytes = buffer.AsSpan(0, n * format.BlockAlign);
                 if (stream.ReadAtLeast(bytes, bytes.Length, throwOnEndOfStream: false) < bytes.Length)
                 {
                     throw new InvalidDataException($"{name}: the WAV file ended while reading its samples");
                 }
-                Convert(bytes, format, samples, length, done, n);
+                Convert(bytes, format, planar, count, done, n);
                 done += n;
             }
         }
@@ -262,15 +287,14 @@ public static class WavReader
         {
             ArrayPool<byte>.Shared.Return(buffer);
         }
-        return new WavAudio(samples, format.Channels, length, format.SampleRate, format.Kind, format.BitsPerSample);
     }
 
-    private static void Convert(ReadOnlySpan<byte> bytes, Format format, float[] planar, int length, int offset, int frames)
+    private static void Convert(ReadOnlySpan<byte> bytes, Format format, Span<float> planar, int length, int offset, int frames)
     {
         var channels = format.Channels;
         for (var c = 0; c < channels; c++)
         {
-            var target = planar.AsSpan(c * length + offset, frames);
+            var target = planar.Slice(c * length + offset, frames);
             switch (format.Kind, format.BitsPerSample)
             {
                 case (WavSampleFormat.Pcm, 8):

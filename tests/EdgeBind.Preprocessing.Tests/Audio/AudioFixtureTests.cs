@@ -62,6 +62,20 @@ public sealed class AudioFixtureTests(ITestOutputHelper output)
         Assert.True(agreement.P99 <= 0.03, $"{name}: {agreement}");
     }
 
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void FileModeReadingOnlyTheClipsEqualsDecodingEverything(string name)
+    {
+        // ProcessFile reads just the clips (plus the resampler's reach); ProcessAudio gets the whole file.
+        var path = AudioTestPaths.Fixture(AudioFixtureManifest.Case(name).Wav);
+        var preprocessor = new AudioPreprocessor();
+        var fromFile = new float[3 * 128 * 204];
+        preprocessor.ProcessFile(path, fromFile);
+        var fromAudio = new float[3 * 128 * 204];
+        preprocessor.ProcessAudio(WavReader.Read(path), fromAudio);
+        Assert.Equal(fromAudio, fromFile);
+    }
+
     [Fact]
     public void SilenceIsTheLogFloorThenPadding()
     {

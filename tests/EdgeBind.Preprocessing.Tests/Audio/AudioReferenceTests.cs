@@ -21,6 +21,9 @@ public sealed class AudioReferenceTests(ITestOutputHelper output)
         preprocessor.ProcessFile(AudioTestPaths.Asset($"{name}_audio.wav"), actual);
 
         var agreement = AudioAgreement.Of(actual, expected.ToFloat32());
+        var decoded = new float[actual.Length];
+        preprocessor.ProcessAudio(WavReader.Read(AudioTestPaths.Asset($"{name}_audio.wav")), decoded);
+        Assert.Equal(decoded, actual);
         output.WriteLine($"{name}: {agreement}");
         Assert.True(agreement.Mean <= 0.002, $"{name}: {agreement}");
         Assert.True(agreement.P99 <= 0.03, $"{name}: {agreement}");
