@@ -99,6 +99,20 @@ public sealed class ParityTests : IDisposable
     }
 
     [Fact]
+    public void Audio_files_embed_through_the_real_preprocessing_with_three_clips()
+    {
+        // The audio engineer's fixture: a WAV and torchaudio's [3,1,128,204] tensor for it.
+        var dir = Path.Combine(Fixtures.TinyTest, "..", "..", "audio");
+        var reference = EdgeBind.Core.IO.NpyFile.Read(Path.Combine(dir, "chirp_44k_f32_mono.audio.npy"));
+        Assert.Equal([3, 1, 128, 204], reference.Shape);
+        using var service = new EmbeddingService(_package);
+        var fromFile = service.EmbedFile(Modality.Audio, Path.Combine(dir, "chirp_44k_f32_mono.wav"));
+        var fromReference = service.EmbedTensor(Modality.Audio, reference.ToFloat32());
+        Assert.True(Dot(fromFile, fromReference) > 0.999, $"cosine {Dot(fromFile, fromReference)}");
+        Assert.Equal(1.0, Math.Sqrt(fromFile.Sum(x => (double)x * x)), 5);
+    }
+
+    [Fact]
     public void Text_goes_through_the_package_tokenizer()
     {
         using var service = new EmbeddingService(_package);
