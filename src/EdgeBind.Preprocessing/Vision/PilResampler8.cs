@@ -1,0 +1,324 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace EdgeBind.Preprocessing.Vision;
+
+/// <summary>An 8-bit interleaved image in memory: 1 (grey), 3 or 4 bytes per pixel, any row stride.</summary>
+internal readonly unsafe struct Image8
+{
+    public Image8(byte* data, int width, int height, int stride, int pixelBytes, bool bgr)
+    {
+        Data = data;
+        Width = width;
+        Height = height;
+        Stride = stride;
+        PixelBytes = pixelBytes;
+        Bgr = bgr;
+    }
+
+    public byte* Data { get; }
+
+    public int Width { get; }
+
+    public int Height { get; }
+
+    public int Stride { get; }
+
+    /// <summary>1 for grey; 3 or 4 for colour (a fourth byte, alpha or padding, is ignored).</summary>
+    public int PixelBytes { get; }
+
+    /// <summary>Colour bytes are blue, green, red (OpenCV order) rather than red, green, blue.</summary>
+    public bool Bgr { get; }
+}
+
+/// <summary>
+/// PIL's 8-bit bicubic <c>Image.resize</c> followed by a center crop and CLIP-style normalisation, bit-exact
+/// with Pillow 9.4: horizontal pass then vertical, 22-bit fixed-point weights, rounding bias 2^21, clip to
+/// 0..255 between and after the passes. Only the pixels the crop keeps are computed (each output pixel
+/// depends only on its own weights, so this changes nothing). The plan for the last input size and the
+/// intermediate buffer are kept, so a stream of equal-sized frames allocates nothing. Not thread-safe.
+/// </summary>
+internal sealed unsafe class PilResampler8
+{
+    private const int Bias = 1 << (AxisCoefficients.PrecisionBits - 1);
+
+    private readonly int _size;
+    private readonly float[] _mean = new float[3];
+    private readonly float[] _std = new float[3];
+    private AxisCoefficients? _horizontal;
+    private AxisCoefficients? _vertical;
+    private int _planWidth;
+    private int _planHeight;
+    private int _rowFirst;
+    private int _rows;
+    private byte[] _intermediate = [];
+    private byte[] _lastRow = [];
+
+    public PilResampler8(int size, ReadOnlySpan<double> mean, ReadOnlySpan<double> std)
+    {
+        _size = size;
+        for (var c = 0; c < 3; c++)
+        {
+            // torchvision's Normalize holds mean and std as float32 tensors.
+            _mean[c] = (float)mean[c];
+            _std[c] = (float)std[c];
+        }
+    }
+
+    /// <summary>Writes the normalised [3, size, size] RGB tensor of <paramref name="image"/> into <paramref name="destination"/>.</summary>
+    public void Process(in Image8 image, Span<float> destination)
+    {
+        var plane = _size * _size;
+        if (destination.Length < 3 * plane)
+        {
+            throw new ArgumentException($"destination holds {destination.Length} floats; expected at least {3 * plane} ([3,{_size},{_size}])", nameof(destination));
+        }
+        Plan(image.Width, image.Height);
+        var planes = image.PixelBytes == 1 ? 1 : 3;
+        var needed = planes * _rows * _size;
+        if (_intermediate.Length < needed)
+        {
+            _intermediate = new byte[needed];
+        }
+        fixed (byte* tmp = _intermediate)
+        {
+            if (planes == 1)
+            {
+                HorizontalGrey(image, tmp);
+            }
+            else
+            {
+                HorizontalColour(image, tmp);
+            }
+            fixed (float* dst = destination)
+            {
+                for (var p = 0; p < planes; p++)
+                {
+                    var source = tmp + (p * _rows * _size);
+                    if (planes == 1)
+                    {
+                        Vertical(source, dst, 0, dst + plane, 1, dst + (2 * plane), 2);
+                    }
+                    else
+                    {
+                        // Planes follow the source's byte order; the tensor is R, G, B.
+                        var channel = image.Bgr ? 2 - p : p;
+                        Vertical(source, dst + (channel * plane), channel, null, 0, null, 0);
+                    }
+                }
+            }
+        }
+    }
+
+    private void Plan(int width, int height)
+    {
+        if (_horizontal is not null && width == _planWidth && height == _planHeight)
+        {
+            return;
+        }
+        var g = ResizeGeometry.Create(width, height, _size);
+        _horizontal = AxisCoefficients.Bicubic(width, g.OutWidth, g.CropX, _size);
+        var vertical = AxisCoefficients.Bicubic(height, g.OutHeight, g.CropY, _size);
+        // The horizontal pass covers only the rows the vertical pass reads (as PIL's ybox_first/ybox_last).
+        _rowFirst = vertical.FirstInput;
+        _rows = vertical.EndInput - _rowFirst;
+        for (var i = 0; i < vertical.Start.Length; i++)
+        {
+            vertical.Start[i] -= _rowFirst;
+        }
+        _vertical = vertical;
+        _planWidth = width;
+        _planHeight = height;
+    }
+
+    private void HorizontalColour(in Image8 image, byte* tmp)
+    {
+        var h = _horizontal!;
+        var size = _size;
+        var k = h.KernelSize;
+        var planeBytes = _rows * size;
+        var ps = image.PixelBytes;
+        fixed (int* weights = h.FixedWeights)
+        fixed (int* starts = h.Start)
+        fixed (int* taps = h.Taps)
+        {
+            for (var r = 0; r < _rows; r++)
+            {
+                var y = _rowFirst + r;
+                var row = image.Data + ((long)y * image.Stride);
+                if (ps == 3 && y == image.Height - 1)
+                {
+                    row = PaddedLastRow(row, image.Width * 3);
+                }
+                var out0 = tmp + (r * size);
+                for (var x = 0; x < size; x++)
+                {
+                    var p = row + (starts[x] * ps);
+                    var w = weights + (x * k);
+                    var n = taps[x];
+                    var acc = Vector128.Create(Bias);
+                    // Four bytes per tap (the fourth belongs to the next pixel or alpha, and is dropped).
+                    for (var t = 0; t < n; t++)
+                    {
+                        acc += Load4(p + (t * ps)) * Vector128.Create(w[t]);
+                    }
+                    acc = Vector128.Min(Vector128.Max(Vector128.ShiftRightArithmetic(acc, AxisCoefficients.PrecisionBits), Vector128<int>.Zero), Vector128.Create(255));
+                    out0[x] = (byte)acc.GetElement(0);
+                    out0[planeBytes + x] = (byte)acc.GetElement(1);
+                    out0[(2 * planeBytes) + x] = (byte)acc.GetElement(2);
+                }
+            }
+        }
+    }
+
+    private void HorizontalGrey(in Image8 image, byte* tmp)
+    {
+        var h = _horizontal!;
+        var size = _size;
+        var k = h.KernelSize;
+        fixed (int* weights = h.FixedWeights)
+        fixed (int* starts = h.Start)
+        fixed (int* taps = h.Taps)
+        {
+            for (var r = 0; r < _rows; r++)
+            {
+                var row = image.Data + ((long)(_rowFirst + r) * image.Stride);
+                var output = tmp + (r * size);
+                for (var x = 0; x < size; x++)
+                {
+                    var p = row + starts[x];
+                    var w = weights + (x * k);
+                    var n = taps[x];
+                    var acc = Bias;
+                    for (var t = 0; t < n; t++)
+                    {
+                        acc += p[t] * w[t];
+                    }
+                    output[x] = Clip8(acc);
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Vertical pass over one plane of the intermediate, straight into float: (v / 255 - mean) / std in float32,
+    /// the operations torchvision's ToTensor and Normalize perform. A grey plane feeds three channels.
+    /// </summary>
+    private void Vertical(byte* source, float* dst0, int c0, float* dst1, int c1, float* dst2, int c2)
+    {
+        var v = _vertical!;
+        var size = _size;
+        var k = v.KernelSize;
+        var lanes = Vector<int>.Count;
+        var block = Vector<byte>.Count;
+        var v255 = new Vector<float>(255f);
+        var row = stackalloc int[size];
+        fixed (int* weights = v.FixedWeights)
+        fixed (int* starts = v.Start)
+        fixed (int* taps = v.Taps)
+        {
+            for (var y = 0; y < size; y++)
+            {
+                var w = weights + (y * k);
+                var n = taps[y];
+                var first = source + (starts[y] * size);
+                var x = 0;
+                for (; x + block <= size; x += block)
+                {
+                    var a0 = new Vector<int>(Bias);
+                    var a1 = a0;
+                    var a2 = a0;
+                    var a3 = a0;
+                    for (var t = 0; t < n; t++)
+                    {
+                        var bytes = Unsafe.ReadUnaligned<Vector<byte>>(first + (t * size) + x);
+                        Vector.Widen(bytes, out var lo, out var hi);
+                        Vector.Widen(lo, out var u0, out var u1);
+                        Vector.Widen(hi, out var u2, out var u3);
+                        var wt = new Vector<int>(w[t]);
+                        a0 += Vector.AsVectorInt32(u0) * wt;
+                        a1 += Vector.AsVectorInt32(u1) * wt;
+                        a2 += Vector.AsVectorInt32(u2) * wt;
+                        a3 += Vector.AsVectorInt32(u3) * wt;
+                    }
+                    StoreClipped(row + x, a0);
+                    StoreClipped(row + x + lanes, a1);
+                    StoreClipped(row + x + (2 * lanes), a2);
+                    StoreClipped(row + x + (3 * lanes), a3);
+                }
+                for (; x < size; x++)
+                {
+                    var acc = Bias;
+                    for (var t = 0; t < n; t++)
+                    {
+                        acc += first[(t * size) + x] * w[t];
+                    }
+                    row[x] = Clip8(acc);
+                }
+                Normalise(row, dst0 + (y * size), _mean[c0], _std[c0], v255);
+                if (dst1 != null)
+                {
+                    Normalise(row, dst1 + (y * size), _mean[c1], _std[c1], v255);
+                    Normalise(row, dst2 + (y * size), _mean[c2], _std[c2], v255);
+                }
+            }
+        }
+    }
+
+    private void Normalise(int* row, float* dst, float mean, float std, Vector<float> v255)
+    {
+        var lanes = Vector<int>.Count;
+        var vm = new Vector<float>(mean);
+        var vs = new Vector<float>(std);
+        var x = 0;
+        for (; x + lanes <= _size; x += lanes)
+        {
+            var f = Vector.ConvertToSingle(Unsafe.ReadUnaligned<Vector<int>>(row + x));
+            Unsafe.WriteUnaligned(dst + x, ((f / v255) - vm) / vs);
+        }
+        for (; x < _size; x++)
+        {
+            dst[x] = ((row[x] / 255f) - mean) / std;
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreClipped(int* target, Vector<int> acc)
+    {
+        var shifted = Vector.ShiftRightArithmetic(acc, AxisCoefficients.PrecisionBits);
+        Unsafe.WriteUnaligned(target, Vector.Min(Vector.Max(shifted, Vector<int>.Zero), new Vector<int>(255)));
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static byte Clip8(int acc)
+    {
+        var v = acc >> AxisCoefficients.PrecisionBits;
+        return v < 0 ? (byte)0 : v > 255 ? (byte)255 : (byte)v;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<int> Load4(byte* p)
+    {
+        if (Sse41.IsSupported)
+        {
+            return Sse41.ConvertToVector128Int32(p);
+        }
+        return Vector128.Create(p[0], p[1], p[2], 0);
+    }
+
+    // Reading four bytes per three-byte pixel would run one byte past the end of the image on its last row.
+    private byte* PaddedLastRow(byte* row, int length)
+    {
+        if (_lastRow.Length < length + 1)
+        {
+            _lastRow = GC.AllocateUninitializedArray<byte>(length + 1, pinned: true);
+        }
+        fixed (byte* copy = _lastRow)
+        {
+            Buffer.MemoryCopy(row, copy, length, length);
+            return copy;
+        }
+    }
+}
