@@ -38,7 +38,12 @@ internal static class ImageFiles
     public static Mat Decode(string path, double maxMegapixels)
     {
         ArgumentNullException.ThrowIfNull(path);
-        var bytes = File.ReadAllBytes(path);
+        return Decode(File.ReadAllBytes(path), path, maxMegapixels);
+    }
+
+    /// <summary>Checks and decodes the file contents <paramref name="bytes"/>; <paramref name="path"/> names it in errors.</summary>
+    public static Mat Decode(byte[] bytes, string path, double maxMegapixels)
+    {
         var header = Probe(bytes, path);
         Check(header, path, maxMegapixels);
         CheckComplete(bytes, header.Container, path);

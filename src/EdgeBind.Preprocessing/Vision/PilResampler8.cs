@@ -56,6 +56,11 @@ internal sealed unsafe class PilResampler8
     private byte[] _intermediate = [];
     private byte[] _lastRow = [];
 
+    // AVX2 path: per output, the fixed-point weights of taps (2i, 2i+1) as one vector (w0 x4, w1 x4), so one
+    // 256-bit multiply covers two source pixels.
+    private int[] _pairWeights = [];
+    private int _pairStride;
+
     public PilResampler8(int size, ReadOnlySpan<double> mean, ReadOnlySpan<double> std)
     {
         _size = size;
@@ -129,12 +134,34 @@ internal sealed unsafe class PilResampler8
             vertical.Start[i] -= _rowFirst;
         }
         _vertical = vertical;
+        BuildPairWeights(_horizontal);
         _planWidth = width;
         _planHeight = height;
     }
 
+    private void BuildPairWeights(AxisCoefficients h)
+    {
+        var pairs = (h.KernelSize + 1) / 2;
+        _pairStride = pairs * 8;
+        _pairWeights = new int[_size * _pairStride];
+        for (var x = 0; x < _size; x++)
+        {
+            for (var t = 0; t < h.Taps[x]; t++)
+            {
+                var at = (x * _pairStride) + ((t / 2) * 8) + ((t % 2) * 4);
+                _pairWeights.AsSpan(at, 4).Fill(h.FixedWeights[(x * h.KernelSize) + t]);
+            }
+        }
+    }
+
     private void HorizontalColour(in Image8 image, byte* tmp)
     {
+        if (Avx2.IsSupported)
+        {
+            HorizontalColourAvx2(image, tmp);
+            return;
+        }
+
         var h = _horizontal!;
         var size = _size;
         var k = h.KernelSize;
@@ -200,6 +227,91 @@ internal sealed unsafe class PilResampler8
                 }
             }
         }
+    }
+
+    /// <summary>AVX2 horizontal pass: four outputs at a time, packed to bytes and split into the planes together.</summary>
+    private void HorizontalColourAvx2(in Image8 image, byte* tmp)
+    {
+        var size = _size;
+        var planeBytes = _rows * size;
+        var ps = image.PixelBytes;
+        var stride = _pairStride;
+        var bias = Vector128.Create(Bias);
+        // After packing four pixels (B, G, R, x each) to bytes, gather each channel's four bytes together.
+        var byChannel = Vector128.Create((byte)0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+        var max = Vector128.Create(255);
+        var h = _horizontal!;
+        fixed (int* weights = _pairWeights)
+        fixed (int* starts = h.Start)
+        fixed (int* taps = h.Taps)
+        {
+            for (var r = 0; r < _rows; r++)
+            {
+                var y = _rowFirst + r;
+                var row = image.Data + ((long)y * image.Stride);
+                if (y == image.Height - 1)
+                {
+                    row = PaddedLastRow(row, image.Width * ps);
+                }
+                var out0 = tmp + (r * size);
+                var x = 0;
+                for (; x + 4 <= size; x += 4)
+                {
+                    var s0 = Vector128.ShiftRightArithmetic(SumPairs(row, starts, taps, weights, stride, x, ps) + bias, AxisCoefficients.PrecisionBits);
+                    var s1 = Vector128.ShiftRightArithmetic(SumPairs(row, starts, taps, weights, stride, x + 1, ps) + bias, AxisCoefficients.PrecisionBits);
+                    var s2 = Vector128.ShiftRightArithmetic(SumPairs(row, starts, taps, weights, stride, x + 2, ps) + bias, AxisCoefficients.PrecisionBits);
+                    var s3 = Vector128.ShiftRightArithmetic(SumPairs(row, starts, taps, weights, stride, x + 3, ps) + bias, AxisCoefficients.PrecisionBits);
+                    // Signed then unsigned saturation is exactly PIL's clip8 of the shifted sums.
+                    var packed = Sse2.PackUnsignedSaturate(Sse2.PackSignedSaturate(s0, s1), Sse2.PackSignedSaturate(s2, s3));
+                    var channels = Ssse3.Shuffle(packed, byChannel).AsInt32();
+                    *(int*)(out0 + x) = channels.GetElement(0);
+                    *(int*)(out0 + planeBytes + x) = channels.GetElement(1);
+                    *(int*)(out0 + (2 * planeBytes) + x) = channels.GetElement(2);
+                }
+                for (; x < size; x++)
+                {
+                    var sum = SumPairs(row, starts, taps, weights, stride, x, ps) + bias;
+                    sum = Vector128.Min(Vector128.Max(Vector128.ShiftRightArithmetic(sum, AxisCoefficients.PrecisionBits), Vector128<int>.Zero), max);
+                    out0[x] = (byte)sum.GetElement(0);
+                    out0[planeBytes + x] = (byte)sum.GetElement(1);
+                    out0[(2 * planeBytes) + x] = (byte)sum.GetElement(2);
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Sum of taps for output <paramref name="x"/>, two taps per multiply: the pixels of taps 2i and 2i+1 widened
+    /// into one vector of eight ints (B, G, R, x, B, G, R, x). An odd tap count reads one pixel more with weight 0;
+    /// rows are contiguous, so that pixel is in the image or, on the last row, in the padded copy.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<int> SumPairs(byte* row, int* starts, int* taps, int* weights, int stride, int x, int ps)
+    {
+        var p = row + (starts[x] * ps);
+        var w = weights + (x * stride);
+        var pairs = (taps[x] + 1) >> 1;
+        var acc = Vector256<int>.Zero;
+        if (ps == 3)
+        {
+            // Three-byte pixels: move bytes 3..5 to 4..6 so each pixel fills four bytes before widening.
+            var spread = Vector128.Create((byte)0, 1, 2, 0x80, 3, 4, 5, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80);
+            for (var i = 0; i < pairs; i++)
+            {
+                var bytes = Vector128.CreateScalarUnsafe(Unsafe.ReadUnaligned<ulong>(p + (i * 6))).AsByte();
+                var pixels = Avx2.ConvertToVector256Int32(Ssse3.Shuffle(bytes, spread));
+                acc = Avx2.Add(acc, Avx2.MultiplyLow(pixels, Avx.LoadVector256(w + (i * 8))));
+            }
+        }
+        else
+        {
+            for (var i = 0; i < pairs; i++)
+            {
+                var pixels = Avx2.ConvertToVector256Int32(p + (i * 8));
+                acc = Avx2.Add(acc, Avx2.MultiplyLow(pixels, Avx.LoadVector256(w + (i * 8))));
+            }
+        }
+        return acc.GetLower() + acc.GetUpper();
     }
 
     /// <summary>
@@ -308,12 +420,12 @@ internal sealed unsafe class PilResampler8
         return Vector128.Create(p[0], p[1], p[2], 0);
     }
 
-    // Reading four bytes per three-byte pixel would run one byte past the end of the image on its last row.
+    // Reading four (or, paired, eight) bytes per pixel would run past the end of the image on its last row.
     private byte* PaddedLastRow(byte* row, int length)
     {
-        if (_lastRow.Length < length + 1)
+        if (_lastRow.Length < length + 16)
         {
-            _lastRow = GC.AllocateUninitializedArray<byte>(length + 1, pinned: true);
+            _lastRow = GC.AllocateArray<byte>(length + 16, pinned: true);
         }
         fixed (byte* copy = _lastRow)
         {

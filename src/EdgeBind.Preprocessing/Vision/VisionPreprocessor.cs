@@ -112,11 +112,13 @@ public sealed unsafe class VisionPreprocessor : IFilePreprocessor
             {
                 _converted = new byte[count];
             }
+            var data = mat.Data;
+            var step = mat.Step();
             fixed (byte* target = _converted)
             {
                 for (var y = 0; y < height; y++)
                 {
-                    var source = (ushort*)(mat.Data + (y * mat.Step()));
+                    var source = (ushort*)(data + (y * step));
                     var row = target + ((long)y * width * channels);
                     if (channels == 1)
                     {
