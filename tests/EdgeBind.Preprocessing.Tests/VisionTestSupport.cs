@@ -56,9 +56,17 @@ internal readonly record struct Agreement(double MaxAbs, double MeanAbs, int Cou
 
     public static float[] ReadReference(string path, params int[] shape)
     {
-        var array = NpyFile.Read(path);
+        var array = path.EndsWith(".gz", StringComparison.Ordinal) ? ReadGzipNpy(path) : NpyFile.Read(path);
         Assert.Equal(shape, array.Shape);
         return array.ToFloat32();
+    }
+
+    public static NpyArray ReadGzipNpy(string path)
+    {
+        using var gz = new System.IO.Compression.GZipStream(File.OpenRead(path), System.IO.Compression.CompressionMode.Decompress);
+        using var memory = new MemoryStream();
+        gz.CopyTo(memory);
+        return NpyFile.Parse(memory.ToArray(), path);
     }
 
     public override string ToString() => $"max {MaxAbs:G4}, mean {MeanAbs:G4} over {Count}";
