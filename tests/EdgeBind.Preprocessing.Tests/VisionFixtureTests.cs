@@ -56,12 +56,15 @@ public sealed class VisionFixtureTests(ITestOutputHelper output)
     }
 
     [Theory]
-    [InlineData(PixelFormat.Bgr24)]
-    [InlineData(PixelFormat.Rgb24)]
-    [InlineData(PixelFormat.Bgra32)]
-    public void CameraFramesMatchTheFilePath(PixelFormat format)
+    [InlineData("odd_641x480.png", PixelFormat.Bgr24)]
+    [InlineData("odd_641x480.png", PixelFormat.Rgb24)]
+    [InlineData("odd_641x480.png", PixelFormat.Bgra32)]
+    [InlineData("tiny_7x5.png", PixelFormat.Bgra32)]
+    [InlineData("tiny_7x5.png", PixelFormat.Rgb24)]
+    [InlineData("huge_3000x2000.jpg", PixelFormat.Bgra32)]
+    public void CameraFramesMatchTheFilePath(string name, PixelFormat format)
     {
-        var path = TestPaths.Fixture("vision", "odd_641x480.png");
+        var path = TestPaths.Fixture("vision", name);
         var fromFile = new float[3 * 224 * 224];
         new VisionPreprocessor().ProcessFile(path, fromFile);
         using var frame = ToFrame(path, format);

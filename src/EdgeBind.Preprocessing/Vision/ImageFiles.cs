@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Buffers.Binary;
 using OpenCvSharp;
 
@@ -38,11 +39,37 @@ internal static class ImageFiles
     public static Mat Decode(string path, double maxMegapixels)
     {
         ArgumentNullException.ThrowIfNull(path);
-        return Decode(File.ReadAllBytes(path), path, maxMegapixels);
+        // A pooled buffer: photos are mostly larger than the large-object threshold, and a fresh array per
+        // file would cost a gen-2 collection every few files.
+        using var handle = File.OpenHandle(path);
+        var length = RandomAccess.GetLength(handle);
+        if (length > Array.MaxLength)
+        {
+            throw new InvalidDataException($"{path}: file of {length} bytes is too large for an image");
+        }
+        var buffer = ArrayPool<byte>.Shared.Rent((int)length);
+        try
+        {
+            var read = 0;
+            while (read < length)
+            {
+                var n = RandomAccess.Read(handle, buffer.AsSpan(read, (int)length - read), read);
+                if (n == 0)
+                {
+                    break;
+                }
+                read += n;
+            }
+            return Decode(buffer.AsSpan(0, read), path, maxMegapixels);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
     }
 
     /// <summary>Checks and decodes the file contents <paramref name="bytes"/>; <paramref name="path"/> names it in errors.</summary>
-    public static Mat Decode(byte[] bytes, string path, double maxMegapixels)
+    public static Mat Decode(ReadOnlySpan<byte> bytes, string path, double maxMegapixels)
     {
         var header = Probe(bytes, path);
         Check(header, path, maxMegapixels);

@@ -55,6 +55,7 @@ internal sealed unsafe class PilResampler8
     private int _rows;
     private byte[] _intermediate = [];
     private byte[] _lastRow = [];
+    private byte[] _spread = [];
 
     // AVX2 path: per output, the fixed-point weights of taps (2i, 2i+1) as one vector (w0 x4, w1 x4), so one
     // 256-bit multiply covers two source pixels.
@@ -177,7 +178,7 @@ internal sealed unsafe class PilResampler8
                 var row = image.Data + ((long)y * image.Stride);
                 if (ps == 3 && y == image.Height - 1)
                 {
-                    row = PaddedLastRow(row, image.Width * 3);
+                    row = PaddedRow(row, image.Width * 3, (image.Width * 3) + 1);
                 }
                 var out0 = tmp + (r * size);
                 for (var x = 0; x < size; x++)
@@ -234,33 +235,42 @@ internal sealed unsafe class PilResampler8
     {
         var size = _size;
         var planeBytes = _rows * size;
-        var ps = image.PixelBytes;
         var stride = _pairStride;
+        var pairs = _pairStride / 8;
+        var h = _horizontal!;
+        // Every output runs the same number of pairs (zero weights pad the short ones), so the loop branch is
+        // always predicted. Reads reach past the last tap: rows whose reach leaves the image use a padded copy,
+        // and three-byte rows are first spread to four bytes per pixel (into a padded buffer), so one vpmovzxbd
+        // loads and widens two pixels.
+        var reach = ((long)h.Start[size - 1] * 4) + (pairs * 8) + 8;
+        var imageBytes = ((long)(image.Height - 1) * image.Stride) + ((long)image.Width * image.PixelBytes);
         var bias = Vector128.Create(Bias);
         // After packing four pixels (B, G, R, x each) to bytes, gather each channel's four bytes together.
         var byChannel = Vector128.Create((byte)0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
         var max = Vector128.Create(255);
-        var h = _horizontal!;
         fixed (int* weights = _pairWeights)
         fixed (int* starts = h.Start)
-        fixed (int* taps = h.Taps)
         {
             for (var r = 0; r < _rows; r++)
             {
                 var y = _rowFirst + r;
                 var row = image.Data + ((long)y * image.Stride);
-                if (y == image.Height - 1)
+                if (image.PixelBytes == 3)
                 {
-                    row = PaddedLastRow(row, image.Width * ps);
+                    row = SpreadRow(row, image.Width, reach);
+                }
+                else if (((long)y * image.Stride) + reach > imageBytes)
+                {
+                    row = PaddedRow(row, image.Width * 4, reach);
                 }
                 var out0 = tmp + (r * size);
                 var x = 0;
                 for (; x + 4 <= size; x += 4)
                 {
-                    var s0 = Vector128.ShiftRightArithmetic(SumPairs(row, starts, taps, weights, stride, x, ps) + bias, AxisCoefficients.PrecisionBits);
-                    var s1 = Vector128.ShiftRightArithmetic(SumPairs(row, starts, taps, weights, stride, x + 1, ps) + bias, AxisCoefficients.PrecisionBits);
-                    var s2 = Vector128.ShiftRightArithmetic(SumPairs(row, starts, taps, weights, stride, x + 2, ps) + bias, AxisCoefficients.PrecisionBits);
-                    var s3 = Vector128.ShiftRightArithmetic(SumPairs(row, starts, taps, weights, stride, x + 3, ps) + bias, AxisCoefficients.PrecisionBits);
+                    var s0 = Vector128.ShiftRightArithmetic(SumPairs(row, starts, pairs, weights, stride, x) + bias, AxisCoefficients.PrecisionBits);
+                    var s1 = Vector128.ShiftRightArithmetic(SumPairs(row, starts, pairs, weights, stride, x + 1) + bias, AxisCoefficients.PrecisionBits);
+                    var s2 = Vector128.ShiftRightArithmetic(SumPairs(row, starts, pairs, weights, stride, x + 2) + bias, AxisCoefficients.PrecisionBits);
+                    var s3 = Vector128.ShiftRightArithmetic(SumPairs(row, starts, pairs, weights, stride, x + 3) + bias, AxisCoefficients.PrecisionBits);
                     // Signed then unsigned saturation is exactly PIL's clip8 of the shifted sums.
                     var packed = Sse2.PackUnsignedSaturate(Sse2.PackSignedSaturate(s0, s1), Sse2.PackSignedSaturate(s2, s3));
                     var channels = Ssse3.Shuffle(packed, byChannel).AsInt32();
@@ -270,7 +280,7 @@ internal sealed unsafe class PilResampler8
                 }
                 for (; x < size; x++)
                 {
-                    var sum = SumPairs(row, starts, taps, weights, stride, x, ps) + bias;
+                    var sum = SumPairs(row, starts, pairs, weights, stride, x) + bias;
                     sum = Vector128.Min(Vector128.Max(Vector128.ShiftRightArithmetic(sum, AxisCoefficients.PrecisionBits), Vector128<int>.Zero), max);
                     out0[x] = (byte)sum.GetElement(0);
                     out0[planeBytes + x] = (byte)sum.GetElement(1);
@@ -282,34 +292,17 @@ internal sealed unsafe class PilResampler8
 
     /// <summary>
     /// Sum of taps for output <paramref name="x"/>, two taps per multiply: the pixels of taps 2i and 2i+1 widened
-    /// into one vector of eight ints (B, G, R, x, B, G, R, x). An odd tap count reads one pixel more with weight 0;
-    /// rows are contiguous, so that pixel is in the image or, on the last row, in the padded copy.
+    /// into one vector of eight ints (B, G, R, x, B, G, R, x). Taps beyond the output's own have weight 0.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector128<int> SumPairs(byte* row, int* starts, int* taps, int* weights, int stride, int x, int ps)
+    private static Vector128<int> SumPairs(byte* row, int* starts, int pairs, int* weights, int stride, int x)
     {
-        var p = row + (starts[x] * ps);
+        var p = row + (starts[x] * 4);
         var w = weights + (x * stride);
-        var pairs = (taps[x] + 1) >> 1;
         var acc = Vector256<int>.Zero;
-        if (ps == 3)
+        for (var i = 0; i < pairs; i++)
         {
-            // Three-byte pixels: move bytes 3..5 to 4..6 so each pixel fills four bytes before widening.
-            var spread = Vector128.Create((byte)0, 1, 2, 0x80, 3, 4, 5, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80);
-            for (var i = 0; i < pairs; i++)
-            {
-                var bytes = Vector128.CreateScalarUnsafe(Unsafe.ReadUnaligned<ulong>(p + (i * 6))).AsByte();
-                var pixels = Avx2.ConvertToVector256Int32(Ssse3.Shuffle(bytes, spread));
-                acc = Avx2.Add(acc, Avx2.MultiplyLow(pixels, Avx.LoadVector256(w + (i * 8))));
-            }
-        }
-        else
-        {
-            for (var i = 0; i < pairs; i++)
-            {
-                var pixels = Avx2.ConvertToVector256Int32(p + (i * 8));
-                acc = Avx2.Add(acc, Avx2.MultiplyLow(pixels, Avx.LoadVector256(w + (i * 8))));
-            }
+            acc = Avx2.Add(acc, Avx2.MultiplyLow(Avx2.ConvertToVector256Int32(p + (i * 8)), Avx.LoadVector256(w + (i * 8))));
         }
         return acc.GetLower() + acc.GetUpper();
     }
@@ -320,6 +313,11 @@ internal sealed unsafe class PilResampler8
     /// </summary>
     private void Vertical(byte* source, float* dst0, int c0, float* dst1, int c1, float* dst2, int c2)
     {
+        if (Avx2.IsSupported)
+        {
+            VerticalAvx2(source, dst0, c0, dst1, c1, dst2, c2);
+            return;
+        }
         var v = _vertical!;
         var size = _size;
         var k = v.KernelSize;
@@ -379,6 +377,93 @@ internal sealed unsafe class PilResampler8
         }
     }
 
+    /// <summary>
+    /// AVX2 vertical pass: 32 columns at a time, each group of eight bytes widened to ints straight from memory
+    /// (vpmovzxbd), clipped, and normalised in registers into the destination rows.
+    /// </summary>
+    private void VerticalAvx2(byte* source, float* dst0, int c0, float* dst1, int c1, float* dst2, int c2)
+    {
+        var v = _vertical!;
+        var size = _size;
+        var k = v.KernelSize;
+        var bias = Vector256.Create(Bias);
+        var max = Vector256.Create(255);
+        var v255 = Vector256.Create(255f);
+        var (m0, s0) = (Vector256.Create(_mean[c0]), Vector256.Create(_std[c0]));
+        var (m1, s1) = (Vector256.Create(_mean[c1]), Vector256.Create(_std[c1]));
+        var (m2, s2) = (Vector256.Create(_mean[c2]), Vector256.Create(_std[c2]));
+        var grey = dst1 != null;
+        fixed (int* weights = v.FixedWeights)
+        fixed (int* starts = v.Start)
+        fixed (int* taps = v.Taps)
+        {
+            for (var y = 0; y < size; y++)
+            {
+                var w = weights + (y * k);
+                var n = taps[y];
+                var first = source + (starts[y] * size);
+                var offset = y * size;
+                var x = 0;
+                for (; x + 32 <= size; x += 32)
+                {
+                    var a0 = bias;
+                    var a1 = bias;
+                    var a2 = bias;
+                    var a3 = bias;
+                    var p = first + x;
+                    for (var t = 0; t < n; t++, p += size)
+                    {
+                        var wt = Vector256.Create(w[t]);
+                        a0 = Avx2.Add(a0, Avx2.MultiplyLow(Avx2.ConvertToVector256Int32(p), wt));
+                        a1 = Avx2.Add(a1, Avx2.MultiplyLow(Avx2.ConvertToVector256Int32(p + 8), wt));
+                        a2 = Avx2.Add(a2, Avx2.MultiplyLow(Avx2.ConvertToVector256Int32(p + 16), wt));
+                        a3 = Avx2.Add(a3, Avx2.MultiplyLow(Avx2.ConvertToVector256Int32(p + 24), wt));
+                    }
+                    var f0 = Clip(a0, max);
+                    var f1 = Clip(a1, max);
+                    var f2 = Clip(a2, max);
+                    var f3 = Clip(a3, max);
+                    var o = offset + x;
+                    StoreNormalised(dst0 + o, f0, f1, f2, f3, v255, m0, s0);
+                    if (grey)
+                    {
+                        StoreNormalised(dst1 + o, f0, f1, f2, f3, v255, m1, s1);
+                        StoreNormalised(dst2 + o, f0, f1, f2, f3, v255, m2, s2);
+                    }
+                }
+                for (; x < size; x++)
+                {
+                    var acc = Bias;
+                    for (var t = 0; t < n; t++)
+                    {
+                        acc += first[(t * size) + x] * w[t];
+                    }
+                    var value = (float)Clip8(acc);
+                    dst0[offset + x] = ((value / 255f) - _mean[c0]) / _std[c0];
+                    if (grey)
+                    {
+                        dst1[offset + x] = ((value / 255f) - _mean[c1]) / _std[c1];
+                        dst2[offset + x] = ((value / 255f) - _mean[c2]) / _std[c2];
+                    }
+                }
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Clip(Vector256<int> acc, Vector256<int> max) =>
+        Vector256.ConvertToSingle(Vector256.Min(Vector256.Max(Vector256.ShiftRightArithmetic(acc, AxisCoefficients.PrecisionBits), Vector256<int>.Zero), max));
+
+    // torchvision: ToTensor divides by 255, Normalize subtracts the mean and divides by the std, each in float32.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreNormalised(float* dst, Vector256<float> f0, Vector256<float> f1, Vector256<float> f2, Vector256<float> f3, Vector256<float> v255, Vector256<float> mean, Vector256<float> std)
+    {
+        ((((f0 / v255) - mean) / std)).Store(dst);
+        ((((f1 / v255) - mean) / std)).Store(dst + 8);
+        ((((f2 / v255) - mean) / std)).Store(dst + 16);
+        ((((f3 / v255) - mean) / std)).Store(dst + 24);
+    }
+
     private void Normalise(int* row, float* dst, float mean, float std, Vector<float> v255)
     {
         var lanes = Vector<int>.Count;
@@ -420,12 +505,39 @@ internal sealed unsafe class PilResampler8
         return Vector128.Create(p[0], p[1], p[2], 0);
     }
 
-    // Reading four (or, paired, eight) bytes per pixel would run past the end of the image on its last row.
-    private byte* PaddedLastRow(byte* row, int length)
+    // B, G, R to B, G, R, 0 with one shuffle per four pixels, into a kept buffer padded to `reach` bytes.
+    private byte* SpreadRow(byte* row, int width, long reach)
     {
-        if (_lastRow.Length < length + 16)
+        var needed = (int)Math.Max((long)width * 4, reach) + 16;
+        if (_spread.Length < needed)
         {
-            _lastRow = GC.AllocateArray<byte>(length + 16, pinned: true);
+            _spread = GC.AllocateArray<byte>(needed, pinned: true);
+        }
+        var spread = Vector128.Create((byte)0, 1, 2, 0x80, 3, 4, 5, 0x80, 6, 7, 8, 0x80, 9, 10, 11, 0x80);
+        fixed (byte* target = _spread)
+        {
+            var i = 0;
+            // Sixteen bytes are read for twelve used: stop while those stay inside the row.
+            for (; (i * 3) + 16 <= width * 3; i += 4)
+            {
+                Ssse3.Shuffle(Vector128.Load(row + (i * 3)), spread).Store(target + (i * 4));
+            }
+            for (; i < width; i++)
+            {
+                *(uint*)(target + (i * 4)) = row[i * 3] | ((uint)row[(i * 3) + 1] << 8) | ((uint)row[(i * 3) + 2] << 16);
+            }
+            return target;
+        }
+    }
+
+    // Vector reads run past a row's last tap; near the end of the image they would leave the buffer, so such a
+    // row is copied into a zero-padded buffer of at least `reach` bytes (kept, so steady state allocates nothing).
+    private byte* PaddedRow(byte* row, int length, long reach)
+    {
+        var needed = (int)Math.Max(length, reach) + 16;
+        if (_lastRow.Length < needed)
+        {
+            _lastRow = GC.AllocateArray<byte>(needed, pinned: true);
         }
         fixed (byte* copy = _lastRow)
         {
