@@ -143,6 +143,8 @@ internal sealed unsafe class PilResampler8
     private void BuildPairWeights(AxisCoefficients h)
     {
         var pairs = (h.KernelSize + 1) / 2;
+        // An even count lets the loop take two pairs per step (with zero weights in the padding).
+        pairs += pairs & 1;
         _pairStride = pairs * 8;
         _pairWeights = new int[_size * _pairStride];
         for (var x = 0; x < _size; x++)
@@ -267,10 +269,11 @@ internal sealed unsafe class PilResampler8
                 var x = 0;
                 for (; x + 4 <= size; x += 4)
                 {
-                    var s0 = Vector128.ShiftRightArithmetic(SumPairs(row, starts, pairs, weights, stride, x) + bias, AxisCoefficients.PrecisionBits);
-                    var s1 = Vector128.ShiftRightArithmetic(SumPairs(row, starts, pairs, weights, stride, x + 1) + bias, AxisCoefficients.PrecisionBits);
-                    var s2 = Vector128.ShiftRightArithmetic(SumPairs(row, starts, pairs, weights, stride, x + 2) + bias, AxisCoefficients.PrecisionBits);
-                    var s3 = Vector128.ShiftRightArithmetic(SumPairs(row, starts, pairs, weights, stride, x + 3) + bias, AxisCoefficients.PrecisionBits);
+                    SumPairs4(row, starts, pairs, weights, stride, x, out var q0, out var q1, out var q2, out var q3);
+                    var s0 = Vector128.ShiftRightArithmetic(q0 + bias, AxisCoefficients.PrecisionBits);
+                    var s1 = Vector128.ShiftRightArithmetic(q1 + bias, AxisCoefficients.PrecisionBits);
+                    var s2 = Vector128.ShiftRightArithmetic(q2 + bias, AxisCoefficients.PrecisionBits);
+                    var s3 = Vector128.ShiftRightArithmetic(q3 + bias, AxisCoefficients.PrecisionBits);
                     // Signed then unsigned saturation is exactly PIL's clip8 of the shifted sums.
                     var packed = Sse2.PackUnsignedSaturate(Sse2.PackSignedSaturate(s0, s1), Sse2.PackSignedSaturate(s2, s3));
                     var channels = Ssse3.Shuffle(packed, byChannel).AsInt32();
@@ -294,16 +297,53 @@ internal sealed unsafe class PilResampler8
     /// Sum of taps for output <paramref name="x"/>, two taps per multiply: the pixels of taps 2i and 2i+1 widened
     /// into one vector of eight ints (B, G, R, x, B, G, R, x). Taps beyond the output's own have weight 0.
     /// </summary>
+    /// <summary>
+    /// <see cref="SumPairs"/> for outputs x .. x+3 in one loop: four independent accumulator chains share the
+    /// loop overhead and keep the multipliers busy.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void SumPairs4(byte* row, int* starts, int pairs, int* weights, int stride, int x,
+        out Vector128<int> sum0, out Vector128<int> sum1, out Vector128<int> sum2, out Vector128<int> sum3)
+    {
+        var p0 = row + (starts[x] * 4);
+        var p1 = row + (starts[x + 1] * 4);
+        var p2 = row + (starts[x + 2] * 4);
+        var p3 = row + (starts[x + 3] * 4);
+        var w0 = weights + (x * stride);
+        var w1 = w0 + stride;
+        var w2 = w1 + stride;
+        var w3 = w2 + stride;
+        var a0 = Vector256<int>.Zero;
+        var a1 = Vector256<int>.Zero;
+        var a2 = Vector256<int>.Zero;
+        var a3 = Vector256<int>.Zero;
+        for (var i = 0; i < pairs; i++)
+        {
+            var o = i * 8;
+            a0 = Avx2.Add(a0, Avx2.MultiplyLow(Avx2.ConvertToVector256Int32(p0 + o), Avx.LoadVector256(w0 + o)));
+            a1 = Avx2.Add(a1, Avx2.MultiplyLow(Avx2.ConvertToVector256Int32(p1 + o), Avx.LoadVector256(w1 + o)));
+            a2 = Avx2.Add(a2, Avx2.MultiplyLow(Avx2.ConvertToVector256Int32(p2 + o), Avx.LoadVector256(w2 + o)));
+            a3 = Avx2.Add(a3, Avx2.MultiplyLow(Avx2.ConvertToVector256Int32(p3 + o), Avx.LoadVector256(w3 + o)));
+        }
+        sum0 = a0.GetLower() + a0.GetUpper();
+        sum1 = a1.GetLower() + a1.GetUpper();
+        sum2 = a2.GetLower() + a2.GetUpper();
+        sum3 = a3.GetLower() + a3.GetUpper();
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector128<int> SumPairs(byte* row, int* starts, int pairs, int* weights, int stride, int x)
     {
         var p = row + (starts[x] * 4);
         var w = weights + (x * stride);
-        var acc = Vector256<int>.Zero;
-        for (var i = 0; i < pairs; i++)
+        var acc0 = Vector256<int>.Zero;
+        var acc1 = Vector256<int>.Zero;
+        for (var i = 0; i < pairs; i += 2, p += 16, w += 16)
         {
-            acc = Avx2.Add(acc, Avx2.MultiplyLow(Avx2.ConvertToVector256Int32(p + (i * 8)), Avx.LoadVector256(w + (i * 8))));
+            acc0 = Avx2.Add(acc0, Avx2.MultiplyLow(Avx2.ConvertToVector256Int32(p), Avx.LoadVector256(w)));
+            acc1 = Avx2.Add(acc1, Avx2.MultiplyLow(Avx2.ConvertToVector256Int32(p + 8), Avx.LoadVector256(w + 8)));
         }
+        var acc = Avx2.Add(acc0, acc1);
         return acc.GetLower() + acc.GetUpper();
     }
 
