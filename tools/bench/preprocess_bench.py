@@ -7,8 +7,9 @@
 Inputs are made in a temporary directory (PIL for the JPEG, sox for the WAV). The C# side is
 `edgebind bench preprocess` from the Release build of src/EdgeBind.Cli (built when missing); if it fails
 (e.g. audio not built yet on this branch), its cells read "n/a". Each side runs `--rounds` times,
-alternating, and the best round counts: on a shared machine the best round is the one least disturbed.
-Wall-clock and CPU time are both reported; CPU time does not count waiting for a core.
+alternating, and the best round counts. Within a round both sides time batches of iterations/25 items and
+take the median batch (a shared machine disturbs a few batches). Wall-clock and thread CPU time
+(CLOCK_THREAD_CPUTIME_ID on both sides) are reported; CPU time does not count waiting for a core.
 
 Usage: tools/bench/preprocess_bench.py [--iterations 200] [--warmup 20] [--rounds 3]
 """
@@ -65,12 +66,21 @@ def audio_python(path):
 
 
 def time_python(fn, path, iterations, warmup):
+    """Same method as `edgebind bench preprocess`: batches of iterations/25, median batch, thread CPU time."""
     for _ in range(warmup):
         fn(path)
-    wall, cpu = time.perf_counter(), time.process_time()
-    for _ in range(iterations):
-        fn(path)
-    return (time.perf_counter() - wall) * 1e3 / iterations, (time.process_time() - cpu) * 1e3 / iterations
+    batch = max(1, iterations // 25)
+    walls, cpus = [], []
+    done = 0
+    while done < iterations:
+        count = min(batch, iterations - done)
+        wall, cpu = time.perf_counter(), time.thread_time()
+        for _ in range(count):
+            fn(path)
+        walls.append((time.perf_counter() - wall) * 1e3 / count)
+        cpus.append((time.thread_time() - cpu) * 1e3 / count)
+        done += count
+    return float(np.median(walls)), float(np.median(cpus))
 
 
 def time_csharp(modality, path, iterations, warmup):
@@ -130,7 +140,7 @@ def main():
             else:
                 rows.append((modality, label, f"{py_wall:.3f}", "n/a", "n/a", f"{py_cpu:.3f}", "n/a", "n/a", "n/a"))
 
-    print(f"\nPreprocessing, one thread each, best of {args.rounds} rounds ({os.cpu_count()} cores, load average "
+    print(f"\nPreprocessing, one thread each, median batch, best of {args.rounds} rounds ({os.cpu_count()} cores, load average "
           f"{os.getloadavg()[0]:.1f})\n")
     print("| modality | input | Python ms/item | C# ms/item | speed-up | Python CPU ms/item | C# CPU ms/item | CPU speed-up | C# allocated bytes/item |")
     print("|---|---|---|---|---|---|---|---|---|")

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using EdgeBind.Core;
 using EdgeBind.Core.IO;
 using EdgeBind.Preprocessing;
@@ -59,31 +60,48 @@ public static class BenchCommand
             {
                 step();
             }
+            // Batches, and the median batch: on a shared machine a few batches are disturbed by other work, and
+            // the median ignores them. Thread CPU time does not count waiting for a core.
+            var batch = Math.Max(1, n / 25);
+            var batches = (n + batch - 1) / batch;
+            var wallMs = new double[batches];
+            var cpuMs = new double[batches];
             var allocated = GC.GetAllocatedBytesForCurrentThread();
-            using var process = Process.GetCurrentProcess();
-            var cpu = process.TotalProcessorTime;
-            var clock = Stopwatch.StartNew();
-            for (var i = 0; i < n; i++)
+            var done = 0;
+            for (var b = 0; b < batches; b++)
             {
-                step();
+                var count = Math.Min(batch, n - done);
+                var cpu0 = ThreadCpu.NowMs();
+                var wall0 = Stopwatch.GetTimestamp();
+                for (var i = 0; i < count; i++)
+                {
+                    step();
+                }
+                wallMs[b] = Stopwatch.GetElapsedTime(wall0).TotalMilliseconds / count;
+                cpuMs[b] = (ThreadCpu.NowMs() - cpu0) / count;
+                done += count;
             }
-            clock.Stop();
-            process.Refresh();
-            var cpuMs = (process.TotalProcessorTime - cpu).TotalMilliseconds / n;
             allocated = GC.GetAllocatedBytesForCurrentThread() - allocated;
-            var ms = clock.Elapsed.TotalMilliseconds / n;
+            var ms = Median(wallMs);
+            var cpuMedian = Median(cpuMs);
             var c = CultureInfo.InvariantCulture;
             Console.WriteLine(string.Create(c, $"modality: {m.ToConfigName()}{(parse.GetValue(live) ? " (live)" : "")}"));
             Console.WriteLine(string.Create(c, $"input: {path}"));
-            Console.WriteLine(string.Create(c, $"iterations: {n} (warmup {w})"));
+            Console.WriteLine(string.Create(c, $"iterations: {n} in {batches} batches (warmup {w}); medians of the batches"));
             Console.WriteLine(string.Create(c, $"items/s: {1000.0 / ms:0.0}"));
             Console.WriteLine(string.Create(c, $"ms/item: {ms:0.0000}"));
-            // CPU time is the steadier figure on a shared machine: waiting for a core does not count.
-            Console.WriteLine(string.Create(c, $"cpu ms/item: {cpuMs:0.0000}"));
+            Console.WriteLine(string.Create(c, $"cpu ms/item: {cpuMedian:0.0000}"));
             Console.WriteLine(string.Create(c, $"allocated bytes/item: {(double)allocated / n:0}"));
             return CliApp.ExitOk;
         });
         return command;
+    }
+
+    private static double Median(double[] values)
+    {
+        Array.Sort(values);
+        var mid = values.Length / 2;
+        return values.Length % 2 == 1 ? values[mid] : (values[mid - 1] + values[mid]) / 2;
     }
 
     private static Action LiveStep(IFilePreprocessor preprocessor, string path, float[] tensor)
@@ -134,5 +152,32 @@ public static class BenchCommand
             new ReadOnlySpan<byte>((byte*)mat.Ptr(y), rowBytes).CopyTo(frame.Data.Slice(y * rowBytes, rowBytes));
         }
         return frame;
+    }
+}
+
+/// <summary>CPU time of the calling thread (Linux: CLOCK_THREAD_CPUTIME_ID; elsewhere the process's).</summary>
+internal static partial class ThreadCpu
+{
+    private const int ClockThreadCpuTime = 3;
+
+    /// <summary>Milliseconds of CPU time the current thread has used.</summary>
+    public static double NowMs()
+    {
+        if (OperatingSystem.IsLinux() && ClockGetTime(ClockThreadCpuTime, out var now) == 0)
+        {
+            return (now.Seconds * 1e3) + (now.Nanoseconds / 1e6);
+        }
+        using var process = Process.GetCurrentProcess();
+        return process.TotalProcessorTime.TotalMilliseconds;
+    }
+
+    [LibraryImport("libc", EntryPoint = "clock_gettime")]
+    private static partial int ClockGetTime(int clock, out Timespec value);
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct Timespec
+    {
+        public long Seconds;
+        public long Nanoseconds;
     }
 }

@@ -55,7 +55,9 @@ internal sealed unsafe class PilResampler8
     private int _rows;
     private byte[] _intermediate = [];
     private byte[] _lastRow = [];
+    private byte[] _lastRowB = [];
     private byte[] _spread = [];
+    private byte[] _spreadB = [];
 
     // AVX2 path: per output, the fixed-point weights of taps (2i, 2i+1) as one vector (w0 x4, w1 x4), so one
     // 256-bit multiply covers two source pixels.
@@ -180,7 +182,7 @@ internal sealed unsafe class PilResampler8
                 var row = image.Data + ((long)y * image.Stride);
                 if (ps == 3 && y == image.Height - 1)
                 {
-                    row = PaddedRow(row, image.Width * 3, (image.Width * 3) + 1);
+                    row = PaddedRow(row, image.Width * 3, (image.Width * 3) + 1, 0);
                 }
                 var out0 = tmp + (r * size);
                 for (var x = 0; x < size; x++)
@@ -243,92 +245,129 @@ internal sealed unsafe class PilResampler8
         // Every output runs the same number of pairs (zero weights pad the short ones), so the loop branch is
         // always predicted. Reads reach past the last tap: rows whose reach leaves the image use a padded copy,
         // and three-byte rows are first spread to four bytes per pixel (into a padded buffer), so one vpmovzxbd
-        // loads and widens two pixels.
+        // loads and widens two pixels. Two rows go together so each weight vector is loaded once for both.
         var reach = ((long)h.Start[size - 1] * 4) + (pairs * 8) + 8;
-        var imageBytes = ((long)(image.Height - 1) * image.Stride) + ((long)image.Width * image.PixelBytes);
         var bias = Vector128.Create(Bias);
-        // After packing four pixels (B, G, R, x each) to bytes, gather each channel's four bytes together.
-        var byChannel = Vector128.Create((byte)0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
-        var max = Vector128.Create(255);
         fixed (int* weights = _pairWeights)
         fixed (int* starts = h.Start)
         {
-            for (var r = 0; r < _rows; r++)
+            var r = 0;
+            for (; r + 2 <= _rows; r += 2)
             {
-                var y = _rowFirst + r;
-                var row = image.Data + ((long)y * image.Stride);
-                if (image.PixelBytes == 3)
-                {
-                    row = SpreadRow(row, image.Width, reach);
-                }
-                else if (((long)y * image.Stride) + reach > imageBytes)
-                {
-                    row = PaddedRow(row, image.Width * 4, reach);
-                }
-                var out0 = tmp + (r * size);
+                var rowA = SourceRow(image, r, reach, 0);
+                var rowB = SourceRow(image, r + 1, reach, 1);
+                var outA = tmp + (r * size);
+                var outB = outA + size;
                 var x = 0;
                 for (; x + 4 <= size; x += 4)
                 {
-                    SumPairs4(row, starts, pairs, weights, stride, x, out var q0, out var q1, out var q2, out var q3);
-                    var s0 = Vector128.ShiftRightArithmetic(q0 + bias, AxisCoefficients.PrecisionBits);
-                    var s1 = Vector128.ShiftRightArithmetic(q1 + bias, AxisCoefficients.PrecisionBits);
-                    var s2 = Vector128.ShiftRightArithmetic(q2 + bias, AxisCoefficients.PrecisionBits);
-                    var s3 = Vector128.ShiftRightArithmetic(q3 + bias, AxisCoefficients.PrecisionBits);
-                    // Signed then unsigned saturation is exactly PIL's clip8 of the shifted sums.
-                    var packed = Sse2.PackUnsignedSaturate(Sse2.PackSignedSaturate(s0, s1), Sse2.PackSignedSaturate(s2, s3));
-                    var channels = Ssse3.Shuffle(packed, byChannel).AsInt32();
-                    *(int*)(out0 + x) = channels.GetElement(0);
-                    *(int*)(out0 + planeBytes + x) = channels.GetElement(1);
-                    *(int*)(out0 + (2 * planeBytes) + x) = channels.GetElement(2);
+                    SumPairs4x2(rowA, rowB, starts, pairs, weights, stride, x, out var a0, out var a1, out var a2, out var a3,
+                        out var b0, out var b1, out var b2, out var b3);
+                    StoreQuad(outA + x, planeBytes, a0, a1, a2, a3, bias);
+                    StoreQuad(outB + x, planeBytes, b0, b1, b2, b3, bias);
                 }
                 for (; x < size; x++)
                 {
-                    var sum = SumPairs(row, starts, pairs, weights, stride, x) + bias;
-                    sum = Vector128.Min(Vector128.Max(Vector128.ShiftRightArithmetic(sum, AxisCoefficients.PrecisionBits), Vector128<int>.Zero), max);
-                    out0[x] = (byte)sum.GetElement(0);
-                    out0[planeBytes + x] = (byte)sum.GetElement(1);
-                    out0[(2 * planeBytes) + x] = (byte)sum.GetElement(2);
+                    StoreOne(outA + x, planeBytes, SumPairs(rowA, starts, pairs, weights, stride, x), bias);
+                    StoreOne(outB + x, planeBytes, SumPairs(rowB, starts, pairs, weights, stride, x), bias);
+                }
+            }
+            for (; r < _rows; r++)
+            {
+                var row = SourceRow(image, r, reach, 0);
+                var output = tmp + (r * size);
+                for (var x = 0; x < size; x++)
+                {
+                    StoreOne(output + x, planeBytes, SumPairs(row, starts, pairs, weights, stride, x), bias);
                 }
             }
         }
     }
 
-    /// <summary>
-    /// Sum of taps for output <paramref name="x"/>, two taps per multiply: the pixels of taps 2i and 2i+1 widened
-    /// into one vector of eight ints (B, G, R, x, B, G, R, x). Taps beyond the output's own have weight 0.
-    /// </summary>
-    /// <summary>
-    /// <see cref="SumPairs"/> for outputs x .. x+3 in one loop: four independent accumulator chains share the
-    /// loop overhead and keep the multipliers busy.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void SumPairs4(byte* row, int* starts, int pairs, int* weights, int stride, int x,
-        out Vector128<int> sum0, out Vector128<int> sum1, out Vector128<int> sum2, out Vector128<int> sum3)
+    /// <summary>Row <paramref name="r"/> of the intermediate's source, as four bytes per pixel and safe to read to <paramref name="reach"/>.</summary>
+    private byte* SourceRow(in Image8 image, int r, long reach, int slot)
     {
-        var p0 = row + (starts[x] * 4);
-        var p1 = row + (starts[x + 1] * 4);
-        var p2 = row + (starts[x + 2] * 4);
-        var p3 = row + (starts[x + 3] * 4);
+        var y = _rowFirst + r;
+        var row = image.Data + ((long)y * image.Stride);
+        if (image.PixelBytes == 3)
+        {
+            return SpreadRow(row, image.Width, reach, slot);
+        }
+        var imageBytes = ((long)(image.Height - 1) * image.Stride) + ((long)image.Width * 4);
+        return ((long)y * image.Stride) + reach > imageBytes ? PaddedRow(row, image.Width * 4, reach, slot) : row;
+    }
+
+    /// <summary>Clips four outputs' (B, G, R, x) sums to bytes and stores each channel's four bytes in its plane.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreQuad(byte* target, int planeBytes, Vector128<int> q0, Vector128<int> q1, Vector128<int> q2, Vector128<int> q3, Vector128<int> bias)
+    {
+        var s0 = Vector128.ShiftRightArithmetic(q0 + bias, AxisCoefficients.PrecisionBits);
+        var s1 = Vector128.ShiftRightArithmetic(q1 + bias, AxisCoefficients.PrecisionBits);
+        var s2 = Vector128.ShiftRightArithmetic(q2 + bias, AxisCoefficients.PrecisionBits);
+        var s3 = Vector128.ShiftRightArithmetic(q3 + bias, AxisCoefficients.PrecisionBits);
+        // Signed then unsigned saturation is exactly PIL's clip8 of the shifted sums.
+        var packed = Sse2.PackUnsignedSaturate(Sse2.PackSignedSaturate(s0, s1), Sse2.PackSignedSaturate(s2, s3));
+        var byChannel = Vector128.Create((byte)0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+        var channels = Ssse3.Shuffle(packed, byChannel).AsInt32();
+        *(int*)target = channels.GetElement(0);
+        *(int*)(target + planeBytes) = channels.GetElement(1);
+        *(int*)(target + (2 * planeBytes)) = channels.GetElement(2);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreOne(byte* target, int planeBytes, Vector128<int> sum, Vector128<int> bias)
+    {
+        var v = Vector128.Min(Vector128.Max(Vector128.ShiftRightArithmetic(sum + bias, AxisCoefficients.PrecisionBits), Vector128<int>.Zero), Vector128.Create(255));
+        target[0] = (byte)v.GetElement(0);
+        target[planeBytes] = (byte)v.GetElement(1);
+        target[2 * planeBytes] = (byte)v.GetElement(2);
+    }
+
+    /// <summary>Sums for outputs x .. x+3 of two rows: eight accumulator chains, each weight vector loaded once.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void SumPairs4x2(byte* rowA, byte* rowB, int* starts, int pairs, int* weights, int stride, int x,
+        out Vector128<int> a0, out Vector128<int> a1, out Vector128<int> a2, out Vector128<int> a3,
+        out Vector128<int> b0, out Vector128<int> b1, out Vector128<int> b2, out Vector128<int> b3)
+    {
+        nint o0 = starts[x] * 4;
+        nint o1 = starts[x + 1] * 4;
+        nint o2 = starts[x + 2] * 4;
+        nint o3 = starts[x + 3] * 4;
         var w0 = weights + (x * stride);
         var w1 = w0 + stride;
         var w2 = w1 + stride;
         var w3 = w2 + stride;
-        var a0 = Vector256<int>.Zero;
-        var a1 = Vector256<int>.Zero;
-        var a2 = Vector256<int>.Zero;
-        var a3 = Vector256<int>.Zero;
+        var pa0 = rowA + o0;
+        var pa1 = rowA + o1;
+        var pa2 = rowA + o2;
+        var pa3 = rowA + o3;
+        var rowOffset = rowB - rowA;
+        Vector256<int> x0 = default, x1 = default, x2 = default, x3 = default;
+        Vector256<int> y0 = default, y1 = default, y2 = default, y3 = default;
         for (var i = 0; i < pairs; i++)
         {
             var o = i * 8;
-            a0 = Avx2.Add(a0, Avx2.MultiplyLow(Avx2.ConvertToVector256Int32(p0 + o), Avx.LoadVector256(w0 + o)));
-            a1 = Avx2.Add(a1, Avx2.MultiplyLow(Avx2.ConvertToVector256Int32(p1 + o), Avx.LoadVector256(w1 + o)));
-            a2 = Avx2.Add(a2, Avx2.MultiplyLow(Avx2.ConvertToVector256Int32(p2 + o), Avx.LoadVector256(w2 + o)));
-            a3 = Avx2.Add(a3, Avx2.MultiplyLow(Avx2.ConvertToVector256Int32(p3 + o), Avx.LoadVector256(w3 + o)));
+            var k0 = Avx.LoadVector256(w0 + o);
+            var k1 = Avx.LoadVector256(w1 + o);
+            var k2 = Avx.LoadVector256(w2 + o);
+            var k3 = Avx.LoadVector256(w3 + o);
+            x0 = Avx2.Add(x0, Avx2.MultiplyLow(Avx2.ConvertToVector256Int32(pa0 + o), k0));
+            y0 = Avx2.Add(y0, Avx2.MultiplyLow(Avx2.ConvertToVector256Int32(pa0 + rowOffset + o), k0));
+            x1 = Avx2.Add(x1, Avx2.MultiplyLow(Avx2.ConvertToVector256Int32(pa1 + o), k1));
+            y1 = Avx2.Add(y1, Avx2.MultiplyLow(Avx2.ConvertToVector256Int32(pa1 + rowOffset + o), k1));
+            x2 = Avx2.Add(x2, Avx2.MultiplyLow(Avx2.ConvertToVector256Int32(pa2 + o), k2));
+            y2 = Avx2.Add(y2, Avx2.MultiplyLow(Avx2.ConvertToVector256Int32(pa2 + rowOffset + o), k2));
+            x3 = Avx2.Add(x3, Avx2.MultiplyLow(Avx2.ConvertToVector256Int32(pa3 + o), k3));
+            y3 = Avx2.Add(y3, Avx2.MultiplyLow(Avx2.ConvertToVector256Int32(pa3 + rowOffset + o), k3));
         }
-        sum0 = a0.GetLower() + a0.GetUpper();
-        sum1 = a1.GetLower() + a1.GetUpper();
-        sum2 = a2.GetLower() + a2.GetUpper();
-        sum3 = a3.GetLower() + a3.GetUpper();
+        a0 = x0.GetLower() + x0.GetUpper();
+        a1 = x1.GetLower() + x1.GetUpper();
+        a2 = x2.GetLower() + x2.GetUpper();
+        a3 = x3.GetLower() + x3.GetUpper();
+        b0 = y0.GetLower() + y0.GetUpper();
+        b1 = y1.GetLower() + y1.GetUpper();
+        b2 = y2.GetLower() + y2.GetUpper();
+        b3 = y3.GetLower() + y3.GetUpper();
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -546,15 +585,16 @@ internal sealed unsafe class PilResampler8
     }
 
     // B, G, R to B, G, R, 0 with one shuffle per four pixels, into a kept buffer padded to `reach` bytes.
-    private byte* SpreadRow(byte* row, int width, long reach)
+    private byte* SpreadRow(byte* row, int width, long reach, int slot)
     {
         var needed = (int)Math.Max((long)width * 4, reach) + 16;
-        if (_spread.Length < needed)
+        ref var buffer = ref slot == 0 ? ref _spread : ref _spreadB;
+        if (buffer.Length < needed)
         {
-            _spread = GC.AllocateArray<byte>(needed, pinned: true);
+            buffer = GC.AllocateArray<byte>(needed, pinned: true);
         }
         var spread = Vector128.Create((byte)0, 1, 2, 0x80, 3, 4, 5, 0x80, 6, 7, 8, 0x80, 9, 10, 11, 0x80);
-        fixed (byte* target = _spread)
+        fixed (byte* target = buffer)
         {
             var i = 0;
             // Sixteen bytes are read for twelve used: stop while those stay inside the row.
@@ -572,14 +612,15 @@ internal sealed unsafe class PilResampler8
 
     // Vector reads run past a row's last tap; near the end of the image they would leave the buffer, so such a
     // row is copied into a zero-padded buffer of at least `reach` bytes (kept, so steady state allocates nothing).
-    private byte* PaddedRow(byte* row, int length, long reach)
+    private byte* PaddedRow(byte* row, int length, long reach, int slot)
     {
         var needed = (int)Math.Max(length, reach) + 16;
-        if (_lastRow.Length < needed)
+        ref var buffer = ref slot == 0 ? ref _lastRow : ref _lastRowB;
+        if (buffer.Length < needed)
         {
-            _lastRow = GC.AllocateArray<byte>(needed, pinned: true);
+            buffer = GC.AllocateArray<byte>(needed, pinned: true);
         }
-        fixed (byte* copy = _lastRow)
+        fixed (byte* copy = buffer)
         {
             Buffer.MemoryCopy(row, copy, length, length);
             return copy;
