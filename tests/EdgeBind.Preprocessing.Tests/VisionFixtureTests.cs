@@ -56,6 +56,39 @@ public sealed class VisionFixtureTests(ITestOutputHelper output)
     }
 
     [Theory]
+    [InlineData("odd_641x480.png")]
+    [InlineData("tiny_7x5.png")]
+    [InlineData("rgba_260x180.png")]
+    [InlineData("grey_320x240.png")]
+    [InlineData("huge_3000x2000.jpg")]
+    public void PortablePathMatchesTheVectorisedOne(string name)
+    {
+        // ARM (Jetson) runs the portable path; on x64 the AVX2 path is the default, so compare them here.
+        var path = TestPaths.Fixture("vision", name);
+        var vectorised = new float[3 * 224 * 224];
+        new VisionPreprocessor().ProcessFile(path, vectorised);
+        var portable = new float[3 * 224 * 224];
+        new VisionPreprocessor(new Settings.VisionSettings(), allowAvx2: false).ProcessFile(path, portable);
+        Assert.Equal(vectorised, portable);
+    }
+
+    [Theory]
+    [InlineData("odd_641x480.png")]
+    [InlineData("grey_320x240.png")]
+    public void OtherSizesTakeTheScalarTailsConsistently(string name)
+    {
+        // 101 is neither a multiple of 4 nor of 32, so every vector loop ends in its scalar tail.
+        var settings = new Settings.VisionSettings { Size = 101 };
+        var path = TestPaths.Fixture("vision", name);
+        var vectorised = new float[3 * 101 * 101];
+        new VisionPreprocessor(settings).ProcessFile(path, vectorised);
+        var portable = new float[3 * 101 * 101];
+        new VisionPreprocessor(settings, allowAvx2: false).ProcessFile(path, portable);
+        Assert.Equal(vectorised, portable);
+        Assert.Equal([3, 101, 101], new VisionPreprocessor(settings).ItemShape);
+    }
+
+    [Theory]
     [InlineData("odd_641x480.png", PixelFormat.Bgr24)]
     [InlineData("odd_641x480.png", PixelFormat.Rgb24)]
     [InlineData("odd_641x480.png", PixelFormat.Bgra32)]

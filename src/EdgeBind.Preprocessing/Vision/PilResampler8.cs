@@ -45,6 +45,7 @@ internal sealed unsafe class PilResampler8
     private const int Bias = 1 << (AxisCoefficients.PrecisionBits - 1);
 
     private readonly int _size;
+    private readonly bool _avx2;
     private readonly float[] _mean = new float[3];
     private readonly float[] _std = new float[3];
     private AxisCoefficients? _horizontal;
@@ -64,9 +65,14 @@ internal sealed unsafe class PilResampler8
     private int[] _pairWeights = [];
     private int _pairStride;
 
-    public PilResampler8(int size, ReadOnlySpan<double> mean, ReadOnlySpan<double> std)
+    /// <param name="size">Output side.</param>
+    /// <param name="mean">R, G, B means.</param>
+    /// <param name="std">R, G, B standard deviations.</param>
+    /// <param name="allowAvx2">False forces the portable path (what ARM runs), so x64 tests can check it.</param>
+    public PilResampler8(int size, ReadOnlySpan<double> mean, ReadOnlySpan<double> std, bool allowAvx2 = true)
     {
         _size = size;
+        _avx2 = allowAvx2 && Avx2.IsSupported;
         for (var c = 0; c < 3; c++)
         {
             // torchvision's Normalize holds mean and std as float32 tensors.
@@ -161,7 +167,7 @@ internal sealed unsafe class PilResampler8
 
     private void HorizontalColour(in Image8 image, byte* tmp)
     {
-        if (Avx2.IsSupported)
+        if (_avx2)
         {
             HorizontalColourAvx2(image, tmp);
             return;
@@ -392,7 +398,7 @@ internal sealed unsafe class PilResampler8
     /// </summary>
     private void Vertical(byte* source, float* dst0, int c0, float* dst1, int c1, float* dst2, int c2)
     {
-        if (Avx2.IsSupported)
+        if (_avx2)
         {
             VerticalAvx2(source, dst0, c0, dst1, c1, dst2, c2);
             return;

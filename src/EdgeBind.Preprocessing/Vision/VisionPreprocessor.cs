@@ -35,10 +35,15 @@ public sealed unsafe class VisionPreprocessor : IFilePreprocessor
 
     /// <summary>Creates the preprocessor with <paramref name="settings"/> (validated by the caller's loader).</summary>
     public VisionPreprocessor(VisionSettings settings)
+        : this(settings, allowAvx2: true)
+    {
+    }
+
+    internal VisionPreprocessor(VisionSettings settings, bool allowAvx2)
     {
         ArgumentNullException.ThrowIfNull(settings);
         _settings = settings;
-        _resampler = new PilResampler8(settings.Size, settings.Mean, settings.Std);
+        _resampler = new PilResampler8(settings.Size, settings.Mean, settings.Std, allowAvx2);
         _shape = settings.Size == 224 ? Shape3 : [3, settings.Size, settings.Size];
     }
 
@@ -96,10 +101,6 @@ public sealed unsafe class VisionPreprocessor : IFilePreprocessor
         }
         if (mat.Depth() == MatType.CV_8U && channels is 1 or 3 or 4)
         {
-            if (!mat.IsContinuous() && mat.Step() < mat.Width * channels)
-            {
-                throw new ArgumentException($"{label}: unsupported image layout", nameof(mat));
-            }
             _resampler.Process(new Image8((byte*)mat.Data, mat.Width, mat.Height, (int)mat.Step(), channels, bgr: true), destination);
             return;
         }
