@@ -8,5 +8,7 @@ root.Options.Add(CliApp.VerboseOption);
 root.Subcommands.Add(ValidateCommand.Create());
 root.Subcommands.Add(RunCommand.Create());
 root.Subcommands.Add(ServeCommand.Create());
+root.Subcommands.Add(PreprocessCommand.Create());
 root.Subcommands.Add(TokenizeCommand.Create());
+root.Subcommands.Add(BenchCommand.Create());
 return await CliApp.InvokeAsync(root, args).ConfigureAwait(false);
