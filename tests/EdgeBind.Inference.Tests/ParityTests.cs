@@ -112,6 +112,31 @@ public sealed class ParityTests : IDisposable
         Assert.Equal(1.0, Math.Sqrt(fromFile.Sum(x => (double)x * x)), 5);
     }
 
+    [Theory]
+    [InlineData("dog")]
+    [InlineData("car")]
+    public void Image_files_embed_through_the_real_preprocessing(string name)
+    {
+        // ImageBind's sample images (read from ../shared, never copied) and torchvision's tensors for them.
+        var shared = Fixtures.Shared;
+        var reference = EdgeBind.Core.IO.NpyFile.Read(Path.Combine(shared, "reference", $"{name}_image.vision.npy"));
+        using var service = new EmbeddingService(_package);
+        var fromFile = service.EmbedFile(Modality.Vision, Path.Combine(shared, "imagebind", "assets", $"{name}_image.jpg"));
+        var fromReference = service.EmbedTensor(Modality.Vision, reference.ToFloat32());
+        Assert.True(Dot(fromFile, fromReference) > 0.999, $"cosine {Dot(fromFile, fromReference)}");
+        var bad = Path.Combine(Path.GetTempPath(), $"edgebind-{Guid.NewGuid():N}.jpg");
+        File.WriteAllText(bad, "not a jpeg");
+        try
+        {
+            var ex = Assert.Throws<InvalidDataException>(() => service.EmbedFile(Modality.Vision, bad));
+            Assert.Contains(bad, ex.Message);
+        }
+        finally
+        {
+            File.Delete(bad);
+        }
+    }
+
     [Fact]
     public void Text_goes_through_the_package_tokenizer()
     {

@@ -144,7 +144,8 @@ public class StageTests
                     imu: { max_batch: 4, max_wait_ms: 2 }
                 """);
             var definition = PipelineDefinition.Load(file, ImuTestSource.Registry());
-            var module = new InferenceModule(new CopyPreprocessors());
+            // The default preprocessing: IMU windows go through EdgeBind.Preprocessing's ImuPreprocessor.
+            var module = new InferenceModule();
             var collector = new CollectorModule();
             await using (var pipeline = new PipelineRuntime(definition, [module, collector], new ListLogger()))
             {

@@ -17,6 +17,22 @@ internal static class Fixtures
 {
     public static string TinyTest { get; } = Find();
 
+    /// <summary>The shared folder beside the repository (ImageBind assets and reference tensors; read, never copied).</summary>
+    public static string Shared
+    {
+        get
+        {
+            for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            {
+                if (System.IO.Directory.Exists(Path.Combine(dir.FullName, "shared", "imagebind")))
+                {
+                    return Path.Combine(dir.FullName, "shared");
+                }
+            }
+            throw new DirectoryNotFoundException("no folder containing shared/imagebind above " + AppContext.BaseDirectory);
+        }
+    }
+
     private static string Find()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)

@@ -1,9 +1,15 @@
 using EdgeBind.Core;
+using EdgeBind.Core.Config;
 using EdgeBind.Core.Windows;
 using EdgeBind.Inference.Manifest;
 using EdgeBind.Preprocessing;
 using EdgeBind.Preprocessing.Audio;
+using EdgeBind.Preprocessing.Depth;
+using EdgeBind.Preprocessing.Imu;
+using EdgeBind.Preprocessing.Settings;
 using EdgeBind.Preprocessing.Text;
+using EdgeBind.Preprocessing.Thermal;
+using EdgeBind.Preprocessing.Vision;
 
 namespace EdgeBind.Inference.Preprocessing;
 
@@ -20,24 +26,36 @@ public sealed class ManifestPreprocessors : IPreprocessorFactory
     /// <inheritdoc />
     public IWindowPreprocessor CreateWindowPreprocessor(ModelManifest manifest, ModalitySpec spec)
     {
+        ArgumentNullException.ThrowIfNull(manifest);
         ArgumentNullException.ThrowIfNull(spec);
         var shape = spec.Input.ItemShape;
+        var m = spec.Modality;
         return spec.Preprocess switch
         {
-            // Live mode: one clip per window, written as [1, mel, frames].
-            AudioPreprocess p => new WindowLane(spec.Modality, shape, new AudioPreprocessor(Audio(p)).ProcessWindow),
-            _ => throw Pending(spec, "live"),
+            // Frame modalities: the window carries the chosen frame.
+            VisionPreprocess p => new FrameLane(m, shape, new VisionPreprocessor(Checked(manifest, spec, Vision(p))).Process),
+            DepthPreprocess p => new FrameLane(m, shape, new DepthPreprocessor(Checked(manifest, spec, Depth(p))).Process),
+            ThermalPreprocess p => new FrameLane(m, shape, new ThermalPreprocessor(Checked(manifest, spec, Thermal(p))).Process),
+            // Audio live mode: one clip per window, [1, mel, frames]; IMU: the window's [6, samples] grid.
+            AudioPreprocess p => new WindowLane(m, shape, new AudioPreprocessor(Checked(manifest, spec, Audio(p))).ProcessWindow),
+            ImuPreprocess p => new WindowLane(m, shape, new ImuPreprocessor(Checked(manifest, spec, Imu(p))).Process),
+            _ => throw new NotSupportedException($"{m.ToConfigName()} has no live preprocessing"),
         };
     }
 
     /// <inheritdoc />
     public IFilePreprocessor CreateFilePreprocessor(ModelManifest manifest, ModalitySpec spec)
     {
+        ArgumentNullException.ThrowIfNull(manifest);
         ArgumentNullException.ThrowIfNull(spec);
         return spec.Preprocess switch
         {
-            AudioPreprocess p => new AudioPreprocessor(Audio(p)),
-            _ => throw Pending(spec, "file"),
+            VisionPreprocess p => new VisionPreprocessor(Checked(manifest, spec, Vision(p))),
+            DepthPreprocess p => new DepthPreprocessor(Checked(manifest, spec, Depth(p))),
+            ThermalPreprocess p => new ThermalPreprocessor(Checked(manifest, spec, Thermal(p))),
+            AudioPreprocess p => new AudioPreprocessor(Checked(manifest, spec, Audio(p))),
+            ImuPreprocess p => new ImuPreprocessor(Checked(manifest, spec, Imu(p))),
+            _ => throw new NotSupportedException($"{spec.Modality.ToConfigName()} has no file preprocessing"),
         };
     }
 
@@ -49,10 +67,48 @@ public sealed class ManifestPreprocessors : IPreprocessorFactory
         return new Tokenizer(ClipTokenizer.Load(manifest.ResolvePath(t.Vocab), t.Merges, t.ContextLength));
     }
 
-    // Vision, depth, thermal and IMU map onto VisionSettings/DepthSettings/ThermalSettings/ImuSettings once
-    // those preprocessors are in this build (see the lead's merge notes).
-    private static NotSupportedException Pending(ModalitySpec spec, string mode) =>
-        new($"{mode} {spec.Modality.ToConfigName()} preprocessing is not available in this build of EdgeBind.Preprocessing");
+    /// <summary>Lets the settings class check the mapped values too, with errors located in the manifest.</summary>
+    private static T Checked<T>(ModelManifest manifest, ModalitySpec spec, T settings) where T : IValidatable
+    {
+        settings.Validate(new ConfigValidator(Path.Combine(manifest.Directory, ModelManifest.FileName), $"modalities.{spec.Modality.ToConfigName()}.preprocess"));
+        return settings;
+    }
+
+    private static VisionSettings Vision(VisionPreprocess p) => new() { Size = p.Size, Mean = [.. p.Mean], Std = [.. p.Std] };
+
+    private static DepthSettings Depth(DepthPreprocess p) => new()
+    {
+        Size = p.Size,
+        MinM = p.MinM,
+        MaxM = p.MaxM,
+        Disparity = p.Disparity,
+        FocalPx = p.FocalPx,
+        BaselineM = p.BaselineM,
+        Mean = p.Mean,
+        Std = p.Std,
+    };
+
+    private static ThermalSettings Thermal(ThermalPreprocess p)
+    {
+        var s = new ThermalSettings { Size = p.Size, Mean = p.Mean, Std = p.Std };
+        // The manifest gives the training range in one unit; frames in the other units keep their defaults.
+        switch (p.Unit)
+        {
+            case "raw8":
+                s.Min8Bit = p.Min;
+                s.Max8Bit = p.Max;
+                break;
+            case "raw16":
+                s.MinRaw16 = p.Min;
+                s.MaxRaw16 = p.Max;
+                break;
+            default:
+                s.MinCelsius = p.Min;
+                s.MaxCelsius = p.Max;
+                break;
+        }
+        return s;
+    }
 
     private static AudioSettings Audio(AudioPreprocess p) => new()
     {
@@ -65,7 +121,21 @@ public sealed class ManifestPreprocessors : IPreprocessorFactory
         Std = (float)p.Std,
     };
 
+    private static ImuSettings Imu(ImuPreprocess p) => new() { RateHz = p.RateHz, Samples = p.Samples, Scale = [.. p.Scale] };
+
+    private delegate void FrameProcess(Frame frame, Span<float> destination);
+
     private delegate void WindowProcess(Window window, Span<float> destination);
+
+    private sealed class FrameLane(Modality modality, IReadOnlyList<int> shape, FrameProcess process) : IWindowPreprocessor
+    {
+        public Modality Modality => modality;
+
+        public IReadOnlyList<int> ItemShape => shape;
+
+        public void Process(Window window, Span<float> destination) =>
+            process(window.Frame ?? throw new InvalidDataException($"{window.SourceId}: {modality.ToConfigName()} window {window.Sequence} has no frame"), destination);
+    }
 
     private sealed class WindowLane(Modality modality, IReadOnlyList<int> shape, WindowProcess process) : IWindowPreprocessor
     {
