@@ -86,6 +86,26 @@ public class ManifestTests
     }
 
     [Fact]
+    public void Nulls_mean_absent_as_the_exporter_writes_them()
+    {
+        using var copy = new PackageCopy(m =>
+        {
+            m["modalities"]!["depth"]!["preprocess"]!["focal_px"] = null;
+            m["modalities"]!["depth"]!["preprocess"]!["baseline_m"] = null;
+        });
+        var depth = Assert.IsType<DepthPreprocess>(ModelManifest.Load(copy.Directory).Modalities[Modality.Depth].Preprocess);
+        Assert.False(depth.Disparity);
+        Assert.Equal(0, depth.FocalPx);
+        using var disparity = new PackageCopy(m =>
+        {
+            m["modalities"]!["depth"]!["preprocess"]!["disparity"] = true;
+            m["modalities"]!["depth"]!["preprocess"]!["focal_px"] = null;
+        });
+        var ex = Assert.Throws<InvalidDataException>(() => ModelManifest.Load(disparity.Directory));
+        Assert.Contains("modalities.depth.preprocess: missing 'focal_px'", ex.Message);
+    }
+
+    [Fact]
     public void Not_a_package_and_not_json_are_clear_errors()
     {
         var empty = Directory.CreateTempSubdirectory("edgebind-empty").FullName;

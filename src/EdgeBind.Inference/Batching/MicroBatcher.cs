@@ -86,19 +86,42 @@ public sealed class MicroBatcher<T> : IDisposable
         // Fast path without an async state machine: a free slot is the steady state.
         if (_space.Wait(0, CancellationToken.None))
         {
-            Add(item);
+            Add(item, wake: true);
             return ValueTask.CompletedTask;
         }
         return WaitAndEnqueueAsync(item, cancellationToken);
     }
 
+    /// <summary>
+    /// Queues an item without waking the consumer, when there is room (false: nothing was queued). After a burst
+    /// of these call <see cref="Signal"/> once: the consumer then wakes once for the whole burst.
+    /// </summary>
+    public bool TryAddQuietly(T item)
+    {
+        if (!_space.Wait(0, CancellationToken.None))
+        {
+            return false;
+        }
+        Add(item, wake: false);
+        return true;
+    }
+
+    /// <summary>Wakes the consumer if it is waiting (after <see cref="TryAddQuietly"/>).</summary>
+    public void Signal()
+    {
+        lock (_gate)
+        {
+            Monitor.Pulse(_gate);
+        }
+    }
+
     private async ValueTask WaitAndEnqueueAsync(T item, CancellationToken cancellationToken)
     {
         await _space.WaitAsync(cancellationToken).ConfigureAwait(false);
-        Add(item);
+        Add(item, wake: true);
     }
 
-    private void Add(T item)
+    private void Add(T item, bool wake)
     {
         lock (_gate)
         {
@@ -108,7 +131,7 @@ public sealed class MicroBatcher<T> : IDisposable
                 throw new InvalidOperationException("the batcher has completed; no more items are accepted");
             }
             _queue.Enqueue((item, MonotonicClock.NowNs));
-            if (_queue.Count == 1)
+            if (wake && _queue.Count == 1)
             {
                 Monitor.Pulse(_gate);
             }

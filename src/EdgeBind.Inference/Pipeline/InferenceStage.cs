@@ -58,24 +58,42 @@ public sealed class InferenceStage : IStage<Window, EmbeddedWindow>
     public ValueTask ProcessAsync(IReadOnlyList<Window> batch, IStageOutput<EmbeddedWindow> output, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(batch);
-        // Synchronous until a lane's queue is full, so the steady state needs no async state machine.
+        // The runner hands over everything queued at once: each lane gets its share in one burst and wakes
+        // once for it (a wake per window costs a context switch per window). Synchronous while lanes have room.
         for (var i = 0; i < batch.Count; i++)
         {
-            var pending = Route(batch[i], output, cancellationToken);
-            if (!pending.IsCompletedSuccessfully)
+            var window = batch[i];
+            if (!TryGetWorker(window, out var worker))
             {
-                return RouteRestAsync(pending, batch, i, output, cancellationToken);
+                Unsupported(window);
+                continue;
+            }
+            if (!worker.TryAddQuietly(window, output, cancellationToken))
+            {
+                SignalPending();
+                return RouteRestAsync(batch, i, output, cancellationToken);
             }
         }
+        SignalPending();
         return ValueTask.CompletedTask;
     }
 
-    private async ValueTask RouteRestAsync(ValueTask pending, IReadOnlyList<Window> batch, int index, IStageOutput<EmbeddedWindow> output, CancellationToken cancellationToken)
+    private void SignalPending()
+    {
+        foreach (var worker in _workers.Values)
+        {
+            if (worker.SignalPending)
+            {
+                worker.Signal();
+            }
+        }
+    }
+
+    private async ValueTask RouteRestAsync(IReadOnlyList<Window> batch, int index, IStageOutput<EmbeddedWindow> output, CancellationToken cancellationToken)
     {
         try
         {
-            await pending.ConfigureAwait(false);
-            for (index++; index < batch.Count; index++)
+            for (; index < batch.Count; index++)
             {
                 await Route(batch[index], output, cancellationToken).ConfigureAwait(false);
             }
@@ -91,10 +109,15 @@ public sealed class InferenceStage : IStage<Window, EmbeddedWindow>
         }
     }
 
-    private ValueTask Route(Window window, IStageOutput<EmbeddedWindow> output, CancellationToken cancellationToken)
+    private bool TryGetWorker(Window window, out ModalityWorker worker)
     {
         var modality = window.Modality == Modality.Video && !_workers.ContainsKey(Modality.Video) ? Modality.Vision : window.Modality;
-        if (!_workers.TryGetValue(modality, out var worker))
+        return _workers.TryGetValue(modality, out worker!);
+    }
+
+    private ValueTask Route(Window window, IStageOutput<EmbeddedWindow> output, CancellationToken cancellationToken)
+    {
+        if (!TryGetWorker(window, out var worker))
         {
             Unsupported(window);
             return ValueTask.CompletedTask;

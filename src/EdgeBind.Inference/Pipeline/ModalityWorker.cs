@@ -73,6 +73,29 @@ internal sealed class ModalityWorker : IBatchHandler<Window>, IDisposable
         return _batcher.EnqueueAsync(window, cancellationToken);
     }
 
+    /// <summary>Queues without waking the lane when there is room; <see cref="Signal"/> after the burst.</summary>
+    public bool TryAddQuietly(Window window, IStageOutput<EmbeddedWindow> output, CancellationToken cancellationToken)
+    {
+        _output ??= output;
+        _writes ??= CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _disposing.Token);
+        if (!_batcher.TryAddQuietly(window))
+        {
+            return false;
+        }
+        SignalPending = true;
+        return true;
+    }
+
+    /// <summary>True after <see cref="TryAddQuietly"/> until <see cref="Signal"/>.</summary>
+    public bool SignalPending { get; private set; }
+
+    /// <summary>Wakes the lane once for everything queued quietly.</summary>
+    public void Signal()
+    {
+        SignalPending = false;
+        _batcher.Signal();
+    }
+
     public void Complete() => _batcher.Complete();
 
     public bool Accept(Window item, int slot, long queuedNs)
