@@ -33,6 +33,7 @@ public sealed class McapRecorder
 {
     private readonly string _path;
     private readonly List<Entry> _entries = [];
+    private readonly Dictionary<string, ushort> _schemaIds = new(StringComparer.Ordinal);
 
     /// <summary>Creates a recorder writing <paramref name="path"/> (replaced if present).</summary>
     public McapRecorder(string path)
@@ -73,6 +74,7 @@ public sealed class McapRecorder
             stop.CancelAfter(d);
         }
         Exception? requiredFailure = null;
+        _schemaIds.Clear();
         var writeLock = new Lock();
         using (var writer = new McapWriter(new FileStream(_path, FileMode.Create, FileAccess.Write, FileShare.Read, 1 << 16), library: "edgebind record"))
         {
@@ -122,7 +124,7 @@ public sealed class McapRecorder
         }
     }
 
-    private static async Task ConsumeAsync(Entry entry, McapWriter writer, Lock writeLock)
+    private async Task ConsumeAsync(Entry entry, McapWriter writer, Lock writeLock)
     {
         var buffer = new ArrayBufferWriter<byte>(1 << 16);
         await foreach (var sample in entry.Edge.ReadAllAsync().ConfigureAwait(false))
@@ -142,10 +144,14 @@ public sealed class McapRecorder
         }
     }
 
-    private static ushort AddChannel(McapWriter writer, Entry entry, Sample first)
+    private ushort AddChannel(McapWriter writer, Entry entry, Sample first)
     {
         var schemaName = SampleCodec.SchemaFor(entry.Source.Modality);
-        var schemaId = writer.AddSchema(schemaName, "jsonschema", SampleCodec.SchemaBytes(schemaName));
+        if (!_schemaIds.TryGetValue(schemaName, out var schemaId))
+        {
+            schemaId = writer.AddSchema(schemaName, "jsonschema", SampleCodec.SchemaBytes(schemaName));
+            _schemaIds[schemaName] = schemaId;
+        }
         var metadata = new Dictionary<string, string>
         {
             ["source_id"] = entry.Source.Id,
