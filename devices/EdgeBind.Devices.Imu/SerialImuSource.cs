@@ -137,6 +137,10 @@ public sealed class SerialImuSource : SourceBase
             SerialPort? port = null;
             try
             {
+                if (_options.Port.StartsWith('/') && !File.Exists(_options.Port))
+                {
+                    throw new FileNotFoundException("port not found", _options.Port);
+                }
                 port = new SerialPort(_options.Port, _options.Baud) { ReadTimeout = 100, NewLine = "\n" };
                 port.Open();
                 if (opened++ > 0)
