@@ -177,8 +177,10 @@ public sealed class McapTests
         var realtime = await ReplayAsync(path, Modality.Imu, "imu0", speed: 1);
         var full = sw.Elapsed.TotalSeconds;
         Assert.Equal(fast.Count, realtime.Count);
-        Assert.InRange(quarter, 0.15, 0.6);
-        Assert.InRange(full, 0.8, 2.0);
+        // Pacing can only be late, never early: lower bounds hold on a loaded machine, and 4x must beat 1x.
+        Assert.True(quarter >= 0.22, $"4x took {quarter:F2} s, expected about 0.25 s");
+        Assert.True(full >= 0.95, $"1x took {full:F2} s, expected about 1 s");
+        Assert.True(full > quarter * 2, $"1x ({full:F2} s) should take far longer than 4x ({quarter:F2} s)");
     }
 
     [Fact]
@@ -199,7 +201,7 @@ public sealed class McapTests
             Assert.Contains("truncated.mcap", ex.Message, StringComparison.Ordinal);
             Assert.Contains("corrupted MCAP", ex.Message, StringComparison.Ordinal);
             Assert.Equal(SourceState.Failed, source.State);
-            Assert.True(run.Count > 0, "the intact part is still played");
+            Assert.True(source.Stats.Out > 0, "the intact part is still played");
         }
         Assert.False(McapCheck.Run(truncated).GetProperty("ok").GetBoolean());
 
