@@ -7,6 +7,8 @@ var root = new RootCommand("EdgeBind: real-time sensor fusion runtime for edge d
 root.Options.Add(CliApp.VerboseOption);
 root.Subcommands.Add(ValidateCommand.Create());
 root.Subcommands.Add(RunCommand.Create());
+root.Subcommands.Add(ServeCommand.Create());
+root.Subcommands.Add(TokenizeCommand.Create());
 root.Subcommands.Add(DevicesCommand.Create());
 root.Subcommands.Add(RecordCommand.Create());
 return await CliApp.InvokeAsync(root, args).ConfigureAwait(false);
