@@ -200,6 +200,12 @@ public sealed class I2cImuSource : SourceBase
                 }
             }
         }
+        catch (Exception ex) when (ex.GetType() == typeof(Exception))
+        {
+            // The BNO055 binding reports a wrong chip id with a bare Exception.
+            device.Dispose();
+            throw new IOException($"{_model} not found at the address: {ex.Message}", ex);
+        }
         catch
         {
             device.Dispose();

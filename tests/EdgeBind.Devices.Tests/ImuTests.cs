@@ -241,6 +241,31 @@ public sealed class I2cImuTests
     }
 
     [Fact]
+    public async Task Bno055_readings_are_converted_to_si_units()
+    {
+        var device = RegisterMaps.Bno055(ax: 981, ay: -50, az: 0, gx: 160, gy: 0, gz: -32);
+        var source = new I2cImuSource("imu", I2cImuModel.Bno055, new I2cImuOptions { RateHz = 100, BlockFrames = 2 }, () => device);
+        await using var run = new SourceRun(source);
+        await run.WaitUntilAsync(() => run.Count >= 1, 10, "a block");
+        await run.StopAsync();
+        var block = (SampleBlock)run.Samples[0];
+        Assert.Equal(9.81, block.Data[0], 4);
+        Assert.Equal(-0.5, block.Data[1], 4);
+        Assert.Equal(10 * Math.PI / 180, block.Data[3], 5);
+        Assert.Equal(-2 * Math.PI / 180, block.Data[5], 5);
+    }
+
+    [Fact]
+    public async Task Wrong_bno055_chip_id_is_a_clear_error()
+    {
+        var source = new I2cImuSource("imu", I2cImuModel.Bno055, new I2cImuOptions { RateHz = 100, ReconnectInitialS = 0.05, ReconnectMaxS = 0.1 }, () => RegisterMaps.Mpu6050(0, 0, 0, 0, 0, 0));
+        await using var run = new SourceRun(source);
+        await run.WaitUntilAsync(() => source.Stats.Errors >= 1, 10, "the failed open");
+        Assert.Contains("Bno055 not found", source.LastError, StringComparison.Ordinal);
+        await run.StopAsync();
+    }
+
+    [Fact]
     public async Task Wrong_chip_and_bus_errors_are_reported_and_retried()
     {
         var opens = 0;

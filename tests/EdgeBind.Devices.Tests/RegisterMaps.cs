@@ -80,4 +80,30 @@ public static class RegisterMaps
             }
         }
     }
+
+    // BNO055 datasheet (BST-BNO055-DS000) page 0: CHIP_ID 0x00 = 0xA0, ACC_ID 0x01 = 0xFB, MAG_ID 0x02 = 0x32,
+    // GYR_ID 0x03 = 0x0F; ACC_DATA_X_LSB 0x08 (1 m/s^2 = 100 LSB), GYR_DATA_X_LSB 0x14 (1 deg/s = 16 LSB),
+    // little-endian; UNIT_SEL 0x3B; OPR_MODE 0x3D.
+    public static SimulatedI2cDevice Bno055(short ax, short ay, short az, short gx, short gy, short gz)
+    {
+        var regs = new byte[256];
+        regs[0x00] = 0xA0;
+        regs[0x01] = 0xFB;
+        regs[0x02] = 0x32;
+        regs[0x03] = 0x0F;
+        regs[0x04] = 0x11;
+        regs[0x05] = 0x03;
+        regs[0x06] = 0x15;
+        short[] values = [ax, ay, az];
+        for (var i = 0; i < 3; i++)
+        {
+            BinaryPrimitives.WriteInt16LittleEndian(regs.AsSpan(0x08 + (2 * i)), values[i]);
+        }
+        values = [gx, gy, gz];
+        for (var i = 0; i < 3; i++)
+        {
+            BinaryPrimitives.WriteInt16LittleEndian(regs.AsSpan(0x14 + (2 * i)), values[i]);
+        }
+        return new SimulatedI2cDevice(1, 0x28, regs);
+    }
 }
