@@ -174,6 +174,22 @@ public sealed class FrameFolderTests
     }
 }
 
+public sealed class RawConversionTests
+{
+    [Fact]
+    public void Radiometric_counts_become_celsius()
+    {
+        var frame = new Frame();
+        frame.Configure(2, 1, PixelFormat.Gray16);
+        frame.DataUInt16[0] = 29815; // 298.15 K in centikelvin
+        frame.DataUInt16[1] = 31015;
+        UvcThermalSource.RawToCelsius(frame, 0.01);
+        Assert.Equal((PixelFormat.Float32, ValueUnit.DegreesCelsius), (frame.Format, frame.Unit));
+        Assert.Equal(25.0, frame.DataFloat[0], 3);
+        Assert.Equal(37.0, frame.DataFloat[1], 3);
+    }
+}
+
 public sealed class Amg88xxTests
 {
     [Fact]
