@@ -1,6 +1,12 @@
 using EdgeBind.Core.Pipeline;
 using EdgeBind.Core.Sources;
+using EdgeBind.Devices.Audio;
+using EdgeBind.Devices.Camera;
+using EdgeBind.Devices.Depth;
+using EdgeBind.Devices.Imu;
+using EdgeBind.Devices.Replay;
 using EdgeBind.Devices.Synthetic;
+using EdgeBind.Devices.Thermal;
 
 namespace EdgeBind.Cli;
 
@@ -12,7 +18,13 @@ public static class Composition
 {
     /// <summary>Every source type the CLI and daemon can build.</summary>
     public static SourceRegistry CreateRegistry() => new SourceRegistry()
-        .AddSyntheticSources();
+        .AddSyntheticSources()
+        .AddCameraSources()
+        .AddAudioSources()
+        .AddImuSources()
+        .AddThermalSources()
+        .AddDepthSources()
+        .AddReplaySources();
 
     /// <summary>The pipeline modules, in the order they wire their stages after the windowers.</summary>
     public static IReadOnlyList<IPipelineModule> CreateModules() => [];
