@@ -58,6 +58,8 @@ public sealed class MatcherStage : IStage<EmbeddedWindow, MatchEvent>
     private EventTracker?[][] _trackers = NewTrackers(0);
     private GroupState[] _groups = [];
     private float[] _scores = [];
+    private float[] _bounds = [];
+    private bool _approximate;
     private float[] _probabilities = [];
     private bool _dimensionWarned;
     private Task? _detectionWorker;
@@ -245,9 +247,9 @@ public sealed class MatcherStage : IStage<EmbeddedWindow, MatchEvent>
             }
             else if (_set.Count > 0)
             {
-                ScoreKernel.Score(_set.Matrix, _set.Count, dim, embedding, _scores);
+                ScoreAll(embedding);
                 window.Latency.MatchedNs = MonotonicClock.NowNs;
-                Track(target, window.StartNs, window.EndNs, [window.SourceId], ew.Model, window.Latency);
+                Track(target, embedding, window.StartNs, window.EndNs, [window.SourceId], ew.Model, window.Latency);
                 Publish(target, window.EndNs, window.SourceId);
             }
             else
@@ -286,9 +288,9 @@ public sealed class MatcherStage : IStage<EmbeddedWindow, MatchEvent>
         var sources = step.Parts.Select(p => p.SourceId).Distinct().ToArray();
         if (_set.Count > 0 && _set.Dimension == step.Embedding.Length)
         {
-            ScoreKernel.Score(_set.Matrix, _set.Count, _set.Dimension, step.Embedding, _scores);
+            ScoreAll(step.Embedding);
             var start = step.Parts.Min(p => p.TimeNs);
-            Track(WatchTargets.Fused, Math.Min(start, step.TimeNs), step.TimeNs, sources, _model, latency);
+            Track(WatchTargets.Fused, step.Embedding, Math.Min(start, step.TimeNs), step.TimeNs, sources, _model, latency);
             Publish(WatchTargets.Fused, step.TimeNs, "");
         }
         if (_settings.Events.Embeddings.Fused)
@@ -297,26 +299,62 @@ public sealed class MatcherStage : IStage<EmbeddedWindow, MatchEvent>
         }
     }
 
-    private void Track(int target, long startNs, long endNs, string[] sources, string model, LatencyStamps latency)
+    /// <summary>
+    /// Fills <see cref="_scores"/>: exact cosines, or for large sets 8-bit approximations with their
+    /// error bounds in <see cref="_bounds"/> (then <see cref="Exact"/> gives a row's exact score).
+    /// </summary>
+    private void ScoreAll(ReadOnlySpan<float> embedding)
+    {
+        if (_set.Quantized is { } quantized)
+        {
+            if (_bounds.Length < _set.Count)
+            {
+                _bounds = new float[_scores.Length];
+            }
+            quantized.Score(embedding, _scores, _bounds);
+            _approximate = true;
+        }
+        else
+        {
+            ScoreKernel.Score(_set.Matrix, _set.Count, _set.Dimension, embedding, _scores);
+            _approximate = false;
+        }
+    }
+
+    private float Exact(int row, ReadOnlySpan<float> embedding) =>
+        _approximate ? ScoreKernel.Dot(_set.Matrix.AsSpan(row * _set.Dimension, _set.Dimension), embedding) : _scores[row];
+
+    private void Track(int target, ReadOnlySpan<float> embedding, long startNs, long endNs, string[] sources, string model, LatencyStamps latency)
     {
         var watchers = _set.Watchers[target];
         var trackers = _trackers[target];
         var enter = _set.Enter;
         var scores = _scores;
+        var bounds = _bounds;
         foreach (var i in watchers)
         {
             var tracker = trackers[i];
+            float score;
             if (tracker is null)
             {
-                // The common case for thousands of standing queries: idle and below enter.
-                if (scores[i] < enter[i])
+                // The common case for thousands of standing queries: idle and surely below enter.
+                if (scores[i] + (_approximate ? bounds[i] : 0) < enter[i])
+                {
+                    continue;
+                }
+                score = Exact(i, embedding);
+                if (score < enter[i])
                 {
                     continue;
                 }
                 tracker = trackers[i] = new EventTracker(_set.Queries[i].Rules);
             }
+            else
+            {
+                score = Exact(i, embedding);
+            }
             var q = _set.Queries[i];
-            switch (tracker.Update(scores[i], startNs, endNs))
+            switch (tracker.Update(score, startNs, endNs))
             {
                 case TrackerTransition.Opened:
                     tracker.EventId = UlidGenerator.Shared.Next();
@@ -339,7 +377,7 @@ public sealed class MatcherStage : IStage<EmbeddedWindow, MatchEvent>
             var cos = g.Cosines;
             for (var k = 0; k < g.Rows.Length; k++)
             {
-                cos[k] = scores[g.Rows[k]];
+                cos[k] = Exact(g.Rows[k], embedding);
             }
             if (_probabilities.Length < g.Rows.Length + 1)
             {

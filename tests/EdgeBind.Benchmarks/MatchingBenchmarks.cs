@@ -1,4 +1,7 @@
 using BenchmarkDotNet.Attributes;
+using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Jobs;
+using BenchmarkDotNet.Toolchains.InProcess.Emit;
 using EdgeBind.Core;
 using EdgeBind.Core.Buffers;
 using EdgeBind.Core.Stages;
@@ -9,14 +12,21 @@ namespace EdgeBind.Benchmarks;
 
 /// <summary>
 /// Matching cost per window for 1, 100 and 10,000 standing queries (target: 10,000 within 1 ms on one
-/// core). <c>Score</c> is the SIMD kernel alone; <c>MatchWindow</c> is the whole matcher stage for one
+/// core). <c>Score</c> is the float32 SIMD kernel alone; <c>ScoreQuantized</c> the 8-bit first pass
+/// (with error bounds) the matcher uses from 256 queries on; <c>MatchWindow</c> is the whole matcher stage for one
 /// embedded window (snapshot check, scoring, every query's event rule check, lease release).
 /// Run: <c>dotnet run -c Release --project tests/EdgeBind.Benchmarks -- --filter '*MatchingBenchmarks*'</c>.
 /// </summary>
-[ShortRunJob]
+[Config(typeof(InProcessShortRun))]
 [MemoryDiagnoser]
 public class MatchingBenchmarks
 {
+    /// <summary>In-process: generating and building a boilerplate project per run takes longer than BenchmarkDotNet's build timeout on small devices.</summary>
+    private sealed class InProcessShortRun : ManualConfig
+    {
+        public InProcessShortRun() => AddJob(Job.ShortRun.WithToolchain(InProcessEmitToolchain.Instance));
+    }
+
     private readonly LeasePool<Window> _windows = new(() => new Window());
     private readonly LeasePool<EmbeddedWindow> _embedded = new(() => new EmbeddedWindow());
     private readonly NullOutput _output = new();
@@ -24,6 +34,8 @@ public class MatchingBenchmarks
     private QueryStore _store = null!;
     private float[] _embedding = [];
     private float[] _scores = [];
+    private float[] _bounds = [];
+    private QuantizedRows _quantized = null!;
     private long _t;
 
     /// <summary>Standing queries.</summary>
@@ -50,6 +62,9 @@ public class MatchingBenchmarks
         _stage.StartAsync(default).AsTask().GetAwaiter().GetResult();
         _embedding = RandomUnit();
         _scores = new float[Queries];
+        _bounds = new float[Queries];
+        var current = _store.Current;
+        _quantized = new QuantizedRows(current.Matrix, current.Count, current.Dimension);
     }
 
     [Benchmark]
@@ -57,6 +72,15 @@ public class MatchingBenchmarks
     {
         var set = _store.Current;
         ScoreKernel.Score(set.Matrix, set.Count, set.Dimension, _embedding, _scores);
+        return _scores[0];
+    }
+
+    [Benchmark]
+    public float ScoreQuantized()
+    {
+        var set = _store.Current;
+        var quantized = set.Quantized ?? _quantized;
+        quantized.Score(_embedding, _scores, _bounds);
         return _scores[0];
     }
 

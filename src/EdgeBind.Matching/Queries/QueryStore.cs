@@ -155,7 +155,17 @@ public sealed class QuerySet
             }
         }
         Watchers = watchers.Select(w => w.ToArray()).ToArray();
+        if (QuantizedRows.IsSupported && queries.Count >= QuantizeFrom && dimension <= 4096)
+        {
+            Quantized = new QuantizedRows(Matrix, queries.Count, dimension);
+        }
     }
+
+    /// <summary>From this many queries on, a window is first scored with the 8-bit copy of the matrix.</summary>
+    public const int QuantizeFrom = 256;
+
+    /// <summary>The 8-bit copy of <see cref="Matrix"/> for the first pass (null for small sets or without AVX2).</summary>
+    public QuantizedRows? Quantized { get; }
 
     /// <summary>An empty set.</summary>
     public static QuerySet Empty { get; } = new([], 0, 0);
