@@ -106,20 +106,26 @@ public sealed class QuantizedRows
         fixed (short* x = _x)
         {
             var r = 0;
-            for (; r + 2 <= Rows; r += 2)
+            // Four rows share each load of the input.
+            for (; r + 4 <= Rows; r += 4)
             {
                 var q0 = q + (r * stride);
                 var q1 = q0 + stride;
-                var a0 = Vector256<int>.Zero;
-                var a1 = Vector256<int>.Zero;
+                var q2 = q1 + stride;
+                var q3 = q2 + stride;
+                Vector256<int> a0 = default, a1 = default, a2 = default, a3 = default;
                 for (var j = 0; j < stride; j += Lane)
                 {
                     var xv = Avx.LoadVector256(x + j);
                     a0 = Avx2.Add(a0, Avx2.MultiplyAddAdjacent(Avx2.ConvertToVector256Int16(q0 + j), xv));
                     a1 = Avx2.Add(a1, Avx2.MultiplyAddAdjacent(Avx2.ConvertToVector256Int16(q1 + j), xv));
+                    a2 = Avx2.Add(a2, Avx2.MultiplyAddAdjacent(Avx2.ConvertToVector256Int16(q2 + j), xv));
+                    a3 = Avx2.Add(a3, Avx2.MultiplyAddAdjacent(Avx2.ConvertToVector256Int16(q3 + j), xv));
                 }
                 scores[r] = Sum(a0) * _scales[r] * xScale;
                 scores[r + 1] = Sum(a1) * _scales[r + 1] * xScale;
+                scores[r + 2] = Sum(a2) * _scales[r + 2] * xScale;
+                scores[r + 3] = Sum(a3) * _scales[r + 3] * xScale;
             }
             for (; r < Rows; r++)
             {
@@ -139,11 +145,7 @@ public sealed class QuantizedRows
     {
         // A lane adds stride/16 pair sums of at most 2 x 127 x 32767: below 2^31 up to dim 4096.
         // The lanes are added in 64 bits.
-        long s = 0;
-        for (var i = 0; i < Vector256<int>.Count; i++)
-        {
-            s += v.GetElement(i);
-        }
-        return s;
+        var wide = Avx2.Add(Avx2.ConvertToVector256Int64(v.GetLower()), Avx2.ConvertToVector256Int64(v.GetUpper()));
+        return Vector256.Sum(wide);
     }
 }
