@@ -49,6 +49,9 @@ public sealed class ServerOptions : IValidatable
     /// <summary>Directory of evidence files (JPEG/WAV per event); default: the matching module's evidence directory.</summary>
     public string? EvidenceDir { get; set; }
 
+    /// <summary>Directory where uploaded query clips and images are kept (default: a folder in the system's temp directory).</summary>
+    public string? UploadDir { get; set; }
+
     /// <summary>Serve the dashboard at <c>/</c>.</summary>
     public bool Dashboard { get; set; } = true;
 

@@ -36,12 +36,10 @@ public sealed class EventStore
         }
     }
 
-    /// <summary>Stores an event: any object that serialises to a JSON object; <c>seq</c> and <c>type</c> are added.</summary>
-    public StoredEvent Add(object evt, DateTimeOffset time)
+    /// <summary>Stores an event's fields; <c>type</c> ("event") and <c>seq</c> are put first.</summary>
+    public StoredEvent Add(JsonObject node, DateTimeOffset time)
     {
-        ArgumentNullException.ThrowIfNull(evt);
-        var node = JsonSerializer.SerializeToNode(evt, evt.GetType(), Api.ApiJson.Options) as JsonObject
-            ?? throw new ArgumentException("an event must serialise to a JSON object", nameof(evt));
+        ArgumentNullException.ThrowIfNull(node);
         StoredEvent stored;
         lock (_gate)
         {
