@@ -205,7 +205,7 @@ public sealed class ConfigNode
             {
                 throw Error($"expected a whole number, found \"{s}\"");
             }
-            return type == typeof(int) ? (int)l : l;
+            return type == typeof(int) ? (object)(int)l : l;
         }
         if (type == typeof(double) || type == typeof(float))
         {
@@ -214,7 +214,7 @@ public sealed class ConfigNode
             {
                 throw Error($"expected a finite number, found \"{s}\"");
             }
-            return type == typeof(float) ? (float)d : d;
+            return type == typeof(float) ? (object)(float)d : d;
         }
         if (type.IsEnum)
         {

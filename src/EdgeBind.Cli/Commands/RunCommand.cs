@@ -1,0 +1,86 @@
+using System.CommandLine;
+using System.Runtime.InteropServices;
+using EdgeBind.Core.Pipeline;
+using Microsoft.Extensions.Logging;
+
+namespace EdgeBind.Cli.Commands;
+
+/// <summary><c>edgebind run FILE [--duration S]</c>: runs a pipeline in the foreground with a status line every second.</summary>
+public static class RunCommand
+{
+    /// <summary>Creates the command.</summary>
+    public static Command Create()
+    {
+        var file = new Argument<string>("FILE") { Description = "Pipeline file (YAML)." };
+        var duration = new Option<double?>("--duration") { Description = "Stop after this many seconds (default: until Ctrl-C, SIGTERM, or every source ends)." };
+        var quiet = new Option<bool>("--quiet", "-q") { Description = "No status lines; only the summary." };
+        var command = new Command("run", "Run a pipeline in the foreground, printing a status line every second and a summary at the end.") { file, duration, quiet };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var seconds = parse.GetValue(duration);
+            if (seconds is <= 0)
+            {
+                throw new ArgumentException($"--duration: expected a positive number of seconds, found {seconds}");
+            }
+            var definition = Composition.LoadPipeline(parse.GetValue(file)!);
+            using var loggerFactory = LoggerFactory.Create(b => b.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(parse.GetValue(CliApp.VerboseOption) ? LogLevel.Debug : LogLevel.Warning));
+            return await RunAsync(definition, seconds, parse.GetValue(quiet), loggerFactory, cancellationToken).ConfigureAwait(false);
+        });
+        return command;
+    }
+
+    /// <summary>Runs <paramref name="definition"/> until the duration, a signal, or the end of every source.</summary>
+    public static async Task<int> RunAsync(PipelineDefinition definition, double? seconds, bool quiet, ILoggerFactory loggerFactory, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(definition);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        // SIGTERM (systemd, docker stop) stops as cleanly as Ctrl-C does.
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, ctx =>
+        {
+            ctx.Cancel = true;
+            stop.Cancel();
+        });
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, ctx =>
+        {
+            ctx.Cancel = true;
+            stop.Cancel();
+        });
+        if (seconds is { } s)
+        {
+            stop.CancelAfter(TimeSpan.FromSeconds(s));
+        }
+        await using var pipeline = new Pipeline(definition, Composition.CreateModules(), loggerFactory);
+        await pipeline.StartAsync(stop.Token).ConfigureAwait(false);
+        var reporter = new StatusReporter(pipeline);
+        var exit = CliApp.ExitOk;
+        using (var ticker = new PeriodicTimer(TimeSpan.FromSeconds(1)))
+        {
+            var tick = ticker.WaitForNextTickAsync(stop.Token).AsTask();
+            while (true)
+            {
+                var done = await Task.WhenAny(tick, pipeline.Completion).ConfigureAwait(false);
+                if (done == pipeline.Completion)
+                {
+                    if (pipeline.Completion.IsFaulted)
+                    {
+                        await Console.Error.WriteLineAsync($"edgebind: pipeline failed: {pipeline.Completion.Exception?.GetBaseException().Message}").ConfigureAwait(false);
+                        exit = CliApp.ExitFailure;
+                    }
+                    break;
+                }
+                if (tick.IsCanceled || !await tick.ConfigureAwait(false))
+                {
+                    break;
+                }
+                if (!quiet)
+                {
+                    Console.WriteLine(reporter.StatusLines());
+                }
+                tick = ticker.WaitForNextTickAsync(stop.Token).AsTask();
+            }
+        }
+        var result = await pipeline.StopAsync().ConfigureAwait(false);
+        Console.WriteLine(reporter.Summary(result));
+        return exit;
+    }
+}

@@ -1,0 +1,77 @@
+using System.Globalization;
+using System.Text;
+using EdgeBind.Core;
+using EdgeBind.Core.Pipeline;
+using EdgeBind.Core.Timing;
+
+namespace EdgeBind.Cli;
+
+/// <summary>Formats a pipeline's per-source status line (rates since the last call) and the final summary.</summary>
+public sealed class StatusReporter
+{
+    private readonly Pipeline _pipeline;
+    private readonly Dictionary<string, (long In, long Windows)> _last = [];
+    private long _lastNs = MonotonicClock.NowNs;
+    private readonly long _startNs = MonotonicClock.NowNs;
+
+    /// <summary>Creates a reporter for <paramref name="pipeline"/>.</summary>
+    public StatusReporter(Pipeline pipeline) => _pipeline = pipeline;
+
+    /// <summary>
+    /// One line per source: state, samples in per second, windows out per second, drops, queue depth,
+    /// p50/p99 windowing latency; then one line per stage.
+    /// </summary>
+    public string StatusLines()
+    {
+        var now = MonotonicClock.NowNs;
+        var seconds = Math.Max(1e-3, (now - _lastNs) / 1e9);
+        _lastNs = now;
+        var sb = new StringBuilder();
+        sb.Append(CultureInfo.InvariantCulture, $"[{(now - _startNs) / 1e9,7:F1}s]");
+        foreach (var s in _pipeline.Sources)
+        {
+            var samples = s.Source.Stats.Out;
+            var windows = s.WindowStats.Out;
+            _last.TryGetValue(s.Source.Id, out var previous);
+            _last[s.Source.Id] = (samples, windows);
+            var drops = s.Edge.Dropped + s.WindowStats.Dropped + s.Source.Stats.Dropped;
+            sb.Append(CultureInfo.InvariantCulture,
+                $" | {s.Source.Id} {s.Source.Modality.ToConfigName()} {s.Source.State.ToString().ToLowerInvariant()} in {(samples - previous.In) / seconds:F1}/s win {(windows - previous.Windows) / seconds:F1}/s drop {drops} q {s.Edge.Depth} p50 {Ms(s.WindowStats.Latency.PercentileNs(0.5))} p99 {Ms(s.WindowStats.Latency.PercentileNs(0.99))}");
+        }
+        foreach (var stage in _pipeline.Stages)
+        {
+            var st = stage.Stats;
+            if (st.Kind == "drain")
+            {
+                continue;
+            }
+            sb.Append(CultureInfo.InvariantCulture, $" | {st.Name} in {st.In} out {st.Out} err {st.Errors} q {st.QueueDepth?.Invoke() ?? 0} p50 {Ms(st.Latency.PercentileNs(0.5))} p99 {Ms(st.Latency.PercentileNs(0.99))}");
+        }
+        return sb.ToString();
+    }
+
+    /// <summary>Totals per source and stage since start.</summary>
+    public string Summary(StopResult? stop)
+    {
+        var seconds = (MonotonicClock.NowNs - _startNs) / 1e9;
+        var sb = new StringBuilder();
+        sb.AppendLine(CultureInfo.InvariantCulture, $"summary: pipeline '{_pipeline.Definition.Name}' ran {seconds:F1} s");
+        foreach (var s in _pipeline.Sources)
+        {
+            sb.AppendLine(CultureInfo.InvariantCulture,
+                $"  source {s.Source.Id} ({s.Source.Modality.ToConfigName()}): {s.Source.Stats.Out} samples, {s.WindowStats.Out} windows, {s.Edge.Dropped} dropped, {s.Source.Stats.Errors + s.WindowStats.Errors} errors, {s.Windower.InvalidSamples} invalid, state {s.Source.State.ToString().ToLowerInvariant()}{(s.Source.LastError is null ? "" : $" (last error: {s.Source.LastError})")}");
+        }
+        foreach (var stage in _pipeline.Stages)
+        {
+            var st = stage.Stats;
+            sb.AppendLine(CultureInfo.InvariantCulture, $"  stage {st.Name}: {st.In} in, {st.Out} out, {st.Errors} errors, p50 {Ms(st.Latency.PercentileNs(0.5))}, p99 {Ms(st.Latency.PercentileNs(0.99))}");
+        }
+        if (stop is not null)
+        {
+            sb.AppendLine(CultureInfo.InvariantCulture, $"  stop: {(stop.Drained ? "drained" : $"deadline passed, {stop.Abandoned} items abandoned")} in {stop.Elapsed.TotalMilliseconds:F0} ms");
+        }
+        return sb.ToString().TrimEnd();
+    }
+
+    private static string Ms(long ns) => (ns / 1e6).ToString(ns < 10_000_000 ? "F2" : "F0", CultureInfo.InvariantCulture) + "ms";
+}

@@ -1,0 +1,82 @@
+using EdgeBind.Core.Pipeline;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace EdgeBind.Server.Hosting;
+
+/// <summary>
+/// Runs one pipeline as a hosted service: started with the host (models loaded before the host reports
+/// ready to systemd), stopped on SIGTERM with the pipeline's drain deadline. When every source ends or a
+/// required source fails, it stops the whole application so systemd's Restart= policy can act.
+/// </summary>
+public sealed class PipelineHostedService : IHostedService, IAsyncDisposable
+{
+    private readonly PipelineDefinition _definition;
+    private readonly IReadOnlyList<IPipelineModule> _modules;
+    private readonly ILoggerFactory _loggerFactory;
+    private readonly IHostApplicationLifetime _lifetime;
+    private readonly ILogger _logger;
+    private Pipeline? _pipeline;
+    private volatile bool _stopping;
+
+    /// <summary>Creates the service for <paramref name="definition"/> with <paramref name="modules"/>.</summary>
+    public PipelineHostedService(PipelineDefinition definition, IReadOnlyList<IPipelineModule> modules, ILoggerFactory loggerFactory, IHostApplicationLifetime lifetime)
+    {
+        _definition = definition;
+        _modules = modules;
+        _loggerFactory = loggerFactory;
+        _lifetime = lifetime;
+        _logger = loggerFactory.CreateLogger<PipelineHostedService>();
+    }
+
+    /// <summary>The running pipeline (null before start).</summary>
+    public Pipeline? Pipeline => _pipeline;
+
+    /// <summary>Completes once the pipeline has started (models loaded, sources running).</summary>
+    public Task Started => _started.Task;
+
+    private readonly TaskCompletionSource _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <inheritdoc />
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        _pipeline = new Pipeline(_definition, _modules, _loggerFactory);
+        await _pipeline.StartAsync(cancellationToken).ConfigureAwait(false);
+        _started.TrySetResult();
+        _ = _pipeline.Completion.ContinueWith(t =>
+        {
+            if (t.IsFaulted)
+            {
+                _logger.LogCritical(t.Exception?.GetBaseException(), "pipeline {Name} failed: {Message}", _definition.Name, t.Exception?.GetBaseException().Message);
+                Environment.ExitCode = 1;
+            }
+            else if (!_stopping)
+            {
+                _logger.LogInformation("pipeline {Name}: every source ended", _definition.Name);
+            }
+            _lifetime.StopApplication();
+        }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+    }
+
+    /// <inheritdoc />
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        _stopping = true;
+        if (_pipeline is null)
+        {
+            return;
+        }
+        var result = await _pipeline.StopAsync().ConfigureAwait(false);
+        _logger.LogInformation("pipeline {Name} stopped: {Outcome} in {Ms:F0} ms", _definition.Name,
+            result.Drained ? "drained" : $"deadline passed, {result.Abandoned} items abandoned", result.Elapsed.TotalMilliseconds);
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        if (_pipeline is not null)
+        {
+            await _pipeline.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+}

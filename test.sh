@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# Installs what the tests need when it is missing, then runs every test.
+# Works on a fresh Debian 12 machine with only the .NET SDK and git.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+need_apt=()
+have() { command -v "$1" >/dev/null 2>&1; }
+pyhas() { /usr/bin/python3 -c "import $1" >/dev/null 2>&1; }
+have ffmpeg || need_apt+=(ffmpeg)
+have sox || need_apt+=(sox)
+have espeak-ng || need_apt+=(espeak-ng)
+have socat || need_apt+=(socat)
+have mosquitto || [ -x /usr/sbin/mosquitto ] || need_apt+=(mosquitto)
+have chromium || need_apt+=(chromium)
+have node || need_apt+=(nodejs npm)
+have systemd-analyze || need_apt+=(systemd)
+[ -e /usr/lib/x86_64-linux-gnu/libasound.so.2 ] || [ -e /usr/lib/aarch64-linux-gnu/libasound.so.2 ] || need_apt+=(libasound2)
+[ -x /usr/bin/python3 ] || need_apt+=(python3)
+pyhas numpy || need_apt+=(python3-numpy)
+pyhas torch || need_apt+=(python3-torch)
+pyhas torchaudio || need_apt+=(python3-torchaudio)
+pyhas torchvision || need_apt+=(python3-torchvision)
+pyhas onnx || need_apt+=(python3-onnx)
+pyhas PIL || need_apt+=(python3-pil)
+pyhas regex || need_apt+=(python3-regex)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  echo "test.sh: installing ${need_apt[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -q
+  $SUDO apt-get install -y -q --no-install-recommends "${need_apt[@]}"
+fi
+
+# The MCAP cross-check reads files with the independent @mcap/core reader.
+if [ -f tools/mcap-check/package.json ] && [ ! -d tools/mcap-check/node_modules ]; then
+  (cd tools/mcap-check && npm ci --no-audit --no-fund)
+fi
+
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+
+dotnet restore EdgeBind.sln
+dotnet build EdgeBind.sln -c Release --no-restore
+
+status=0
+log="$(mktemp)"
+trap 'rm -f "$log"' EXIT
+# Python tool tests (model generator, exporter, fixtures) use Debian's python, never a venv.
+for t in $(find tools -name 'test_*.py' -not -path '*/node_modules/*' | sort); do
+  echo "== python: $t"
+  (cd "$(dirname "$t")" && /usr/bin/python3 -m unittest -v "$(basename "$t" .py)") 2>&1 | tee -a "$log"
+  [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+done
+
+for proj in tests/*.Tests/*.Tests.csproj; do
+  echo "== dotnet test: $proj"
+  dotnet test "$proj" -c Release --no-build --logger "console;verbosity=normal" 2>&1 | tee -a "$log"
+  [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+done
+
+# One closing line over every runner: dotnet's "Passed: N" / "Failed: N" and unittest's "Ran N tests".
+awk '
+  /^(Passed|Failed)! +- +Failed: +[0-9]+, Passed: +[0-9]+/ { gsub(/,/, ""); f += $4; p += $6; s += $8 }
+  /^Ran [0-9]+ tests? in/ { ran = $2 }
+  /^(OK|FAILED)/ && ran != "" { fails = 0; if (match($0, /failures=[0-9]+/)) fails += substr($0, RSTART + 9, RLENGTH - 9);
+                                if (match($0, /errors=[0-9]+/)) fails += substr($0, RSTART + 7, RLENGTH - 7);
+                                p += ran - fails; f += fails; ran = "" }
+  END { printf "tests: %d passed, %d failed, %d skipped\n", p, f, s }' "$log"
+exit $status

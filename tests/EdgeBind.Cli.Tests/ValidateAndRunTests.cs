@@ -1,0 +1,73 @@
+namespace EdgeBind.Cli.Tests;
+
+public sealed class ValidateAndRunTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("edgebind-cli-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private string Write(string name, string text)
+    {
+        var path = Path.Combine(_dir, name);
+        File.WriteAllText(path, text);
+        return path;
+    }
+
+    [Theory]
+    [InlineData("pipelines/synthetic.yaml")]
+    [InlineData("pipelines/demo.yaml")]
+    public void Shipped_pipelines_are_valid(string file)
+    {
+        var (exit, stdout, stderr) = CliProcess.Run("validate", file);
+        Assert.True(exit == 0, stderr);
+        Assert.Contains("valid pipeline", stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Invalid_pipeline_exits_2_with_file_and_path_and_no_stack_trace()
+    {
+        var path = Write("bad.yaml", "sources:\n  - type: synthetic.imu\n    id: imu0\n    options: { rate_hz: -1 }\n");
+        var (exit, _, stderr) = CliProcess.Run("validate", path);
+        Assert.Equal(2, exit);
+        Assert.Contains(path, stderr, StringComparison.Ordinal);
+        Assert.Contains("sources[0].options.rate_hz", stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Missing_file_exits_2()
+    {
+        var (exit, _, stderr) = CliProcess.Run("validate", Path.Combine(_dir, "nope.yaml"));
+        Assert.Equal(2, exit);
+        Assert.Contains("file not found", stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Verbose_shows_the_stack_trace()
+    {
+        var path = Write("bad.yaml", "sources: 3\n");
+        var (exit, _, stderr) = CliProcess.Run("validate", path, "--verbose");
+        Assert.Equal(2, exit);
+        Assert.Contains("   at ", stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Run_prints_status_lines_and_a_summary_and_stops_at_the_duration()
+    {
+        var path = Write("p.yaml", "sources:\n  - { type: synthetic.audio, id: mic0 }\n  - { type: synthetic.camera, id: cam0, options: { width: 32, height: 32 } }\nwindows:\n  audio: { length_s: 1, hop_s: 0.5 }\n");
+        var (exit, stdout, stderr) = CliProcess.Run("run", path, "--duration", "2.5");
+        Assert.True(exit == 0, stderr);
+        Assert.Contains("| mic0 audio streaming in ", stdout, StringComparison.Ordinal);
+        Assert.Contains("summary: pipeline 'p' ran", stdout, StringComparison.Ordinal);
+        Assert.Contains("stop: drained", stdout, StringComparison.Ordinal);
+        Assert.Matches(@"source mic0 \(audio\): \d+ samples, [1-9]\d* windows", stdout);
+    }
+
+    [Fact]
+    public void Version_prints_the_version()
+    {
+        var (exit, stdout, _) = CliProcess.Run("--version");
+        Assert.Equal(0, exit);
+        Assert.StartsWith("0.1.0", stdout.Trim(), StringComparison.Ordinal);
+    }
+}

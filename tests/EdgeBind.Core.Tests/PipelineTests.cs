@@ -1,0 +1,144 @@
+using EdgeBind.Core.Pipeline;
+using EdgeBind.Core.Sources;
+using EdgeBind.Core.Stages;
+using EdgeBind.Core.Windows;
+using EdgeBind.Devices.Synthetic;
+
+namespace EdgeBind.Core.Tests;
+
+public sealed class PipelineTests
+{
+    private static readonly SourceRegistry Registry = new SourceRegistry().AddSyntheticSources();
+
+    private const string AllFive = """
+        name: t
+        sources:
+          - { type: synthetic.camera, id: cam0, options: { width: 64, height: 48, rate_hz: 30 } }
+          - { type: synthetic.audio, id: mic0, options: { rate_hz: 50 } }
+          - { type: synthetic.imu, id: imu0, options: { rate_hz: 1000, block_size: 10 } }
+          - { type: synthetic.depth, id: depth0, options: { width: 32, height: 24, rate_hz: 15 } }
+          - { type: synthetic.thermal, id: th0, options: { width: 8, height: 8, rate_hz: 10 } }
+        windows:
+          vision: { every_ms: 250 }
+          depth: { every_ms: 500 }
+          thermal: { every_ms: 500 }
+          audio: { length_s: 1.0, hop_s: 0.5 }
+          imu: { samples: 500, rate_hz: 500, hop_s: 0.5 }
+        """;
+
+    /// <summary>Counts windows per source, then releases them.</summary>
+    private sealed class CountingModule(TimeSpan delayPerWindow) : IPipelineModule, IStage<Window, NoOutput>
+    {
+        public Dictionary<string, int> Counts { get; } = [];
+        public string Name => "count";
+        public string Kind => "sink";
+        public StageBatching Batching => StageBatching.None;
+
+        public void Build(PipelineBuilder builder)
+        {
+            Assert.True(builder.TryTake<Window>(Ports.Windows, out var windows));
+            builder.AddTerminal(this, windows);
+        }
+
+        public ValueTask StartAsync(CancellationToken cancellationToken) => ValueTask.CompletedTask;
+
+        public async ValueTask ProcessAsync(IReadOnlyList<Window> batch, IStageOutput<NoOutput> output, CancellationToken cancellationToken)
+        {
+            foreach (var w in batch)
+            {
+                lock (Counts)
+                {
+                    Counts[w.SourceId] = Counts.GetValueOrDefault(w.SourceId) + 1;
+                }
+                w.Dispose();
+            }
+            if (delayPerWindow > TimeSpan.Zero)
+            {
+                await Task.Delay(delayPerWindow, cancellationToken);
+            }
+        }
+
+        public ValueTask StopAsync(IStageOutput<NoOutput> output, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    }
+
+    [Fact]
+    public async Task Synthetic_sources_produce_the_expected_windows_per_modality()
+    {
+        var definition = PipelineDefinition.Parse(AllFive, "t.yaml", Registry);
+        var counter = new CountingModule(TimeSpan.Zero);
+        await using var pipeline = new Pipeline.Pipeline(definition, [counter]);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        await pipeline.StartAsync();
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        var stop = await pipeline.StopAsync();
+        var seconds = clock.Elapsed.TotalSeconds;
+        Assert.True(stop.Drained);
+        // Real-time pacing: the count follows the wall time the sources ran (a loaded machine stretches it);
+        // scheduling slack allows one window either way.
+        void Expect(string id, double firstAtS, double everyS)
+        {
+            var expected = (int)Math.Floor((seconds - firstAtS) / everyS) + 1;
+            Assert.InRange(counter.Counts.GetValueOrDefault(id), expected - 2, expected + 1);
+        }
+        Expect("cam0", 0, 0.25);
+        Expect("depth0", 0, 0.5);
+        Expect("th0", 0, 0.5);
+        Expect("mic0", 1.0, 0.5);
+        Expect("imu0", 1.0, 0.5);
+        Assert.Equal(0, pipeline.WindowPool.Outstanding);
+        Assert.All(pipeline.Sources, s => Assert.Equal(0, s.Edge.Depth));
+    }
+
+    [Fact]
+    public async Task Finite_fast_sources_complete_the_pipeline_with_exact_counts()
+    {
+        const string yaml = """
+            sources:
+              - { type: synthetic.audio, id: mic0, options: { rate_hz: 50, pacing: fast, duration_s: 10 } }
+              - { type: synthetic.imu, id: imu0, options: { rate_hz: 200, block_size: 20, pacing: fast, duration_s: 30 } }
+            windows:
+              audio: { length_s: 2.0, hop_s: 0.5 }
+              imu: { samples: 2000, rate_hz: 200, hop_s: 2.5 }
+            """;
+        var counter = new CountingModule(TimeSpan.Zero);
+        await using var pipeline = new Pipeline.Pipeline(PipelineDefinition.Parse(yaml, "t.yaml", Registry), [counter]);
+        await pipeline.StartAsync();
+        await pipeline.Completion.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(17, counter.Counts["mic0"]);  // 1 + (10 - 2) / 0.5
+        Assert.Equal(9, counter.Counts["imu0"]);   // 1 + (30 - 10) / 2.5 (the grid ends at the last sample)
+    }
+
+    [Fact]
+    public async Task Shutdown_drains_within_the_deadline_and_abandons_the_rest()
+    {
+        const string yaml = """
+            sources:
+              - { type: synthetic.camera, id: cam0, options: { width: 16, height: 16, rate_hz: 1000, pacing: fast } }
+            windows:
+              vision: { every_ms: 1 }
+            edges:
+              windows: { capacity: 64, full_mode: wait }
+            """;
+        var slow = new CountingModule(TimeSpan.FromMilliseconds(100));
+        await using var pipeline = new Pipeline.Pipeline(PipelineDefinition.Parse(yaml, "t.yaml", Registry), [slow]);
+        await pipeline.StartAsync();
+        await Task.Delay(500);
+        var started = DateTime.UtcNow;
+        var stop = await pipeline.StopAsync(TimeSpan.FromMilliseconds(300));
+        var took = DateTime.UtcNow - started;
+        Assert.False(stop.Drained);
+        Assert.True(stop.Abandoned > 0);
+        Assert.True(took < TimeSpan.FromSeconds(3), $"stop took {took}");
+        Assert.Equal(0, pipeline.WindowPool.Outstanding);
+
+        var fast = new CountingModule(TimeSpan.Zero);
+        await using var second = new Pipeline.Pipeline(PipelineDefinition.Parse(yaml, "t.yaml", Registry), [fast]);
+        await second.StartAsync();
+        await Task.Delay(300);
+        var clean = await second.StopAsync(TimeSpan.FromSeconds(5));
+        Assert.True(clean.Drained);
+        Assert.Equal(0, clean.Abandoned);
+        Assert.Equal(second.Sources[0].WindowStats.Out, fast.Counts["cam0"]);
+    }
+}
