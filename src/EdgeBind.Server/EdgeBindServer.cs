@@ -43,15 +43,7 @@ public static class EdgeBindServer
         var file = pipeline.Definition.File;
         var logger = loggerFactory.CreateLogger("server");
         var token = options.ResolveToken();
-        var exposed = options.Urls.Where(u => !ServerOptions.IsLoopback(ServerOptions.ParseUrl(u))).ToList();
-        if (exposed.Count > 0 && token is null)
-        {
-            var hint = options.TokenEnv is not null
-                ? $"server.token_env names {options.TokenEnv}, which is not set or empty"
-                : "set server.token_env to the name of an environment variable holding the token (or server.token)";
-            throw new ConfigException(file, "server.urls",
-                $"listening on {string.Join(", ", exposed)} (not loopback) requires a bearer token: {hint}");
-        }
+        options.EnsureSafe(file);
         var certificate = options.Tls is { } tls ? LoadCertificate(tls, file) : null;
 
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions

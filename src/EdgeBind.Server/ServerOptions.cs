@@ -58,11 +58,32 @@ public sealed class ServerOptions : IValidatable
     /// <summary>TLS certificate for <c>https://</c> URLs; Kestrel's own configuration (<c>Kestrel__Certificates__Default__Path</c>) works too.</summary>
     public TlsOptions? Tls { get; set; }
 
-    /// <summary>Reads the <c>server</c> section of a pipeline file (defaults when absent).</summary>
+    /// <summary>
+    /// Reads the <c>server</c> section of a pipeline file (defaults when absent) and checks it can be
+    /// served safely now (a non-loopback URL needs a token; see <see cref="EnsureSafe"/>).
+    /// </summary>
     public static ServerOptions FromDefinition(PipelineDefinition definition)
     {
         ArgumentNullException.ThrowIfNull(definition);
-        return definition.Section("server")?.Bind<ServerOptions>() ?? new ServerOptions();
+        var options = definition.Section("server")?.Bind<ServerOptions>() ?? new ServerOptions();
+        options.EnsureSafe(definition.File);
+        return options;
+    }
+
+    /// <summary>
+    /// Throws a <see cref="ConfigException"/> (naming <c>server.urls</c>) when a URL is not loopback and no
+    /// bearer token is configured: the API must never be open to the network without one.
+    /// </summary>
+    public void EnsureSafe(string file)
+    {
+        var exposed = Urls.Where(u => !IsLoopback(ParseUrl(u))).ToList();
+        if (exposed.Count > 0 && ResolveToken() is null)
+        {
+            var hint = TokenEnv is not null
+                ? $"server.token_env names {TokenEnv}, which is not set or empty"
+                : "set server.token_env to the name of an environment variable holding the token (or server.token)";
+            throw new ConfigException(file, "server.urls", $"listening on {string.Join(", ", exposed)} (not loopback) requires a bearer token: {hint}");
+        }
     }
 
     /// <summary>The bearer token from <see cref="Token"/> or the <see cref="TokenEnv"/> variable; null when neither is set.</summary>

@@ -31,10 +31,10 @@ public sealed class PipelineFixture : IAsyncLifetime
             name: server-test
             sources:
               - {"{"} type: test.camera, id: cam0, required: true {"}"}
-              - {"{"} type: test.audio, id: mic0 {"}"}
-              - {"{"} type: test.imu, id: imu0 {"}"}
-              - {"{"} type: test.depth, id: depth0 {"}"}
-              - {"{"} type: test.thermal, id: therm0 {"}"}
+              - {"{"} type: synthetic.audio, id: mic0 {"}"}
+              - {"{"} type: synthetic.imu, id: imu0, options: {"{"} block_size: 10 {"}"} {"}"}
+              - {"{"} type: synthetic.depth, id: depth0, options: {"{"} width: 160, height: 120 {"}"} {"}"}
+              - {"{"} type: synthetic.thermal, id: therm0, options: {"{"} width: 32, height: 24 {"}"} {"}"}
             windows:
               vision: {"{"} every_ms: 200 {"}"}
               depth: {"{"} every_ms: 200 {"}"}
