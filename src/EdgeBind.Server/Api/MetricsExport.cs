@@ -15,7 +15,7 @@ namespace EdgeBind.Server.Api;
 /// <c>EdgeBind</c> meter's <c>edgebind.stage.latency</c> instrument. prometheus-net's own MeterAdapter
 /// is not used: in 8.2.1 it connected to the instruments but exported no series for them, and its
 /// names would follow the instruments' units ("{item}") rather than Prometheus conventions.
-/// Names and units are listed in docs/server.md and must stay stable.
+/// Names and units are listed in src/EdgeBind.Server/README.md and must stay stable.
 /// </summary>
 internal sealed class MetricsExport : IDisposable
 {
