@@ -20,6 +20,15 @@ using Microsoft.Extensions.Logging.Abstractions;
 // A first loaded phase warms up (JIT, connections) and is not counted; the summary compares the medians
 // of the idle and loaded phases' p99, which is robust to a noisy neighbour on a shared machine.
 //   dotnet run -c Release --project tests/EdgeBind.Server.LoadTest -- [phase s] [ws clients] [requests/s] [pairs]
+if (args.Length > 0 && args[0] == "load")
+{
+    // Child process: the load generator, so its threads and allocations are not the server's.
+    var r = await RunLoadAsync(int.Parse(args[1], CultureInfo.InvariantCulture), int.Parse(args[2], CultureInfo.InvariantCulture),
+        double.Parse(args[3], CultureInfo.InvariantCulture), TimeSpan.FromSeconds(double.Parse(args[4], CultureInfo.InvariantCulture)));
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        $"{r.Requests} {r.Failures} {r.Http.PercentileNs(0.5)} {r.Http.PercentileNs(0.99)} {r.WsMessages} {r.WsBytes} {r.HubDropped} {r.Clients}"));
+    return 0;
+}
 var phaseS = args.Length > 0 ? double.Parse(args[0], CultureInfo.InvariantCulture) : 20;
 var clients = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 50;
 var rps = args.Length > 2 ? double.Parse(args[2], CultureInfo.InvariantCulture) : 200;
@@ -69,7 +78,7 @@ foreach (var (name, loaded) in phases)
     LoadResult? load = null;
     if (loaded)
     {
-        load = await RunLoadAsync(port, clients, rps, TimeSpan.FromSeconds(phaseS));
+        load = await RunLoadProcessAsync(port, clients, rps, phaseS);
     }
     else
     {
@@ -83,7 +92,7 @@ foreach (var (name, loaded) in phases)
     if (load is not null)
     {
         line += string.Create(CultureInfo.InvariantCulture,
-            $"\n      http {load.Requests} requests ({load.Requests / phaseS:F1}/s, {load.Failures} failed) p50 {load.Http.PercentileNs(0.5) / 1e6:F2} ms p99 {load.Http.PercentileNs(0.99) / 1e6:F2} ms; ws {load.Clients} clients received {load.WsMessages} messages ({load.WsBytes / 1e6:F1} MB), hub dropped {load.HubDropped}");
+            $"\n      http {load.Requests} requests ({load.Requests / phaseS:F1}/s, {load.Failures} failed) p50 {load.HttpP50Ns / 1e6:F2} ms p99 {load.HttpP99Ns / 1e6:F2} ms; ws {load.Clients} clients received {load.WsMessages} messages ({load.WsBytes / 1e6:F1} MB), hub dropped {load.HubDropped}");
     }
     Console.WriteLine(line);
     if (p99.TryGetValue(name, out var list))
@@ -107,6 +116,25 @@ static int FreePort()
     using var listener = new TcpListener(IPAddress.Loopback, 0);
     listener.Start();
     return ((IPEndPoint)listener.LocalEndpoint).Port;
+}
+
+static async Task<LoadResult> RunLoadProcessAsync(int port, int clients, double rps, double seconds)
+{
+    var self = Environment.ProcessPath!;
+    var start = new ProcessStartInfo(self) { RedirectStandardOutput = true, UseShellExecute = false };
+    if (Path.GetFileNameWithoutExtension(self) == "dotnet")
+    {
+        start.ArgumentList.Add(typeof(LoadResult).Assembly.Location);
+    }
+    foreach (var a in new[] { "load", port.ToString(CultureInfo.InvariantCulture), clients.ToString(CultureInfo.InvariantCulture), rps.ToString(CultureInfo.InvariantCulture), seconds.ToString(CultureInfo.InvariantCulture) })
+    {
+        start.ArgumentList.Add(a);
+    }
+    using var child = Process.Start(start)!;
+    var output = await child.StandardOutput.ReadToEndAsync();
+    await child.WaitForExitAsync();
+    var f = output.Trim().Split('\n')[^1].Split(' ').Select(x => long.Parse(x, CultureInfo.InvariantCulture)).ToArray();
+    return new LoadResult { Requests = f[0], Failures = f[1], HttpP50Ns = f[2], HttpP99Ns = f[3], WsMessages = f[4], WsBytes = f[5], HubDropped = f[6], Clients = (int)f[7] };
 }
 
 static async Task<LoadResult> RunLoadAsync(int port, int clients, double rps, TimeSpan duration)
@@ -200,6 +228,8 @@ internal sealed class LoadResult
     public long WsMessages;
     public long WsBytes;
     public long HubDropped;
+    public long HttpP50Ns;
+    public long HttpP99Ns;
     public LatencyHistogram Http { get; } = new();
 }
 
