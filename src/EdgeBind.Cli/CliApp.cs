@@ -31,6 +31,16 @@ public static class CliApp
         ArgumentNullException.ThrowIfNull(root);
         var parse = root.Parse(args);
         var verbose = parse.GetValue(VerboseOption);
+        if (parse.Errors.Count > 0 && parse.Action is not System.CommandLine.Help.HelpAction)
+        {
+            // A malformed command line is bad input: say what is wrong, point at --help, exit 2.
+            foreach (var error in parse.Errors)
+            {
+                await Console.Error.WriteLineAsync($"edgebind: error: {error.Message}").ConfigureAwait(false);
+            }
+            await Console.Error.WriteLineAsync("run 'edgebind --help' (or 'edgebind COMMAND --help') for usage").ConfigureAwait(false);
+            return ExitBadInput;
+        }
         try
         {
             return await parse.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false }).ConfigureAwait(false);

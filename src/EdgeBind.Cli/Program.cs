@@ -8,4 +8,5 @@ root.Options.Add(CliApp.VerboseOption);
 root.Subcommands.Add(ValidateCommand.Create());
 root.Subcommands.Add(RunCommand.Create());
 root.Subcommands.Add(ServeCommand.Create());
+root.Subcommands.Add(TokenizeCommand.Create());
 return await CliApp.InvokeAsync(root, args).ConfigureAwait(false);

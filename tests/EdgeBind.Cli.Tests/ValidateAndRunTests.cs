@@ -71,3 +71,25 @@ public sealed class ValidateAndRunTests : IDisposable
         Assert.StartsWith("0.1.0", stdout.Trim(), StringComparison.Ordinal);
     }
 }
+
+public sealed class UsageTests
+{
+    [Fact]
+    public void A_missing_argument_or_unknown_option_exits_2_with_the_problem()
+    {
+        var (exit, _, stderr) = CliProcess.Run("validate");
+        Assert.Equal(2, exit);
+        Assert.Contains("Required argument missing", stderr, StringComparison.Ordinal);
+        var (exit2, _, stderr2) = CliProcess.Run("run", "pipelines/demo.yaml", "--no-such-option");
+        Assert.Equal(2, exit2);
+        Assert.Contains("--no-such-option", stderr2, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Help_exits_0()
+    {
+        var (exit, stdout, _) = CliProcess.Run("--help");
+        Assert.Equal(0, exit);
+        Assert.Contains("validate", stdout, StringComparison.Ordinal);
+    }
+}
