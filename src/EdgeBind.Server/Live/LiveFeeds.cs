@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using EdgeBind.Core.Pipeline;
 using EdgeBind.Matching;
+using EdgeBind.Sinks;
 using EdgeBind.Server.Api;
 using EdgeBind.Server.Preview;
 using Microsoft.Extensions.Hosting;
@@ -9,8 +10,8 @@ using Microsoft.Extensions.Logging;
 namespace EdgeBind.Server.Live;
 
 /// <summary>
-/// Connects the running pipeline to the server: events (from every <see cref="Broadcast{T}"/> of
-/// <see cref="MatchEvent"/> service, e.g. the sinks' event hub) into the <see cref="EventStore"/>;
+/// Connects the running pipeline to the server: events (from the sinks module's <see cref="EventHub"/>)
+/// into the <see cref="EventStore"/>;
 /// score updates, previews and query changes to WebSocket clients; status once a second.
 /// </summary>
 internal sealed class LiveFeeds : BackgroundService
@@ -54,7 +55,7 @@ internal sealed class LiveFeeds : BackgroundService
         {
             tasks.Add(PumpAsync(feed, OnScores, stoppingToken));
         }
-        foreach (var hub in services.Values.OfType<Broadcast<MatchEvent>>().Distinct())
+        if (services.TryGetValue(typeof(EventHub), out var h) && h is EventHub hub)
         {
             tasks.Add(PumpAsync(hub, OnEvent, stoppingToken));
         }
@@ -148,13 +149,14 @@ internal sealed class LiveFeeds : BackgroundService
         });
     }
 
-    private void OnEvent(MatchEvent evt)
+    private void OnEvent(EventMessage message)
     {
+        var evt = message.Event;
         if (evt.Kind == MatchEventKind.Embedding)
         {
             return;
         }
-        var node = JsonNode.Parse(evt.ToJsonBytes())!.AsObject();
+        var node = JsonNode.Parse(message.Json)!.AsObject();
         node["start_ms"] = EdgeBindServer.ToEpochMs(evt.StartNs);
         node["end_ms"] = EdgeBindServer.ToEpochMs(evt.EndNs);
         if (evt.Evidence.Count > 0)

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using EdgeBind.Core.Pipeline;
 using EdgeBind.Matching;
+using EdgeBind.Sinks;
 using EdgeBind.Server.Preview;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Logging;
@@ -51,7 +52,7 @@ public sealed class PipelineFixture : IAsyncLifetime
         var file = Path.Combine(Directory, "pipeline.yaml");
         await File.WriteAllTextAsync(file, yaml);
         var definition = PipelineDefinition.Load(file, TestSources.Registry());
-        IPipelineModule[] modules = [new PreviewModule(new ServerOptions { PreviewFps = 10 }), new TestOnlyEmbeddingModule(), new MatchingModule(), new TestOnlyEventHubModule()];
+        IPipelineModule[] modules = [new PreviewModule(new ServerOptions { PreviewFps = 10 }), new TestOnlyEmbeddingModule(), new MatchingModule(), new SinksModule()];
         Pipeline = new Pipeline(definition, modules, LoggerFactory);
         await Pipeline.StartAsync();
     }
