@@ -123,4 +123,30 @@ public sealed class DashboardBrowserTests(PipelineFixture fixture) : IClassFixtu
         // The one rejected request above is expected in the console; nothing else (CSP violations, script errors) is.
         Assert.True(problems.All(p => p.Contains("400 (Bad Request)", StringComparison.Ordinal)), string.Join("\n", problems));
     }
+
+    [Fact]
+    public async Task With_a_token_the_page_asks_for_it_and_then_streams()
+    {
+        Environment.SetEnvironmentVariable("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1");
+        const string token = "browser-token-0123456789abcdef";
+        await using var server = await fixture.StartServerAsync(o => o.Token = token);
+        using var playwright = await Playwright.CreateAsync();
+        await using var browser = await LaunchAsync(playwright);
+        var page = await browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1024, Height = 600 } });
+        await page.GotoAsync(server.BaseUri.ToString());
+        await page.WaitForSelectorAsync("#token-dialog[open]", new() { Timeout = 15000 });
+        Assert.Equal("0", await page.EvaluateAsync<string>("() => document.querySelector('#sensor-cam0')?.dataset.updates ?? '0'"));
+        await page.FillAsync("#token-input", token);
+        await page.ClickAsync("#token-form button");
+        await page.WaitForFunctionAsync("() => Number(document.querySelector('#sensor-cam0')?.dataset.updates) >= 2", null, new() { Timeout = 20000 });
+        Assert.Equal("live", await page.InnerTextAsync("#conn"));
+
+        // Queries go through fetch with the bearer header.
+        await page.FillAsync("#q-id", "token-bright");
+        await page.FillAsync("#q-text", "bright");
+        await page.ClickAsync("#q-save");
+        await page.WaitForSelectorAsync("#query-token-bright", new() { Timeout = 10000 });
+        using var http = server.Client(token);
+        Assert.Equal(System.Net.HttpStatusCode.NoContent, (await http.DeleteAsync("/api/queries/token-bright")).StatusCode);
+    }
 }

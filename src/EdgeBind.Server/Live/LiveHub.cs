@@ -108,13 +108,14 @@ internal sealed class LiveHub
 
     private async Task<bool> AuthenticateAsync(WebSocket socket, CancellationToken aborted)
     {
-        using var cts = CancellationTokenSource.CreateLinkedTokenSource(aborted);
-        cts.CancelAfter(AuthTimeout);
+        // The wait is not a cancellation of the receive: cancelling a WebSocket receive aborts the
+        // socket, and the client would then see 1006 instead of the 1008 that tells it to authenticate.
+        var receive = ReceiveTextAsync(socket, 8192, aborted);
+        var finished = await Task.WhenAny(receive, Task.Delay(AuthTimeout, aborted)).ConfigureAwait(false);
         string? token = null;
-        try
+        if (finished == receive && receive.IsCompletedSuccessfully && receive.Result is { } text)
         {
-            var text = await ReceiveTextAsync(socket, 8192, cts.Token).ConfigureAwait(false);
-            if (text is not null)
+            try
             {
                 using var doc = JsonDocument.Parse(text);
                 if (doc.RootElement.ValueKind == JsonValueKind.Object
@@ -124,10 +125,14 @@ internal sealed class LiveHub
                     token = t.GetString();
                 }
             }
+            catch (JsonException)
+            {
+                token = null;
+            }
         }
-        catch (Exception ex) when (ex is JsonException or OperationCanceledException or WebSocketException)
+        else
         {
-            token = null;
+            _ = receive.ContinueWith(t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
         }
         if (_token.Accepts(token))
         {
@@ -136,9 +141,14 @@ internal sealed class LiveHub
         try
         {
             using var close = new CancellationTokenSource(TimeSpan.FromSeconds(2));
-            await socket.CloseAsync(WebSocketCloseStatus.PolicyViolation, "unauthorized: send {\"type\":\"auth\",\"token\":...} first", close.Token).ConfigureAwait(false);
+            await socket.CloseOutputAsync(WebSocketCloseStatus.PolicyViolation, "unauthorized: send {\"type\":\"auth\",\"token\":...} first", close.Token).ConfigureAwait(false);
+            if (finished != receive)
+            {
+                // Let the client's close reply complete the pending receive.
+                await Task.WhenAny(receive, Task.Delay(TimeSpan.FromSeconds(2), CancellationToken.None)).ConfigureAwait(false);
+            }
         }
-        catch (Exception ex) when (ex is WebSocketException or OperationCanceledException)
+        catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or IOException)
         {
         }
         return false;

@@ -41,9 +41,11 @@
   // ---------- HTTP with the bearer token ----------
   async function api(path, options = {}) {
     const headers = new Headers(options.headers || {});
-    if (state.token) headers.set('Authorization', 'Bearer ' + state.token);
+    const used = state.token;
+    if (used) headers.set('Authorization', 'Bearer ' + used);
     const response = await fetch(path, { ...options, headers });
-    if (response.status === 401) askToken();
+    // Only a refusal of the token we still hold means we need a new one.
+    if (response.status === 401 && used === state.token) askToken();
     return response;
   }
 
@@ -56,7 +58,9 @@
   $('#token-form').addEventListener('submit', () => {
     state.token = $('#token-input').value.trim() || null;
     if (state.token) sessionStorage.setItem('edgebind.token', state.token);
-    if (state.ws) state.ws.close();
+    const old = state.ws;
+    connect();
+    if (old) old.close();
   });
 
   // ---------- WebSocket ----------
@@ -64,9 +68,10 @@
     const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
     const ws = new WebSocket(`${scheme}//${location.host}/ws`);
     ws.binaryType = 'arraybuffer';
+    ws.usedToken = state.token;
     state.ws = ws;
     ws.onopen = () => {
-      if (state.token) ws.send(JSON.stringify({ type: 'auth', token: state.token }));
+      if (ws.usedToken) ws.send(JSON.stringify({ type: 'auth', token: ws.usedToken }));
       setConn(true);
       state.retryMs = 500;
     };
@@ -78,8 +83,9 @@
       }
     };
     ws.onclose = (e) => {
+      if (ws !== state.ws) return;   // replaced already (new token): the new socket reconnects
       setConn(false);
-      if (e.code === 1008) askToken();
+      if (e.code === 1008 && ws.usedToken === state.token) askToken();
       setTimeout(connect, state.retryMs);
       state.retryMs = Math.min(state.retryMs * 2, 8000);
     };
@@ -478,6 +484,9 @@
     return r.ok ? URL.createObjectURL(await r.blob()) : null;
   }
 
+  // A quick authenticated probe: with a token required and none known, ask at once instead of
+  // waiting for the WebSocket to be refused.
+  api('/api/sources').catch(() => {});
   connect();
   requestAnimationFrame(drawTimelines);
 })();
