@@ -374,6 +374,14 @@ public sealed class ApiTests(PipelineFixture fixture) : IClassFixture<PipelineFi
         }
         using (var ws = new ClientWebSocket())
         {
+            // Silence is refused too, with the same 1008 (after the 5 s the server waits for the auth message).
+            await ws.ConnectAsync(wsUri, CancellationToken.None);
+            var result = await ws.ReceiveAsync(new byte[4096], CancellationToken.None);
+            Assert.Equal(WebSocketMessageType.Close, result.MessageType);
+            Assert.Equal(WebSocketCloseStatus.PolicyViolation, ws.CloseStatus);
+        }
+        using (var ws = new ClientWebSocket())
+        {
             ws.Options.SetRequestHeader("Authorization", "Bearer " + token);
             await ws.ConnectAsync(wsUri, CancellationToken.None);
             Assert.Equal("hello", (await WsTests.ReceiveJsonAsync(ws)).GetProperty("type").GetString());
