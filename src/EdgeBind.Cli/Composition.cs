@@ -7,6 +7,8 @@ using EdgeBind.Devices.Imu;
 using EdgeBind.Devices.Replay;
 using EdgeBind.Devices.Synthetic;
 using EdgeBind.Devices.Thermal;
+using EdgeBind.Matching;
+using EdgeBind.Sinks;
 
 namespace EdgeBind.Cli;
 
@@ -27,7 +29,11 @@ public static class Composition
         .AddReplaySources();
 
     /// <summary>The pipeline modules, in the order they wire their stages after the windowers.</summary>
-    public static IReadOnlyList<IPipelineModule> CreateModules() => [];
+    public static IReadOnlyList<IPipelineModule> CreateModules() =>
+    [
+        new MatchingModule(),
+        new SinksModule(),
+    ];
 
     /// <summary>Loads and validates a pipeline file with the full registry.</summary>
     public static PipelineDefinition LoadPipeline(string path) => PipelineDefinition.Load(path, CreateRegistry());
