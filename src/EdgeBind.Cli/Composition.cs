@@ -1,6 +1,14 @@
 using EdgeBind.Core.Pipeline;
 using EdgeBind.Core.Sources;
+using EdgeBind.Devices.Audio;
+using EdgeBind.Devices.Camera;
+using EdgeBind.Devices.Depth;
+using EdgeBind.Devices.Imu;
+using EdgeBind.Devices.Replay;
 using EdgeBind.Devices.Synthetic;
+using EdgeBind.Devices.Thermal;
+using EdgeBind.Matching;
+using EdgeBind.Sinks;
 
 namespace EdgeBind.Cli;
 
@@ -12,10 +20,20 @@ public static class Composition
 {
     /// <summary>Every source type the CLI and daemon can build.</summary>
     public static SourceRegistry CreateRegistry() => new SourceRegistry()
-        .AddSyntheticSources();
+        .AddSyntheticSources()
+        .AddCameraSources()
+        .AddAudioSources()
+        .AddImuSources()
+        .AddThermalSources()
+        .AddDepthSources()
+        .AddReplaySources();
 
     /// <summary>The pipeline modules, in the order they wire their stages after the windowers.</summary>
-    public static IReadOnlyList<IPipelineModule> CreateModules() => [];
+    public static IReadOnlyList<IPipelineModule> CreateModules() =>
+    [
+        new MatchingModule(),
+        new SinksModule(),
+    ];
 
     /// <summary>Loads and validates a pipeline file with the full registry.</summary>
     public static PipelineDefinition LoadPipeline(string path) => PipelineDefinition.Load(path, CreateRegistry());

@@ -11,6 +11,8 @@ root.Subcommands.Add(ServeCommand.Create());
 root.Subcommands.Add(PreprocessCommand.Create());
 root.Subcommands.Add(TokenizeCommand.Create());
 root.Subcommands.Add(BenchCommand.Create());
+root.Subcommands.Add(DevicesCommand.Create());
+root.Subcommands.Add(RecordCommand.Create());
 root.Subcommands.Add(ModelsCommand.Create());
 root.Subcommands.Add(EmbedCommand.Create());
 root.Subcommands.Add(SimilarityCommand.Create());

@@ -19,8 +19,8 @@ public sealed class FilePreprocessorsTests
     }
 
     [Fact]
-    public void AudioIsNotBuiltOnThisBranch() =>
-        Assert.Throws<NotSupportedException>(() => FilePreprocessors.Create(Modality.Audio));
+    public void AudioFileModeGivesThreeClips() =>
+        Assert.Equal([3, 1, 128, 204], FilePreprocessors.Create(Modality.Audio).ItemShape);
 
     [Fact]
     public void TextHasNoFilePreprocessor() =>

@@ -1,6 +1,8 @@
 using System.CommandLine;
 using EdgeBind.Core.Pipeline;
+using EdgeBind.Server;
 using EdgeBind.Server.Hosting;
+using EdgeBind.Server.Preview;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -63,9 +65,19 @@ public static class ServeCommand
         builder.Services.AddSystemd();
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = shutdownTimeout);
         builder.Services.AddSingleton(definition);
-        builder.Services.AddSingleton(Composition.CreateModules());
+        // The HTTP API and dashboard run when the pipeline file has a server: section; their options are
+        // checked here so a bad section (or a non-loopback URL without a token) fails before anything starts.
+        var server = definition.Section("server") is null ? null : ServerOptions.FromDefinition(definition);
+        // The preview tap sees every window before inference takes them.
+        IReadOnlyList<IPipelineModule> modules = server is null ? Composition.CreateModules() : [new PreviewModule(), .. Composition.CreateModules()];
+        builder.Services.AddSingleton(modules);
         builder.Services.AddSingleton<PipelineHostedService>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<PipelineHostedService>());
+        if (server is not null)
+        {
+            builder.Services.AddHostedService(sp => new EdgeBindServerHostedService(
+                sp.GetRequiredService<PipelineHostedService>(), server, sp.GetRequiredService<ILoggerFactory>()));
+        }
         // After the pipeline, so READY=1 means models are loaded and sources run.
         builder.Services.AddHostedService<SystemdNotifyService>();
         return builder.Build();

@@ -49,11 +49,13 @@ public abstract class SourceBase : ISource
         sample.SourceId = Id;
         sample.Modality = Modality;
         sample.Sequence = _sequence++;
-        Interlocked.Exchange(ref _lastSampleNs, sample.CaptureNs);
+        var captureNs = sample.CaptureNs;
         State = SourceState.Streaming;
+        // The sample may be consumed (and its lease reused) as soon as it is written: read it first.
         var written = await output.WriteAsync(sample, cancellationToken).ConfigureAwait(false);
         if (written)
         {
+            Interlocked.Exchange(ref _lastSampleNs, captureNs);
             Stats.AddOut();
         }
         return written;

@@ -1,0 +1,97 @@
+using EdgeBind.Core.Config;
+
+namespace EdgeBind.Matching.Detection;
+
+/// <summary>
+/// The <c>detection:</c> section: audio-triggered object detection. When an event of a trigger query
+/// opens, the newest frame is searched for regions matching the labels (by default the trigger
+/// query's own embedding, so a siren sound can find the ambulance): region proposals (a grid of
+/// crops and/or motion blobs) embedded by the vision encoder, or an external open-vocabulary ONNX
+/// detector fed the label embeddings as its classes.
+/// </summary>
+public sealed class DetectionOptions : IValidatable
+{
+    /// <summary>Query ids whose opening events trigger a detection.</summary>
+    public List<string> Triggers { get; set; } = [];
+
+    /// <summary>Query ids whose embeddings are searched for; empty = the triggering query's own.</summary>
+    public List<string> Labels { get; set; } = [];
+
+    /// <summary>Frame source id; null = the newest frame of any vision or video source.</summary>
+    public string? Source { get; set; }
+
+    /// <summary>Crop sizes as fractions of the frame's width and height; crops tile the frame with <see cref="GridOverlap"/>.</summary>
+    public List<double> GridScales { get; set; } = [1.0, 0.5, 0.25];
+
+    /// <summary>Overlap of neighbouring grid crops, fraction of the crop size in [0, 0.9].</summary>
+    public double GridOverlap { get; set; } = 0.5;
+
+    /// <summary>Whether moving blobs (MOG2 background subtraction on every frame) are proposed too.</summary>
+    public bool Motion { get; set; } = true;
+
+    /// <summary>MOG2 history, frames.</summary>
+    public int MotionHistory { get; set; } = 200;
+
+    /// <summary>MOG2 variance threshold (squared Mahalanobis distance).</summary>
+    public double MotionVarThreshold { get; set; } = 16;
+
+    /// <summary>Smallest blob, fraction of the frame area.</summary>
+    public double MotionMinArea { get; set; } = 0.002;
+
+    /// <summary>Most blobs proposed (largest first).</summary>
+    public int MotionMaxBlobs { get; set; } = 8;
+
+    /// <summary>Width frames are scaled to before background subtraction, pixels.</summary>
+    public int MotionWidth { get; set; } = 320;
+
+    /// <summary>Crops per encoder call.</summary>
+    public int BatchSize { get; set; } = 16;
+
+    /// <summary>Most boxes per detection.</summary>
+    public int TopK { get; set; } = 5;
+
+    /// <summary>Lowest score a box needs (cosine for proposals, detector score for the ONNX detector).</summary>
+    public double MinScore { get; set; } = 0.2;
+
+    /// <summary>Boxes overlapping a better box by more than this IoU are dropped.</summary>
+    public double NmsIou { get; set; } = 0.5;
+
+    /// <summary>Optional external open-vocabulary detector.</summary>
+    public DetectorOptions? Detector { get; set; }
+
+    /// <inheritdoc />
+    public void Validate(ConfigValidator validator)
+    {
+        ArgumentNullException.ThrowIfNull(validator);
+        validator.Require(Triggers.Count > 0, "triggers", "at least one query id", Triggers.Count);
+        validator.Require(GridScales.All(s => s is > 0 and <= 1), "grid_scales", "fractions in (0, 1]", string.Join(", ", GridScales));
+        validator.Require(GridOverlap is >= 0 and <= 0.9, "grid_overlap", "a fraction in [0, 0.9]", GridOverlap);
+        validator.Require(MotionHistory >= 1, "motion_history", "a frame count >= 1", MotionHistory);
+        validator.Require(MotionVarThreshold > 0, "motion_var_threshold", "a threshold > 0", MotionVarThreshold);
+        validator.Require(MotionMinArea is >= 0 and < 1, "motion_min_area", "a fraction in [0, 1)", MotionMinArea);
+        validator.Require(MotionMaxBlobs >= 0, "motion_max_blobs", "a count >= 0", MotionMaxBlobs);
+        validator.Require(MotionWidth is >= 32 and <= 4096, "motion_width", "a width in [32, 4096] pixels", MotionWidth);
+        validator.Require(BatchSize is >= 1 and <= 256, "batch_size", "a count in [1, 256]", BatchSize);
+        validator.Require(TopK >= 1, "top_k", "a count >= 1", TopK);
+        validator.Require(NmsIou is > 0 and <= 1, "nms_iou", "an IoU in (0, 1]", NmsIou);
+        validator.Require(GridScales.Count > 0 || Motion || Detector is not null, "grid_scales", "grid scales, motion or a detector", "none of them");
+    }
+}
+
+/// <summary>An external open-vocabulary detector in ONNX (see <see cref="OnnxOpenVocabularyDetector"/>).</summary>
+public sealed class DetectorOptions : IValidatable
+{
+    /// <summary>Path of the ONNX file (relative to the pipeline file).</summary>
+    public string Path { get; set; } = "";
+
+    /// <summary>Lowest detector score reported.</summary>
+    public double ScoreThreshold { get; set; } = 0.5;
+
+    /// <inheritdoc />
+    public void Validate(ConfigValidator validator)
+    {
+        ArgumentNullException.ThrowIfNull(validator);
+        validator.Require(!string.IsNullOrWhiteSpace(Path), "path", "the path of an ONNX detector", Path);
+        validator.Require(ScoreThreshold is >= 0 and <= 1, "score_threshold", "a score in [0, 1]", ScoreThreshold);
+    }
+}

@@ -1,0 +1,148 @@
+using OpenCvSharp;
+
+namespace EdgeBind.Matching.Detection;
+
+/// <summary>Region proposals: a grid of crops at several scales, and moving blobs from background subtraction.</summary>
+public static class RegionProposals
+{
+    /// <summary>Crops of each scale (fraction of width and height) tiling the frame with the given overlap.</summary>
+    public static List<Rect> Grid(int width, int height, IReadOnlyList<double> scales, double overlap)
+    {
+        ArgumentNullException.ThrowIfNull(scales);
+        var boxes = new List<Rect>();
+        foreach (var scale in scales)
+        {
+            var w = Math.Max(1, (int)Math.Round(width * scale));
+            var h = Math.Max(1, (int)Math.Round(height * scale));
+            var stepX = Math.Max(1, (int)Math.Round(w * (1 - overlap)));
+            var stepY = Math.Max(1, (int)Math.Round(h * (1 - overlap)));
+            foreach (var y in Starts(height, h, stepY))
+            {
+                foreach (var x in Starts(width, w, stepX))
+                {
+                    boxes.Add(new Rect(x, y, w, h));
+                }
+            }
+        }
+        return boxes;
+    }
+
+    /// <summary>Intersection over union of two boxes.</summary>
+    public static double IoU(Rect a, Rect b)
+    {
+        var i = a & b;
+        var inter = (double)Math.Max(0, i.Width) * Math.Max(0, i.Height);
+        var union = (double)a.Width * a.Height + (double)b.Width * b.Height - inter;
+        return union <= 0 ? 0 : inter / union;
+    }
+
+    /// <summary>Greedy non-maximum suppression: best first, dropping boxes overlapping a kept one by more than <paramref name="iou"/>.</summary>
+    public static List<DetectionBox> Suppress(IEnumerable<DetectionBox> boxes, double iou, int topK)
+    {
+        var kept = new List<DetectionBox>();
+        foreach (var box in boxes.OrderByDescending(b => b.Score))
+        {
+            var r = new Rect(box.X, box.Y, box.Width, box.Height);
+            if (kept.All(k => IoU(new Rect(k.X, k.Y, k.Width, k.Height), r) <= iou))
+            {
+                kept.Add(box);
+                if (kept.Count >= topK)
+                {
+                    break;
+                }
+            }
+        }
+        return kept;
+    }
+
+    private static IEnumerable<int> Starts(int size, int crop, int step)
+    {
+        if (crop >= size)
+        {
+            yield return 0;
+            yield break;
+        }
+        var last = 0;
+        for (var s = 0; s + crop <= size; s += step)
+        {
+            last = s;
+            yield return s;
+        }
+        // The last crop is aligned to the far edge so no strip of the frame is never searched.
+        if (last + crop < size)
+        {
+            yield return size - crop;
+        }
+    }
+}
+
+/// <summary>
+/// Moving-blob proposals: MOG2 background subtraction on frames scaled to a small width, opened to
+/// remove speckle, outer contours' bounding boxes scaled back to frame pixels, largest first.
+/// </summary>
+public sealed class MotionProposer : IDisposable
+{
+    private readonly DetectionOptions _options;
+    private readonly BackgroundSubtractorMOG2 _mog;
+    private readonly Mat _small = new();
+    private readonly Mat _mask = new();
+    private readonly Mat _kernel = Cv2.GetStructuringElement(MorphShapes.Ellipse, new Size(3, 3));
+    private readonly Lock _lock = new();
+    private List<Rect> _blobs = [];
+
+    /// <summary>Creates the subtractor.</summary>
+    public MotionProposer(DetectionOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _options = options;
+        _mog = BackgroundSubtractorMOG2.Create(options.MotionHistory, options.MotionVarThreshold, detectShadows: false);
+    }
+
+    /// <summary>Frames observed.</summary>
+    public long Frames { get; private set; }
+
+    /// <summary>The blobs of the newest frame (frame pixels).</summary>
+    public IReadOnlyList<Rect> Blobs
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _blobs;
+            }
+        }
+    }
+
+    /// <summary>Feeds one 8-bit BGR (or grey) frame.</summary>
+    public void Observe(Mat frame)
+    {
+        ArgumentNullException.ThrowIfNull(frame);
+        var scale = Math.Min(1.0, _options.MotionWidth / (double)frame.Width);
+        Cv2.Resize(frame, _small, new Size(Math.Max(1, (int)(frame.Width * scale)), Math.Max(1, (int)(frame.Height * scale))), 0, 0, InterpolationFlags.Area);
+        _mog.Apply(_small, _mask);
+        Cv2.MorphologyEx(_mask, _mask, MorphTypes.Open, _kernel);
+        Cv2.FindContours(_mask, out Point[][] contours, out HierarchyIndex[] _, RetrievalModes.External, ContourApproximationModes.ApproxSimple);
+        var minArea = _options.MotionMinArea * _small.Width * _small.Height;
+        var blobs = contours
+            .Select(c => Cv2.BoundingRect(c))
+            .Where(r => (double)r.Width * r.Height >= Math.Max(1, minArea))
+            .OrderByDescending(r => r.Width * r.Height)
+            .Take(_options.MotionMaxBlobs)
+            .Select(r => new Rect((int)(r.X / scale), (int)(r.Y / scale), (int)Math.Ceiling(r.Width / scale), (int)Math.Ceiling(r.Height / scale)) & new Rect(0, 0, frame.Width, frame.Height))
+            .ToList();
+        Frames++;
+        lock (_lock)
+        {
+            _blobs = blobs;
+        }
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        _mog.Dispose();
+        _small.Dispose();
+        _mask.Dispose();
+        _kernel.Dispose();
+    }
+}

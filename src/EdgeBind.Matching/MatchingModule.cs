@@ -1,0 +1,148 @@
+using EdgeBind.Core.Channels;
+using EdgeBind.Core.Config;
+using EdgeBind.Core.Pipeline;
+using EdgeBind.Core.Windows;
+using EdgeBind.Matching.Detection;
+using Microsoft.Extensions.Logging;
+
+namespace EdgeBind.Matching;
+
+/// <summary>
+/// Adds the matcher when the pipeline file has <c>queries:</c>: takes <see cref="Ports.Embeddings"/>,
+/// publishes <see cref="Ports.Events"/> (<see cref="Edge{T}"/> of <see cref="MatchEvent"/>) and shares
+/// <see cref="IQueryStore"/> and <see cref="ScoreFeed"/> through <c>b.Services</c>. Reads the
+/// <c>queries</c>, <c>events</c>, <c>fusion</c>, <c>evidence</c> and <c>detection</c> sections.
+/// </summary>
+public sealed class MatchingModule : IPipelineModule
+{
+    /// <inheritdoc />
+    public string Name => "matching";
+
+    /// <inheritdoc />
+    public void Build(PipelineBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var definition = builder.Definition;
+        var queriesNode = definition.Section("queries");
+        if (queriesNode is null)
+        {
+            return;
+        }
+        var config = Parse(definition);
+        if (!builder.TryTake<EmbeddedWindow>(Ports.Embeddings, out var input))
+        {
+            throw queriesNode.Error("queries need window embeddings: add a 'model:' section so the inference module publishes them");
+        }
+        builder.Services.TryGetValue(typeof(IQueryEmbedder), out var embedderService);
+        var embedder = embedderService as IQueryEmbedder;
+        if (embedder is null && config.Queries.Any(q => q.Embedding is null))
+        {
+            throw queriesNode.Error("queries given as text, audio, image or expr need a query embedder (the model's encoders), and none is registered");
+        }
+        var baseDirectory = Path.GetDirectoryName(Path.GetFullPath(definition.File));
+        var store = new QueryStore(embedder, config.Events, baseDirectory);
+        var feed = new ScoreFeed();
+
+        DetectionEngine? engine = null;
+        if (config.Detection is { } detection)
+        {
+            OnnxOpenVocabularyDetector? detector = null;
+            if (detection.Detector is { } d)
+            {
+                var path = Path.IsPathRooted(d.Path) ? d.Path : Path.GetFullPath(Path.Combine(baseDirectory ?? ".", d.Path));
+                try
+                {
+                    detector = new OnnxOpenVocabularyDetector(path);
+                }
+                catch (Exception ex) when (ex is InvalidDataException or FileNotFoundException)
+                {
+                    throw new ConfigException(definition.File, "detection.detector.path", ex.Message, inner: ex);
+                }
+            }
+            builder.Services.TryGetValue(typeof(IRegionEmbedder), out var regionService);
+            if (detector is null && regionService is not IRegionEmbedder)
+            {
+                throw definition.Section("detection")!.Error("detection by region proposals needs the vision encoder (no region embedder is registered); add a 'detector:' or a model with a vision encoder");
+            }
+            engine = new DetectionEngine(detection, regionService as IRegionEmbedder, detector);
+        }
+
+        var settings = new MatcherSettings
+        {
+            Pipeline = definition.Name,
+            InitialQueries = config.Queries,
+            Events = config.Events,
+            Fusion = config.Fusion,
+            Evidence = config.Evidence is null ? null : new EvidenceStore(config.Evidence),
+            Detection = config.Detection,
+            DetectionEngine = engine,
+        };
+        var stage = new MatcherStage(settings, store, feed, builder.LoggerFactory.CreateLogger("matcher"));
+        builder.Services[typeof(IQueryStore)] = store;
+        builder.Services[typeof(QueryStore)] = store;
+        builder.Services[typeof(ScoreFeed)] = feed;
+        builder.Services[typeof(MatcherStage)] = stage;
+        var events = builder.AddStage(stage, input, new EdgeOptions { Capacity = 1024, FullMode = FullMode.Wait });
+        builder.Publish(Ports.Events, events);
+    }
+
+    /// <summary>The matching sections of a pipeline file, bound and cross-checked.</summary>
+    public static MatchingConfig Parse(PipelineDefinition definition)
+    {
+        ArgumentNullException.ThrowIfNull(definition);
+        var queriesNode = definition.Section("queries");
+        var queries = new List<QueryDefinition>();
+        if (queriesNode is not null && !queriesNode.IsNull)
+        {
+            if (!queriesNode.IsSequence)
+            {
+                throw queriesNode.Error("expected a list of queries (each: id, text|audio|image|expr, watch, enter, exit...)");
+            }
+            var ids = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var item in queriesNode.Items)
+            {
+                var q = item.Bind<QueryDefinition>();
+                if (!ids.Add(q.Id))
+                {
+                    throw (item.Get("id") ?? item).Error($"duplicate query id \"{q.Id}\"; ids must be unique");
+                }
+                queries.Add(q);
+            }
+        }
+        var known = queries.Select(q => q.Id).ToHashSet(StringComparer.Ordinal);
+        var eventsNode = definition.Section("events");
+        var events = eventsNode?.Bind<EventsOptions>() ?? new EventsOptions();
+        for (var g = 0; g < events.Classification.Count; g++)
+        {
+            foreach (var id in events.Classification[g].Queries.Where(id => !known.Contains(id)))
+            {
+                throw new ConfigException(definition.File, $"events.classification[{g}].queries", $"unknown query id \"{id}\"; expected one of: {string.Join(", ", known)}");
+            }
+        }
+        var fusion = definition.Section("fusion")?.Bind<FusionOptions>() ?? new FusionOptions();
+        var evidenceNode = definition.Section("evidence");
+        var evidence = evidenceNode?.Bind<EvidenceOptions>();
+        if (evidence is null && (events.Evidence || queries.Any(q => q.Evidence == true)))
+        {
+            evidence = new EvidenceOptions();
+        }
+        var detectionNode = definition.Section("detection");
+        var detection = detectionNode?.Bind<DetectionOptions>();
+        if (detection is not null)
+        {
+            foreach (var id in detection.Triggers.Concat(detection.Labels).Where(id => !known.Contains(id)))
+            {
+                throw new ConfigException(detectionNode!.File, "detection.triggers", $"unknown query id \"{id}\"; expected one of: {string.Join(", ", known)}", detectionNode.Line, detectionNode.Column);
+            }
+        }
+        return new MatchingConfig(queries, events, fusion, evidence, detection);
+    }
+}
+
+/// <summary>The bound matching sections.</summary>
+/// <param name="Queries">The <c>queries:</c> list.</param>
+/// <param name="Events">The <c>events:</c> section (defaults when absent).</param>
+/// <param name="Fusion">The <c>fusion:</c> section (defaults when absent).</param>
+/// <param name="Evidence">The <c>evidence:</c> section; null when absent and no query wants evidence.</param>
+/// <param name="Detection">The <c>detection:</c> section, or null.</param>
+public sealed record MatchingConfig(IReadOnlyList<QueryDefinition> Queries, EventsOptions Events, FusionOptions Fusion, EvidenceOptions? Evidence, DetectionOptions? Detection);

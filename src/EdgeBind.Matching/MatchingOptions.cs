@@ -1,0 +1,224 @@
+using EdgeBind.Core;
+using EdgeBind.Core.Config;
+using EdgeBind.Core.Timing;
+
+namespace EdgeBind.Matching;
+
+/// <summary>The <c>events:</c> section: default event rules, classification groups and embedding output.</summary>
+public sealed class EventsOptions : IValidatable
+{
+    /// <summary>Default enter threshold (cosine similarity).</summary>
+    public double Enter { get; set; } = 0.3;
+
+    /// <summary>Default exit threshold (cosine similarity); null = enter - 0.05.</summary>
+    public double? Exit { get; set; }
+
+    /// <summary>Default minimum duration above enter before an event opens, s.</summary>
+    public double MinDurationS { get; set; }
+
+    /// <summary>Default cooldown after a close, s.</summary>
+    public double CooldownS { get; set; }
+
+    /// <summary>Default most opens per minute; 0 = unlimited.</summary>
+    public int MaxPerMinute { get; set; }
+
+    /// <summary>Default evidence setting of queries.</summary>
+    public bool Evidence { get; set; }
+
+    /// <summary>How many best scores each dashboard score update carries.</summary>
+    public int ScoreFeedTopK { get; set; } = 10;
+
+    /// <summary>Classification groups (softmax over a set of queries).</summary>
+    public List<ClassificationGroup> Classification { get; set; } = [];
+
+    /// <summary>Per-window embedding output.</summary>
+    public EmbeddingOutputOptions Embeddings { get; set; } = new();
+
+    /// <summary>Rules of a query: its own values where set, these defaults elsewhere.</summary>
+    public EventRules RulesFor(QueryDefinition query)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        var enter = query.Enter ?? Enter;
+        var exit = query.Exit ?? Math.Min(enter, Exit ?? enter - 0.05);
+        return new EventRules(enter, Math.Min(exit, enter), Ns.FromSeconds(query.MinDurationS ?? MinDurationS),
+            Ns.FromSeconds(query.CooldownS ?? CooldownS), query.MaxPerMinute ?? MaxPerMinute);
+    }
+
+    /// <inheritdoc />
+    public void Validate(ConfigValidator validator)
+    {
+        ArgumentNullException.ThrowIfNull(validator);
+        validator.Require(Enter is >= -1 and <= 1, "enter", "a cosine similarity in [-1, 1]", Enter);
+        validator.Require(Exit is null || (Exit >= -1 && Exit <= Enter), "exit", $"a cosine similarity in [-1, enter ({Enter})]", Exit);
+        validator.Require(MinDurationS >= 0, "min_duration_s", "a duration >= 0 s", MinDurationS);
+        validator.Require(CooldownS >= 0, "cooldown_s", "a duration >= 0 s", CooldownS);
+        validator.Require(MaxPerMinute >= 0, "max_per_minute", "a count >= 0", MaxPerMinute);
+        validator.Require(ScoreFeedTopK is >= 1 and <= 1000, "score_feed_top_k", "a count in [1, 1000]", ScoreFeedTopK);
+        var ids = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var g in Classification)
+        {
+            validator.Require(ids.Add(g.Id), "classification", "unique group ids", g.Id);
+        }
+    }
+}
+
+/// <summary>
+/// A classification group: each window's cosine scores against the member queries (plus an "other"
+/// class of fixed cosine) go through a softmax with a temperature; the winning member's probability
+/// drives events under the group's thresholds (probabilities, not cosines). Member queries are then
+/// scored only through the group.
+/// </summary>
+public sealed class ClassificationGroup : IValidatable
+{
+    /// <summary>Group id (reported in events as <c>group</c>).</summary>
+    public string Id { get; set; } = "";
+
+    /// <summary>Ids of the member queries (the classes).</summary>
+    public List<string> Queries { get; set; } = [];
+
+    /// <summary>Softmax temperature applied to cosine similarities (CLIP-like models: about 0.01 to 0.1).</summary>
+    public double Temperature { get; set; } = 0.05;
+
+    /// <summary>The cosine similarity the "other" class scores; null = no other class.</summary>
+    public double? Other { get; set; } = 0.2;
+
+    /// <summary>What the group watches (as for queries).</summary>
+    public List<string> Watch { get; set; } = ["all"];
+
+    /// <summary>Probability at or above which a class's event opens.</summary>
+    public double Enter { get; set; } = 0.6;
+
+    /// <summary>Probability below which it closes.</summary>
+    public double Exit { get; set; } = 0.5;
+
+    /// <summary>Minimum duration, s.</summary>
+    public double MinDurationS { get; set; }
+
+    /// <summary>Cooldown, s.</summary>
+    public double CooldownS { get; set; }
+
+    /// <summary>Most opens per minute per class; 0 = unlimited.</summary>
+    public int MaxPerMinute { get; set; }
+
+    /// <summary>The group's event rules.</summary>
+    public EventRules Rules => new(Enter, Exit, Ns.FromSeconds(MinDurationS), Ns.FromSeconds(CooldownS), MaxPerMinute);
+
+    /// <inheritdoc />
+    public void Validate(ConfigValidator validator)
+    {
+        ArgumentNullException.ThrowIfNull(validator);
+        validator.Require(!string.IsNullOrWhiteSpace(Id), "id", "a group id", Id);
+        validator.Require(Queries.Count >= 1, "queries", "at least one query id", Queries.Count);
+        validator.Require(Temperature > 0 && Temperature <= 10, "temperature", "a temperature in (0, 10]", Temperature);
+        validator.Require(Other is null or >= -1 and <= 1, "other", "a cosine similarity in [-1, 1] or null", Other);
+        validator.Require(Enter is > 0 and <= 1, "enter", "a probability in (0, 1]", Enter);
+        validator.Require(Exit >= 0 && Exit <= Enter, "exit", $"a probability in [0, enter ({Enter})]", Exit);
+        validator.Require(MinDurationS >= 0, "min_duration_s", "a duration >= 0 s", MinDurationS);
+        validator.Require(CooldownS >= 0, "cooldown_s", "a duration >= 0 s", CooldownS);
+        validator.Require(MaxPerMinute >= 0, "max_per_minute", "a count >= 0", MaxPerMinute);
+        foreach (var w in Watch)
+        {
+            validator.Require(w is "all" or "fused" || ModalityNames.TryParse(w, out _), "watch", "all, fused or a modality name", w);
+        }
+    }
+}
+
+/// <summary>Element type of emitted embeddings.</summary>
+public enum EmbeddingDType
+{
+    /// <summary>IEEE half precision, little-endian.</summary>
+    Float16,
+    /// <summary>IEEE single precision, little-endian.</summary>
+    Float32,
+}
+
+/// <summary>Per-window embedding output (records of kind <c>embedding</c> on the events port).</summary>
+public sealed class EmbeddingOutputOptions : IValidatable
+{
+    /// <summary>Whether every window's embedding is emitted.</summary>
+    public bool Enabled { get; set; }
+
+    /// <summary>Element type of the base64 payload.</summary>
+    public EmbeddingDType Dtype { get; set; } = EmbeddingDType.Float16;
+
+    /// <summary>Emit every n-th window per source (1 = all).</summary>
+    public int EveryN { get; set; } = 1;
+
+    /// <summary>Also emit fused embeddings.</summary>
+    public bool Fused { get; set; } = true;
+
+    /// <inheritdoc />
+    public void Validate(ConfigValidator validator)
+    {
+        ArgumentNullException.ThrowIfNull(validator);
+        validator.Require(EveryN >= 1, "every_n", "a count >= 1", EveryN);
+    }
+}
+
+/// <summary>The <c>fusion:</c> section: how per-modality embeddings become one fused embedding per time step.</summary>
+public sealed class FusionOptions : IValidatable
+{
+    /// <summary>Whether fused embeddings are made and scored.</summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>Time between fused steps, s.</summary>
+    public double StepS { get; set; } = 0.5;
+
+    /// <summary>An embedding takes part in a step only when its window ended within this time of the step, s.</summary>
+    public double ToleranceS { get; set; } = 1.0;
+
+    /// <summary>How long a step waits for slower modalities (the fusion watermark lags the newest capture time by this), s.</summary>
+    public double LatenessS { get; set; } = 0.5;
+
+    /// <summary>Fewest modalities a step needs; steps with fewer are skipped.</summary>
+    public int MinModalities { get; set; } = 2;
+
+    /// <summary>Weight per modality name (missing: 1). A modality with weight 0 is left out.</summary>
+    public Dictionary<string, double> Weights { get; set; } = [];
+
+    /// <summary>Weight of a modality.</summary>
+    public double WeightOf(Modality modality) => Weights.TryGetValue(modality.ToConfigName(), out var w) ? w : 1.0;
+
+    /// <inheritdoc />
+    public void Validate(ConfigValidator validator)
+    {
+        ArgumentNullException.ThrowIfNull(validator);
+        validator.Require(StepS is > 0 and <= 3600, "step_s", "a step in (0, 3600] s", StepS);
+        validator.Require(ToleranceS > 0, "tolerance_s", "a tolerance > 0 s", ToleranceS);
+        validator.Require(LatenessS >= 0, "lateness_s", "a duration >= 0 s", LatenessS);
+        validator.Require(MinModalities >= 1, "min_modalities", "a count >= 1", MinModalities);
+        foreach (var (name, w) in Weights)
+        {
+            validator.Require(ModalityNames.TryParse(name, out _), "weights", $"modality names ({ModalityNames.AllNames})", name);
+            validator.Require(w >= 0 && double.IsFinite(w), "weights", "weights >= 0", w);
+        }
+    }
+}
+
+/// <summary>The <c>evidence:</c> section: where evidence files go and how much may pile up.</summary>
+public sealed class EvidenceOptions : IValidatable
+{
+    /// <summary>Directory for evidence files (relative to the working directory).</summary>
+    public string Directory { get; set; } = "evidence";
+
+    /// <summary>Total size the directory may reach before the oldest files are removed, MB.</summary>
+    public double MaxTotalMb { get; set; } = 256;
+
+    /// <summary>JPEG quality 1..100.</summary>
+    public int JpegQuality { get; set; } = 85;
+
+    /// <summary>Keep a JPEG of the newest frame of each frame source.</summary>
+    public bool Frames { get; set; } = true;
+
+    /// <summary>Keep a 16-bit WAV of the newest audio window of each audio source.</summary>
+    public bool Audio { get; set; } = true;
+
+    /// <inheritdoc />
+    public void Validate(ConfigValidator validator)
+    {
+        ArgumentNullException.ThrowIfNull(validator);
+        validator.Require(!string.IsNullOrWhiteSpace(Directory), "directory", "a directory path", Directory);
+        validator.Require(MaxTotalMb > 0, "max_total_mb", "a size > 0 MB", MaxTotalMb);
+        validator.Require(JpegQuality is >= 1 and <= 100, "jpeg_quality", "a quality in [1, 100]", JpegQuality);
+    }
+}

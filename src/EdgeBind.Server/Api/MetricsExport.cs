@@ -1,0 +1,130 @@
+using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
+using EdgeBind.Core.Metrics;
+using EdgeBind.Core.Pipeline;
+using EdgeBind.Core.Sources;
+using EdgeBind.Core.Timing;
+using EdgeBind.Server.Live;
+using Prometheus;
+
+namespace EdgeBind.Server.Api;
+
+/// <summary>
+/// The Prometheus registry behind <c>GET /metrics</c>. Counters and gauges are read from the pipeline's
+/// <see cref="StageStats"/> at scrape time (exact since start); the latency histogram listens to the
+/// <c>EdgeBind</c> meter's <c>edgebind.stage.latency</c> instrument. prometheus-net's own MeterAdapter
+/// is not used: in 8.2.1 it connected to the instruments but exported no series for them, and its
+/// names would follow the instruments' units ("{item}") rather than Prometheus conventions.
+/// Names and units are listed in src/EdgeBind.Server/README.md and must stay stable.
+/// </summary>
+internal sealed class MetricsExport : IDisposable
+{
+    private static readonly double[] LatencyBucketsS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+    private static readonly SourceState[] States = Enum.GetValues<SourceState>();
+    private readonly MeterListener _listener = new();
+    private readonly ConcurrentDictionary<string, Histogram.Child> _latency = new(StringComparer.Ordinal);
+
+    public MetricsExport(Pipeline pipeline, Func<LiveHub?> hub, EventStore events)
+    {
+        Registry = Metrics.NewCustomRegistry();
+        var factory = Metrics.WithCustomRegistry(Registry);
+        var itemsIn = factory.CreateCounter("edgebind_stage_items_in_total", "Items received by a stage (source: samples produced; windower: samples in)", "stage", "kind");
+        var itemsOut = factory.CreateCounter("edgebind_stage_items_out_total", "Items produced by a stage", "stage", "kind");
+        var drops = factory.CreateCounter("edgebind_stage_drops_total", "Items a stage dropped because a queue was full", "stage", "kind");
+        var errors = factory.CreateCounter("edgebind_stage_errors_total", "Items that failed processing in a stage", "stage", "kind");
+        var queue = factory.CreateGauge("edgebind_stage_queue_depth", "Items waiting in a stage's input queue", "stage", "kind");
+        var latency = factory.CreateHistogram("edgebind_stage_latency_seconds", "Time a stage spent on an item or batch, seconds",
+            new HistogramConfiguration { LabelNames = ["stage"], Buckets = LatencyBucketsS });
+        var state = factory.CreateGauge("edgebind_source_state", "1 for the state the source is in, 0 for the others", "source", "modality", "state");
+        var age = factory.CreateGauge("edgebind_source_last_sample_age_seconds", "Seconds since the source's last sample was captured", "source");
+        var depth = factory.CreateGauge("edgebind_source_queue_depth", "Samples waiting between the source and its windower", "source");
+        var edgeDrops = factory.CreateCounter("edgebind_source_queue_dropped_total", "Samples dropped because the source's queue was full", "source");
+        var p50 = factory.CreateGauge("edgebind_stage_latency_p50_seconds", "Median processing time of a stage (source, windower or stage) since start, seconds", "stage");
+        var p99 = factory.CreateGauge("edgebind_stage_latency_p99_seconds", "99th percentile processing time of a stage since start, seconds", "stage");
+        var windowsDepth = factory.CreateGauge("edgebind_windows_queue_depth", "Windows waiting on the shared windows edge");
+        var windowsDropped = factory.CreateCounter("edgebind_windows_dropped_total", "Windows dropped at the shared windows edge");
+        var clients = factory.CreateGauge("edgebind_ws_clients", "Connected WebSocket clients");
+        var sent = factory.CreateCounter("edgebind_ws_messages_sent_total", "WebSocket messages sent");
+        var dropped = factory.CreateCounter("edgebind_ws_messages_dropped_total", "WebSocket messages dropped because a client's queue was full");
+        var eventCount = factory.CreateCounter("edgebind_events_total", "Events received by the server");
+        Registry.AddBeforeCollectCallback(() =>
+        {
+            var now = MonotonicClock.NowNs;
+            foreach (var runtime in pipeline.Sources)
+            {
+                var s = runtime.Source;
+                var current = s.State;
+                foreach (var st in States)
+                {
+                    state.WithLabels(s.Id, s.Modality.ToString().ToLowerInvariant(), PipelineStatus.ToName(st)).Set(st == current ? 1 : 0);
+                }
+                if (s.LastSampleNs != 0)
+                {
+                    age.WithLabels(s.Id).Set(Ns.ToSeconds(now - s.LastSampleNs));
+                }
+                depth.WithLabels(s.Id).Set(runtime.Edge.Depth);
+                edgeDrops.WithLabels(s.Id).IncTo(runtime.Edge.Dropped);
+                Stage(s.Stats);
+                Stage(runtime.WindowStats);
+            }
+            foreach (var runner in pipeline.Stages)
+            {
+                Stage(runner.Stats);
+            }
+            if (pipeline.WindowEdge is { } windows)
+            {
+                windowsDepth.Set(windows.Depth);
+                windowsDropped.IncTo(windows.Dropped);
+            }
+            if (hub() is { } h)
+            {
+                clients.Set(h.ClientCount);
+                sent.IncTo(h.MessagesSent);
+                dropped.IncTo(h.MessagesDropped);
+            }
+            eventCount.IncTo(events.LastSeq);
+        });
+
+        _listener.InstrumentPublished = (instrument, listener) =>
+        {
+            if (ReferenceEquals(instrument.Meter, EdgeBindMeter.Meter) && instrument.Name == EdgeBindMeter.StageLatency.Name)
+            {
+                listener.EnableMeasurementEvents(instrument);
+            }
+        };
+        _listener.SetMeasurementEventCallback<double>((_, ms, tags, _) =>
+        {
+            foreach (var tag in tags)
+            {
+                if (tag.Key == "stage" && tag.Value is string stage)
+                {
+                    _latency.GetOrAdd(stage, name => latency.WithLabels(name)).Observe(ms / 1000);
+                    return;
+                }
+            }
+        });
+        _listener.Start();
+
+        void Stage(StageStats stats)
+        {
+            itemsIn.WithLabels(stats.Name, stats.Kind).IncTo(stats.In);
+            itemsOut.WithLabels(stats.Name, stats.Kind).IncTo(stats.Out);
+            drops.WithLabels(stats.Name, stats.Kind).IncTo(stats.Dropped);
+            errors.WithLabels(stats.Name, stats.Kind).IncTo(stats.Errors);
+            if (stats.QueueDepth is { } depthOf)
+            {
+                queue.WithLabels(stats.Name, stats.Kind).Set(depthOf());
+            }
+            if (stats.Latency.Count == 0)
+            {
+                return;
+            }
+            p50.WithLabels(stats.Name).Set(stats.Latency.PercentileNs(0.5) / 1e9);
+            p99.WithLabels(stats.Name).Set(stats.Latency.PercentileNs(0.99) / 1e9);
+        }
+    }
+
+    public CollectorRegistry Registry { get; }
+
+    public void Dispose() => _listener.Dispose();
+}

@@ -1,0 +1,384 @@
+using System.Globalization;
+using System.Text;
+using EdgeBind.Core;
+using EdgeBind.Core.Config;
+using EdgeBind.Core.Pipeline;
+using EdgeBind.Matching;
+using Microsoft.AspNetCore.Http;
+
+namespace EdgeBind.Server.Api;
+
+/// <summary>
+/// A query as clients send it (<c>POST/PUT /api/queries</c>): exactly one of <see cref="Text"/>,
+/// <see cref="Expr"/> or <see cref="Terms"/>, or an uploaded file (multipart field <c>file</c>); the
+/// event rules are optional (the pipeline's <c>events:</c> defaults apply).
+/// </summary>
+public sealed class QueryRequest
+{
+    /// <summary>Query id (taken from the URL for PUT).</summary>
+    public string? Id { get; set; }
+
+    /// <summary>A text to look for, e.g. "a dog barking".</summary>
+    public string? Text { get; set; }
+
+    /// <summary>An embedding expression over texts, e.g. <c>0.7*text:"a crane" + 0.3*text:"waves"</c> (files are not allowed here: upload them as terms).</summary>
+    public string? Expr { get; set; }
+
+    /// <summary>Embedding arithmetic: a weighted sum of texts and uploaded files.</summary>
+    public List<QueryTermRequest>? Terms { get; set; }
+
+    /// <summary>Targets to watch: modality names, <c>fused</c> or <c>all</c> (default).</summary>
+    public List<string>? Watch { get; set; }
+
+    /// <summary>Cosine similarity that opens an event.</summary>
+    public double? Enter { get; set; }
+
+    /// <summary>Cosine similarity below which an event closes.</summary>
+    public double? Exit { get; set; }
+
+    /// <summary>Time above enter before an event opens, s.</summary>
+    public double? MinDurationS { get; set; }
+
+    /// <summary>Quiet time after an event, s.</summary>
+    public double? CooldownS { get; set; }
+
+    /// <summary>Most events per minute, 0 = unlimited.</summary>
+    public int? MaxPerMinute { get; set; }
+
+    /// <summary>Keep evidence files for this query's events.</summary>
+    public bool? Evidence { get; set; }
+}
+
+/// <summary>One term of embedding arithmetic: a weight and either a text or the name of an uploaded file field.</summary>
+public sealed class QueryTermRequest
+{
+    /// <summary>Multiplier (negative subtracts); default 1.</summary>
+    public double Weight { get; set; } = 1;
+
+    /// <summary>A text.</summary>
+    public string? Text { get; set; }
+
+    /// <summary>Name of a multipart file field holding an audio clip or an image.</summary>
+    public string? Upload { get; set; }
+
+    /// <summary>Modality of the upload (audio, vision, depth, thermal); default from its extension.</summary>
+    public string? Modality { get; set; }
+}
+
+/// <summary>A query as the API returns it.</summary>
+/// <param name="Id">Query id.</param>
+/// <param name="Kind">text, audio, image, expr or embedding.</param>
+/// <param name="Text">The text, for text queries.</param>
+/// <param name="Expr">The expression, for arithmetic queries.</param>
+/// <param name="File">File name of the uploaded clip or image (without its directory).</param>
+/// <param name="Watch">Targets watched.</param>
+/// <param name="Enter">Effective enter threshold (cosine).</param>
+/// <param name="Exit">Effective exit threshold (cosine).</param>
+/// <param name="MinDurationS">Effective minimum duration, s.</param>
+/// <param name="CooldownS">Effective cooldown, s.</param>
+/// <param name="MaxPerMinute">Effective event rate limit.</param>
+/// <param name="Evidence">Whether evidence is kept.</param>
+public sealed record QueryView(string Id, string Kind, string? Text, string? Expr, string? File, IReadOnlyList<string> Watch,
+    double Enter, double Exit, double MinDurationS, double CooldownS, int MaxPerMinute, bool? Evidence);
+
+/// <summary>Handlers of <c>/api/queries</c> over the matching module's <see cref="IQueryStore"/>.</summary>
+internal sealed class QueryApi
+{
+    private static readonly Dictionary<string, Modality> Extensions = new(StringComparer.OrdinalIgnoreCase)
+    {
+        [".wav"] = Modality.Audio,
+        [".jpg"] = Modality.Vision,
+        [".jpeg"] = Modality.Vision,
+        [".png"] = Modality.Vision,
+        [".bmp"] = Modality.Vision,
+        [".webp"] = Modality.Vision,
+    };
+
+    private readonly Pipeline _pipeline;
+    private readonly ServerOptions _options;
+    private readonly string _uploadDir;
+
+    public QueryApi(Pipeline pipeline, ServerOptions options)
+    {
+        _pipeline = pipeline;
+        _options = options;
+        _uploadDir = Path.GetFullPath(options.UploadDir ?? Path.Combine(Path.GetTempPath(), "edgebind-uploads"));
+    }
+
+    private IQueryStore? Store => _pipeline.Services.TryGetValue(typeof(IQueryStore), out var s) ? s as IQueryStore : null;
+
+    private static IResult NoStore() => ApiJson.Error(StatusCodes.Status503ServiceUnavailable,
+        "queries are not available: the pipeline file has no 'queries:' section (add 'queries: []') or the pipeline has not started");
+
+    public IReadOnlyList<QueryView> Views()
+    {
+        if (Store is not { } store)
+        {
+            return [];
+        }
+        var defaults = (store as QueryStore)?.Defaults ?? new EventsOptions();
+        return store.List().Select(q => View(q, defaults)).ToList();
+    }
+
+    private static QueryView View(QueryDefinition q, EventsOptions defaults)
+    {
+        var rules = defaults.RulesFor(q);
+        var kind = q.Text is not null ? "text" : q.Audio is not null ? "audio" : q.Image is not null ? "image" : q.Expr is not null ? "expr" : "embedding";
+        var file = q.Audio ?? q.Image;
+        return new QueryView(q.Id, kind, q.Text, q.Expr, file is null ? null : Path.GetFileName(file), q.Watch,
+            rules.Enter, rules.Exit, rules.MinDurationNs / 1e9, rules.CooldownNs / 1e9, rules.MaxPerMinute, q.Evidence);
+    }
+
+    public IResult List() => Store is null ? NoStore() : Results.Json(new { queries = Views() }, ApiJson.Options);
+
+    public IResult Get(string id)
+    {
+        if (Store is not { } store)
+        {
+            return NoStore();
+        }
+        var q = store.Get(id);
+        return q is null
+            ? ApiJson.Error(StatusCodes.Status404NotFound, $"no query with id \"{id}\"", "id")
+            : Results.Json(View(q, (store as QueryStore)?.Defaults ?? new EventsOptions()), ApiJson.Options);
+    }
+
+    public IResult Delete(string id)
+    {
+        if (Store is not { } store)
+        {
+            return NoStore();
+        }
+        return store.Remove(id) ? Results.NoContent() : ApiJson.Error(StatusCodes.Status404NotFound, $"no query with id \"{id}\"", "id");
+    }
+
+    /// <summary>POST (create; 409 when the id exists) or PUT (create or replace the query at <paramref name="routeId"/>).</summary>
+    public async Task<IResult> SaveAsync(HttpRequest request, string? routeId, CancellationToken cancellationToken)
+    {
+        if (Store is not { } store)
+        {
+            return NoStore();
+        }
+        QueryRequest? body;
+        IFormFileCollection files;
+        if (request.HasFormContentType)
+        {
+            var form = await request.ReadFormAsync(cancellationToken).ConfigureAwait(false);
+            var json = form["query"].ToString();
+            if (string.IsNullOrEmpty(json))
+            {
+                return ApiJson.Error(StatusCodes.Status400BadRequest, "expected a multipart field 'query' holding the query as JSON", "query");
+            }
+            (body, var error) = ApiJson.Parse<QueryRequest>(json, "query");
+            if (error is not null)
+            {
+                return error;
+            }
+            files = form.Files;
+        }
+        else
+        {
+            (body, var error) = await ApiJson.ReadAsync<QueryRequest>(request, cancellationToken).ConfigureAwait(false);
+            if (error is not null)
+            {
+                return error;
+            }
+            files = new FormFileCollection();
+        }
+        if (routeId is not null && body!.Id is not null && body.Id != routeId)
+        {
+            return ApiJson.Error(StatusCodes.Status400BadRequest, $"the body's id \"{body.Id}\" differs from the URL's \"{routeId}\"", "$.id");
+        }
+        var id = routeId ?? body!.Id;
+        if (string.IsNullOrWhiteSpace(id))
+        {
+            return ApiJson.Error(StatusCodes.Status400BadRequest, "expected an id", "$.id");
+        }
+        if (routeId is null && store.Get(id) is not null)
+        {
+            return ApiJson.Error(StatusCodes.Status409Conflict, $"a query with id \"{id}\" exists; use PUT /api/queries/{id} to replace it", "$.id");
+        }
+        var (definition, problem) = await ToDefinitionAsync(id, body!, files, cancellationToken).ConfigureAwait(false);
+        if (problem is not null)
+        {
+            return problem;
+        }
+        var existed = store.Get(id) is not null;
+        try
+        {
+            store.Upsert(definition!);
+        }
+        catch (ArgumentException ex)
+        {
+            var path = ex.InnerException is ConfigException ce ? "$." + ce.ConfigPath : null;
+            return ApiJson.Error(StatusCodes.Status400BadRequest, ex.Message, path);
+        }
+        catch (Exception ex) when (ex is InvalidDataException or FileNotFoundException or NotSupportedException)
+        {
+            return ApiJson.Error(StatusCodes.Status422UnprocessableEntity, $"the query could not be embedded: {ex.Message}");
+        }
+        catch (InvalidOperationException ex)
+        {
+            return ApiJson.Error(StatusCodes.Status503ServiceUnavailable, ex.Message);
+        }
+        var view = View(store.Get(id)!, (store as QueryStore)?.Defaults ?? new EventsOptions());
+        return existed ? Results.Json(view, ApiJson.Options) : Results.Json(view, ApiJson.Options, statusCode: StatusCodes.Status201Created);
+    }
+
+    private async Task<(QueryDefinition? Definition, IResult? Error)> ToDefinitionAsync(string id, QueryRequest body, IFormFileCollection files, CancellationToken cancellationToken)
+    {
+        var definition = new QueryDefinition
+        {
+            Id = id,
+            Text = body.Text,
+            Watch = body.Watch ?? ["all"],
+            Enter = body.Enter,
+            Exit = body.Exit,
+            MinDurationS = body.MinDurationS,
+            CooldownS = body.CooldownS,
+            MaxPerMinute = body.MaxPerMinute,
+            Evidence = body.Evidence,
+        };
+        var sources = (body.Text is not null ? 1 : 0) + (body.Expr is not null ? 1 : 0) + (body.Terms is not null ? 1 : 0) + (files.GetFile("file") is not null ? 1 : 0);
+        if (sources != 1)
+        {
+            return (null, ApiJson.Error(StatusCodes.Status400BadRequest,
+                $"expected exactly one of text, expr, terms or an uploaded file (multipart field 'file'), found {sources}", "$.text"));
+        }
+        if (body.Expr is not null)
+        {
+            // Expressions from the network may not name server files; files come in as uploads.
+            try
+            {
+                if (QueryExpression.Parse(body.Expr).Terms.Any(t => t.Kind != QueryTermKind.Text))
+                {
+                    return (null, ApiJson.Error(StatusCodes.Status400BadRequest, "expr may only combine text terms; send audio clips and images as uploaded terms", "$.expr"));
+                }
+            }
+            catch (QueryExpressionException ex)
+            {
+                return (null, ApiJson.Error(StatusCodes.Status400BadRequest, $"invalid expression: {ex.Message}", "$.expr"));
+            }
+            definition.Expr = body.Expr;
+        }
+        if (files.GetFile("file") is { } single)
+        {
+            var (path, modality, error) = await SaveUploadAsync(id, single, null, "file", cancellationToken).ConfigureAwait(false);
+            if (error is not null)
+            {
+                return (null, error);
+            }
+            if (modality == Modality.Audio)
+            {
+                definition.Audio = path;
+            }
+            else if (modality == Modality.Vision)
+            {
+                definition.Image = path;
+            }
+            else
+            {
+                definition.Expr = $"{modality.ToConfigName()}:{Quote(path!)}";
+            }
+        }
+        if (body.Terms is { } terms)
+        {
+            if (terms.Count == 0)
+            {
+                return (null, ApiJson.Error(StatusCodes.Status400BadRequest, "expected at least one term", "$.terms"));
+            }
+            if (!terms.Any(t => t.Weight > 0))
+            {
+                return (null, ApiJson.Error(StatusCodes.Status400BadRequest, "expected at least one term with a positive weight", "$.terms"));
+            }
+            var parts = new List<(double Weight, string Operand)>();
+            for (var i = 0; i < terms.Count; i++)
+            {
+                var term = terms[i];
+                var at = $"$.terms[{i}]";
+                if ((term.Text is null) == (term.Upload is null))
+                {
+                    return (null, ApiJson.Error(StatusCodes.Status400BadRequest, "expected exactly one of text or upload", at));
+                }
+                if (!double.IsFinite(term.Weight) || term.Weight == 0 || Math.Abs(term.Weight) > 100)
+                {
+                    return (null, ApiJson.Error(StatusCodes.Status400BadRequest, $"expected a non-zero weight in [-100, 100], found {term.Weight.ToString(CultureInfo.InvariantCulture)}", at + ".weight"));
+                }
+                string operand;
+                if (term.Text is not null)
+                {
+                    if (string.IsNullOrWhiteSpace(term.Text))
+                    {
+                        return (null, ApiJson.Error(StatusCodes.Status400BadRequest, "expected a non-empty text", at + ".text"));
+                    }
+                    operand = "text:" + Quote(term.Text);
+                }
+                else
+                {
+                    var file = files.GetFile(term.Upload!);
+                    if (file is null)
+                    {
+                        return (null, ApiJson.Error(StatusCodes.Status400BadRequest, $"no uploaded file in multipart field \"{term.Upload}\"", at + ".upload"));
+                    }
+                    var (path, modality, error) = await SaveUploadAsync(id, file, term.Modality, at + ".modality", cancellationToken).ConfigureAwait(false);
+                    if (error is not null)
+                    {
+                        return (null, error);
+                    }
+                    operand = (modality == Modality.Vision ? "image" : modality.ToConfigName()) + ":" + Quote(path!);
+                }
+                parts.Add((term.Weight, operand));
+            }
+            // The expression grammar has no leading minus: a sum is order-free, so positive terms go first.
+            var expr = new StringBuilder();
+            foreach (var (weight, operand) in parts.OrderBy(p => p.Weight < 0))
+            {
+                if (expr.Length > 0)
+                {
+                    expr.Append(weight < 0 ? " - " : " + ");
+                }
+                expr.Append(Math.Abs(weight).ToString("0.#########", CultureInfo.InvariantCulture)).Append('*').Append(operand);
+            }
+            definition.Expr = expr.ToString();
+        }
+        return (definition, null);
+    }
+
+    private async Task<(string? Path, Modality Modality, IResult? Error)> SaveUploadAsync(string queryId, IFormFile file, string? modalityName, string path, CancellationToken cancellationToken)
+    {
+        var extension = Path.GetExtension(file.FileName).ToLowerInvariant();
+        Modality modality;
+        if (modalityName is not null)
+        {
+            if (!ModalityNames.TryParse(modalityName, out modality) || modality is Modality.Text or Modality.Video or Modality.Imu)
+            {
+                return (null, default, ApiJson.Error(StatusCodes.Status400BadRequest, $"expected audio, vision, depth or thermal, found \"{modalityName}\"", path));
+            }
+        }
+        else if (!Extensions.TryGetValue(extension, out modality))
+        {
+            return (null, default, ApiJson.Error(StatusCodes.Status415UnsupportedMediaType,
+                $"upload \"{file.Name}\": expected a .wav audio clip or a .jpg/.png/.bmp/.webp image, found \"{extension}\"", file.Name));
+        }
+        if (!Extensions.ContainsKey(extension) && extension is not ".npy" and not ".tif" and not ".tiff")
+        {
+            return (null, default, ApiJson.Error(StatusCodes.Status415UnsupportedMediaType, $"upload \"{file.Name}\": unsupported file type \"{extension}\"", file.Name));
+        }
+        if (file.Length == 0)
+        {
+            return (null, default, ApiJson.Error(StatusCodes.Status400BadRequest, $"upload \"{file.Name}\" is empty", file.Name));
+        }
+        Directory.CreateDirectory(_uploadDir);
+        // The server names the file: a client's file name never reaches the file system.
+        var safeId = string.Concat(queryId.Select(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' ? c : '_'));
+        var target = Path.Combine(_uploadDir, $"{safeId}-{Guid.NewGuid():N}{extension}");
+        var stream = new FileStream(target, FileMode.CreateNew, FileAccess.Write);
+        await using (stream.ConfigureAwait(false))
+        {
+            await file.CopyToAsync(stream, cancellationToken).ConfigureAwait(false);
+        }
+        return (target, modality, null);
+    }
+
+    private static string Quote(string value) => "\"" + value.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal) + "\"";
+}

@@ -1,0 +1,112 @@
+using System.Net;
+using System.Net.Sockets;
+using EdgeBind.Core.Pipeline;
+using EdgeBind.Matching;
+using EdgeBind.Sinks;
+using EdgeBind.Server.Preview;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace EdgeBind.Server.Tests.Support;
+
+/// <summary>
+/// One running pipeline of test sources (camera, tone, IMU, depth, thermal) with the real preview tap and
+/// the real matcher, shared by a test class; each test starts its own real Kestrel server over it on a
+/// free loopback port with the options it needs.
+/// </summary>
+public sealed class PipelineFixture : IAsyncLifetime
+{
+    public string Directory { get; } = Path.Combine(Path.GetTempPath(), "edgebind-server-tests-" + Guid.NewGuid().ToString("N")[..8]);
+
+    public string EvidenceDir => Path.Combine(Directory, "evidence");
+
+    public Pipeline Pipeline { get; private set; } = null!;
+
+    public ILoggerFactory LoggerFactory { get; } = NullLoggerFactory.Instance;
+
+    public async Task InitializeAsync()
+    {
+        System.IO.Directory.CreateDirectory(Directory);
+        var yaml = $"""
+            name: server-test
+            sources:
+              - {"{"} type: test.camera, id: cam0, required: true {"}"}
+              - {"{"} type: synthetic.audio, id: mic0 {"}"}
+              - {"{"} type: synthetic.imu, id: imu0, options: {"{"} block_size: 10 {"}"} {"}"}
+              - {"{"} type: synthetic.depth, id: depth0, options: {"{"} width: 160, height: 120 {"}"} {"}"}
+              - {"{"} type: synthetic.thermal, id: therm0, options: {"{"} width: 32, height: 24 {"}"} {"}"}
+            windows:
+              vision: {"{"} every_ms: 200 {"}"}
+              depth: {"{"} every_ms: 200 {"}"}
+              thermal: {"{"} every_ms: 200 {"}"}
+              imu: {"{"} rate_hz: 1000, hop_s: 0.5 {"}"}
+            queries: []
+            events:
+              enter: 0.8
+              exit: 0.6
+              evidence: true
+            evidence:
+              directory: {EvidenceDir}
+            """;
+        var file = Path.Combine(Directory, "pipeline.yaml");
+        await File.WriteAllTextAsync(file, yaml);
+        var definition = PipelineDefinition.Load(file, TestSources.Registry());
+        IPipelineModule[] modules = [new PreviewModule(new ServerOptions { PreviewFps = 10 }), new TestOnlyEmbeddingModule(), new MatchingModule(), new SinksModule()];
+        Pipeline = new Pipeline(definition, modules, LoggerFactory);
+        await Pipeline.StartAsync();
+    }
+
+    /// <summary>Starts a server over the pipeline with <paramref name="configure"/>d options on a free port.</summary>
+    public async Task<RunningServer> StartServerAsync(Action<ServerOptions>? configure = null)
+    {
+        var port = FreePort();
+        var options = new ServerOptions { Urls = [$"http://127.0.0.1:{port}"], EvidenceDir = EvidenceDir, UploadDir = Path.Combine(Directory, "uploads") };
+        configure?.Invoke(options);
+        var app = EdgeBindServer.Build(Pipeline, options, LoggerFactory);
+        await app.StartAsync();
+        return new RunningServer(app, new Uri($"http://127.0.0.1:{port}"));
+    }
+
+    public static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    public async Task DisposeAsync()
+    {
+        await Pipeline.DisposeAsync();
+        try
+        {
+            System.IO.Directory.Delete(Directory, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}
+
+public sealed class RunningServer(WebApplication app, Uri baseUri) : IAsyncDisposable
+{
+    public WebApplication App { get; } = app;
+
+    public Uri BaseUri { get; } = baseUri;
+
+    public HttpClient Client(string? token = null)
+    {
+        var client = new HttpClient { BaseAddress = BaseUri, Timeout = TimeSpan.FromSeconds(20) };
+        if (token is not null)
+        {
+            client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+        }
+        return client;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await App.StopAsync();
+        await App.DisposeAsync();
+    }
+}
