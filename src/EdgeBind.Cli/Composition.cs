@@ -7,6 +7,7 @@ using EdgeBind.Devices.Imu;
 using EdgeBind.Devices.Replay;
 using EdgeBind.Devices.Synthetic;
 using EdgeBind.Devices.Thermal;
+using EdgeBind.Inference.Pipeline;
 using EdgeBind.Matching;
 using EdgeBind.Sinks;
 
@@ -31,6 +32,7 @@ public static class Composition
     /// <summary>The pipeline modules, in the order they wire their stages after the windowers.</summary>
     public static IReadOnlyList<IPipelineModule> CreateModules() =>
     [
+        new InferenceModule(),
         new MatchingModule(),
         new SinksModule(),
     ];

@@ -33,6 +33,15 @@ public sealed class MatchingModule : IPipelineModule
         {
             throw queriesNode.Error("queries need window embeddings: add a 'model:' section so the inference module publishes them");
         }
+        // The inference module shares its encoders; adapt them unless something else registered an embedder.
+        if (!builder.Services.ContainsKey(typeof(IQueryEmbedder)) && builder.Services.TryGetValue(typeof(EdgeBind.Inference.IEmbeddingService), out var inference))
+        {
+            builder.Services[typeof(IQueryEmbedder)] = new EmbeddingServiceQueryEmbedder((EdgeBind.Inference.IEmbeddingService)inference);
+            if (!builder.Services.ContainsKey(typeof(IRegionEmbedder)) && inference is EdgeBind.Inference.EmbeddingService service && service.Modalities.Contains(EdgeBind.Core.Modality.Vision))
+            {
+                builder.Services[typeof(IRegionEmbedder)] = new EmbeddingServiceRegionEmbedder(service);
+            }
+        }
         builder.Services.TryGetValue(typeof(IQueryEmbedder), out var embedderService);
         var embedder = embedderService as IQueryEmbedder;
         if (embedder is null && config.Queries.Any(q => q.Embedding is null))
