@@ -114,13 +114,45 @@ def evaluate(model, tok, per_concept=30, arith_per_pair=2, cache="/tmp/edgebind-
     return res
 
 
+TARGETS = {"vision": 95.0, "audio": 80.0, "depth": 70.0, "thermal": 70.0, "imu": 70.0}
+IMAGEBIND_ANCHORS = {"vision": "IN1k 77.7", "audio": "ESC 66.9", "depth": "NYU-D 54.0", "thermal": "LLVIP 63.4", "imu": "Ego4D 25.0"}
+
+
+def summary_table(res, ckpt_dir):
+    """The manifest's evaluation table."""
+    pct = lambda v: round(100.0 * v, 1)  # noqa: E731
+    tab = {
+        "dataset": "EdgeBind-tiny synthetic world, held-out seeds %d-%d (%d samples, %d concepts)" % (
+            res["heldout_seeds"][0], res["heldout_seeds"][1], res["heldout_samples"], world.NUM_CONCEPTS),
+        "metric": "zero-shot top-1 %% over the %d concept prompts ('a photo of ...'); vision is trained against text, "
+                  "audio/depth/thermal/imu only against images (emergent)" % world.NUM_CONCEPTS,
+        "zero_shot_top1": {m: pct(v) for m, v in res["zero_shot_top1"].items()},
+        "targets": TARGETS,
+        "chance": pct(res["chance_zero_shot"]),
+        "imagebind_huge_emergent_zero_shot_anchor": IMAGEBIND_ANCHORS,
+        "audio_to_image_R@1": {"instance": pct(res["audio_to_image_R@1_instance"]),
+                               "same_concept": pct(res["audio_to_image_R@1_concept"]),
+                               "instance_chance": round(100.0 * res["audio_to_image_R@1_instance_chance"], 2)},
+        "arithmetic_image_plus_audio_top1_contains_both": {k: pct(v) for k, v in res["arithmetic"]["top1_contains_both"].items()},
+        "arithmetic_chance": round(100.0 * res["arithmetic"]["chance"], 2),
+    }
+    log_path = os.path.join(ckpt_dir, "train_log.json")
+    if os.path.exists(log_path):
+        log = json.load(open(log_path))
+        tab["training"] = {"seed": log["args"]["seed"], "wall_time_s": round(log["total_s"]),
+                           "train_samples": log["args"]["train_per_concept"] * world.NUM_CONCEPTS,
+                           "stage1_steps": log["args"]["stage1_steps"], "stage2_steps": log["args"]["stage2_steps"],
+                           "batch": log["args"]["batch"]}
+    return tab
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--ckpt", default="/tmp/edgebind-tiny/edgebind_tiny.pt")
     ap.add_argument("--vocab", default=None)
     ap.add_argument("--out", default=None)
     ap.add_argument("--per-concept", type=int, default=30)
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     model, ck = load_model(args.ckpt)
@@ -132,6 +164,13 @@ def main():
     print(json.dumps(res, indent=1))
     out = args.out or os.path.join(os.path.dirname(args.ckpt), "evaluation.json")
     json.dump(res, open(out, "w"), indent=1)
+    json.dump(summary_table(res, os.path.dirname(args.ckpt)), open(os.path.join(os.path.dirname(out), "evaluation_table.json"), "w"), indent=1)
+    # one real input per modality for the exporter's parity fixtures
+    s = world.render(HELDOUT_BASE + 1)
+    real = {"vision": pp.vision_tensor(s["image"])[None], "audio": pp.audio_clip_tensor(s["audio"])[None],
+            "depth": pp.depth_tensor(s["depth"])[None], "thermal": pp.thermal_tensor(s["thermal"])[None],
+            "imu": pp.imu_tensor(s["imu"])[None], "text": np.asarray(tok([s["caption"]]), dtype=np.int64)}
+    np.savez(os.path.join(os.path.dirname(out), "real_inputs.npz"), **real)
 
 
 if __name__ == "__main__":

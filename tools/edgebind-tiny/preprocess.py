@@ -108,8 +108,9 @@ def read_wav_file(path: str) -> tuple[np.ndarray, int]:
 
 
 def read_depth_png16(path: str) -> np.ndarray:
-    mm = np.asarray(Image.open(path), dtype=np.uint16 if Image.open(path).mode == "I;16" else np.int32)
-    return mm.astype(np.float32) / 1000.0
+    with Image.open(path) as im:
+        mm = np.array(im).astype(np.float32)  # "I;16" -> uint16, "I" -> int32
+    return mm / 1000.0
 
 
 def write_depth_png16(path: str, depth_m: np.ndarray) -> None:
@@ -118,7 +119,8 @@ def write_depth_png16(path: str, depth_m: np.ndarray) -> None:
 
 
 def read_imu_csv(path: str) -> np.ndarray:
-    rows = list(csv.reader(open(path)))
+    with open(path, newline="") as fh:
+        rows = list(csv.reader(fh))
     assert rows[0] == ["t", "ax", "ay", "az", "gx", "gy", "gz"], rows[0]
     arr = np.array(rows[1:], dtype=np.float64)
     return arr

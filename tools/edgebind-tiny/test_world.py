@@ -96,7 +96,9 @@ class TokenizerTest(unittest.TestCase):
             self.skipTest("CLIP vocabulary not present")
         import json
         t = tk.Tokenizer(CLIP_VOCAB, 49152 - 256 - 2)
-        for line in open(CLIP_REF):
+        with open(CLIP_REF) as fh:
+            lines = fh.readlines()
+        for line in lines:
             d = json.loads(line)
             self.assertEqual(t(d["text"])[0], d["ids"], d["text"])
 

@@ -101,6 +101,8 @@ def main():
     ap.add_argument("--merges", type=int, default=2000)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--render-only", action="store_true")
+    ap.add_argument("--stop-after-stage1", action="store_true")
+    ap.add_argument("--warmup", type=int, default=20)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     seed_all(args.seed)
@@ -143,7 +145,7 @@ def main():
     for step in range(args.stage1_steps):
         model.train()
         for pg in opt.param_groups:
-            pg["lr"] = cosine_lr(step, args.stage1_steps, args.lr, 20)
+            pg["lr"] = cosine_lr(step, args.stage1_steps, args.lr, args.warmup)
         idx = np.sort(rng.choice(n_train, args.batch, replace=False))
         img = data.batch(train, "vision", idx)
         flip = rng.random(len(idx)) < 0.5
@@ -164,6 +166,8 @@ def main():
     log["stage1_s"] = time.time() - t1
     log["stage1_val"] = zero_shot(model, tok, val, ["vision"])
     print("stage1 val zero-shot", log["stage1_val"], flush=True)
+    if args.stop_after_stage1:
+        return
 
     # 4. stage 2: X <-> frozen image embeddings
     t2 = time.time()
@@ -182,7 +186,7 @@ def main():
     for step in range(args.stage2_steps):
         model.train()
         for pg in opt.param_groups:
-            pg["lr"] = cosine_lr(step, args.stage2_steps, args.lr, 20)
+            pg["lr"] = cosine_lr(step, args.stage2_steps, args.lr, args.warmup)
         idx = np.sort(rng.choice(n_train, args.batch, replace=False))
         zi = img_emb[torch.from_numpy(idx)]
         losses = {}

@@ -611,9 +611,9 @@ PAINTERS = {
 }
 
 
-def render_visual(rng, concept: str):
-    """Returns image uint8 [H,W,3], depth m float32 [H,W], thermal C float32 [H,W], attrs dict."""
-    painter, p_out = PAINTERS[concept]
+def render_visual(rng, concept: str | None):
+    """concept None renders an empty scene (background only). Returns image uint8 [H,W,3], depth m float32 [H,W], thermal C float32 [H,W], attrs dict."""
+    painter, p_out = PAINTERS[concept] if concept is not None else (lambda cv, rng, ctx: None, 0.5)
     outdoor = bool(rng.random() < p_out)
     ctx = scene_context(rng, outdoor)
     if concept == "rain":

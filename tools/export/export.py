@@ -184,14 +184,15 @@ def export_modality(enc: ModalityEncoder, modality: str, path: str, opset: int, 
         enc, (sample,), path, input_names=[modality], output_names=["embedding"],
         dynamic_axes={modality: {0: "batch"}, "embedding": {0: "batch"}}, opset_version=opset,
         do_constant_folding=True)
-    m = onnx.load(path)
+    # load without external tensors: an ImageBind-huge encoder is > 2 GB and is written with external data
+    m = onnx.load(path, load_external_data=False)
     # the exporter's shape inference leaves the embedding width symbolic after the normalisation
     out_dim = m.graph.output[0].type.tensor_type.shape.dim
     if len(out_dim) == 2 and not out_dim[1].dim_value:
         out_dim[1].Clear()
         out_dim[1].dim_value = int(emb_dim)
         onnx.save(m, path)
-    onnx.checker.check_model(m)
+    onnx.checker.check_model(path)  # by path: works for > 2 GB models too
     return m
 
 
