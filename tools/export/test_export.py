@@ -89,6 +89,11 @@ class ExportTest(unittest.TestCase):
         self.assertEqual(man["modalities"]["audio"]["preprocess"]["target_length"], 204)
         self.assertEqual(len(man["modalities"]["imu"]["preprocess"]["scale"]), 6)
 
+    def test_numpy_evaluation_matches_pytorch_at_two_batch_sizes(self):
+        for m, r in self.manifest["_numpy_parity"].items():
+            self.assertGreater(r["cos2"], 0.99999, m)
+            self.assertGreater(r["cos3"], 0.99999, m)
+
     def test_postprocessor_scale_split(self):
         keep, scale = export.postprocessor_parts(self.model.modality_postprocessors["text"])
         self.assertEqual(len(keep), 1)
