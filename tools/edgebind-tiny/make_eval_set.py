@@ -98,7 +98,7 @@ def main():
     ap.add_argument("--ckpt", default="/tmp/edgebind-tiny/edgebind_tiny.pt")
     ap.add_argument("--vocab", default=None)
     ap.add_argument("--out", default="models/edgebind-tiny/eval")
-    ap.add_argument("--per-concept", type=int, default=3)
+    ap.add_argument("--per-concept", type=int, default=2)
     args = ap.parse_args()
     torch.set_num_threads(2)
     model, ck = load_model(args.ckpt)

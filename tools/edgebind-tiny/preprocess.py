@@ -129,8 +129,10 @@ def read_imu_csv(path: str) -> np.ndarray:
 def write_imu_csv(path: str, imu: np.ndarray, t0: float = 0.0, rate: float = 200.0) -> None:
     with open(path, "w", newline="") as fh:
         fh.write("t,ax,ay,az,gx,gy,gz\n")
+        # 1 mm/s^2 and 0.1 mrad/s: about a 16-bit MEMS IMU's resolution
         for i, r in enumerate(imu):
-            fh.write(f"{t0 + i / rate:.3f}," + ",".join(f"{v:.5f}" for v in r) + "\n")
+            fh.write(f"{t0 + i / rate:.3f}," + ",".join(f"{v:.3f}" for v in r[:3]) + "," +
+                     ",".join(f"{v:.4f}" for v in r[3:]) + "\n")
 
 
 def imu_from_csv_rows(arr: np.ndarray, rate: float = 200.0, samples: int = 2000) -> np.ndarray:
