@@ -15,3 +15,6 @@ python3 tools/export/export.py --preset edgebind-tiny --ckpt "$OUT/edgebind_tiny
   --real-inputs "$OUT/real_inputs.npz" --out "$PKG" ${EXPORT_FLAGS:-}
 python3 tools/edgebind-tiny/make_eval_set.py --ckpt "$OUT/edgebind_tiny.pt" \
   --vocab "$PKG/bpe_edgebind_tiny.txt.gz" --out "$PKG/eval"
+python3 tools/export/check_package.py "$PKG" --eval
+python3 tools/edgebind-tiny/write_model_card.py --run "$OUT" --pkg "$PKG" --report tools/edgebind-tiny/REPORT.md
+cp "$OUT/train_log.json" tools/edgebind-tiny/train_log.json

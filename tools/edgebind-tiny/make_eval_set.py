@@ -140,6 +140,8 @@ def main():
         "zero_shot_note": f"{args.per_concept} samples per concept and modality: one sample is {100 / (args.per_concept * world.NUM_CONCEPTS):.1f} points; "
                           "see the model card for the larger held-out evaluation",
     }
+    import shutil
+    shutil.copyfile(os.path.join(os.path.dirname(os.path.abspath(__file__)), "EVAL_README.md"), os.path.join(args.out, "README.md"))
     with open(os.path.join(args.out, "index.json"), "w") as fh:
         json.dump(index, fh, indent=1)
         fh.write("\n")
