@@ -5,7 +5,7 @@
 # (apt-get install libopenblas0-pthread switches libblas.so.3 to OpenBLAS).
 set -euo pipefail
 SEED="${1:-0}"
-OUT=/tmp/edgebind-tiny
+OUT="${OUT:-/tmp/edgebind-tiny}"
 PKG=models/edgebind-tiny
 export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
 python3 tools/edgebind-tiny/train.py --seed "$SEED" --out "$OUT"

@@ -49,6 +49,33 @@ def info_nce(a, b, scale):
     return 0.5 * (F.cross_entropy(logits, target) + F.cross_entropy(logits.t(), target))
 
 
+def info_nce_groups(a, b, scale, groups):
+    """Symmetric InfoNCE inside each group of the batch (rows [g*k, (g+1)*k) form group g)."""
+    if groups <= 1:
+        return info_nce(a, b, scale)
+    k = a.shape[0] // groups
+    a = a.reshape(groups, k, -1)
+    b = b.reshape(groups, k, -1)
+    logits = scale * torch.einsum("gid,gjd->gij", a, b)
+    target = torch.arange(k).repeat(groups)
+    l1 = F.cross_entropy(logits.reshape(groups * k, k), target)
+    l2 = F.cross_entropy(logits.transpose(1, 2).reshape(groups * k, k), target)
+    return 0.5 * (l1 + l2)
+
+
+def sample_batch(rng, concepts, batch, groups):
+    """groups > 0: `groups` groups, each one random sample of every concept (no two samples of a
+    group share a concept, so InfoNCE has no false negatives); otherwise a uniform batch."""
+    if groups <= 0:
+        return np.sort(rng.choice(len(concepts), batch, replace=False)), 1
+    by_c = sample_batch.by_c if hasattr(sample_batch, "by_c") and sample_batch.n == len(concepts) else None
+    if by_c is None:
+        by_c = [np.flatnonzero(concepts == c) for c in range(int(concepts.max()) + 1)]
+        sample_batch.by_c, sample_batch.n = by_c, len(concepts)
+    idx = [rng.choice(ix) for _ in range(groups) for ix in by_c]
+    return np.asarray(idx), groups
+
+
 def cosine_lr(step, total, base, warmup):
     if step < warmup:
         return base * (step + 1) / warmup
@@ -94,15 +121,17 @@ def main():
     ap.add_argument("--cache", default="/tmp/edgebind-tiny-cache")
     ap.add_argument("--train-per-concept", type=int, default=240)
     ap.add_argument("--val-per-concept", type=int, default=20)
-    ap.add_argument("--stage1-steps", type=int, default=300)
-    ap.add_argument("--stage2-steps", type=int, default=300)
+    ap.add_argument("--stage1-steps", type=int, default=800)
+    ap.add_argument("--stage2-steps", type=int, default=500)
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--merges", type=int, default=2000)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--render-only", action="store_true")
     ap.add_argument("--stop-after-stage1", action="store_true")
-    ap.add_argument("--warmup", type=int, default=20)
+    ap.add_argument("--warmup", type=int, default=40)
+    ap.add_argument("--groups", type=int, default=0,
+                    help="batches of G groups x one sample per concept (0: uniform batches of --batch)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     seed_all(args.seed)
@@ -146,7 +175,7 @@ def main():
         model.train()
         for pg in opt.param_groups:
             pg["lr"] = cosine_lr(step, args.stage1_steps, args.lr, args.warmup)
-        idx = np.sort(rng.choice(n_train, args.batch, replace=False))
+        idx, groups = sample_batch(rng, concepts, args.batch, args.groups)
         img = data.batch(train, "vision", idx)
         flip = rng.random(len(idx)) < 0.5
         img[flip] = img[flip][..., ::-1]
@@ -155,7 +184,7 @@ def main():
         ids = tokens_for(tok, caps)
         zi = model.encode("vision", torch.from_numpy(np.ascontiguousarray(img)))
         zt = model.encode("text", ids)
-        loss = info_nce(zi, zt, model.text_logit_scale())
+        loss = info_nce_groups(zi, zt, model.text_logit_scale(), groups)
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -187,13 +216,13 @@ def main():
         model.train()
         for pg in opt.param_groups:
             pg["lr"] = cosine_lr(step, args.stage2_steps, args.lr, args.warmup)
-        idx = np.sort(rng.choice(n_train, args.batch, replace=False))
+        idx, groups = sample_batch(rng, concepts, args.batch, args.groups)
         zi = img_emb[torch.from_numpy(idx)]
         losses = {}
         total = 0.0
         for k, m in enumerate(X_MODALITIES):
             zx = model.encode(m, torch.from_numpy(data.batch(train, m, idx)))
-            l = info_nce(zx, zi, temps[k].exp().clamp(max=100))
+            l = info_nce_groups(zx, zi, temps[k].exp().clamp(max=100), groups)
             losses[m] = round(float(l), 4)
             total = total + l
         opt.zero_grad()

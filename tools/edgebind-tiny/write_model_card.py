@@ -72,6 +72,14 @@ def main():
     size = package_size(args.pkg)
     onnx_size = sum(os.path.getsize(os.path.join(args.pkg, m["file"])) for m in man["modalities"].values())
     tab = tables(ev, idx)
+    g = a.get("groups", 0)
+    if g and g > 0:
+        batch_desc = (f"batches of {g} groups x one sample of each of the {world.NUM_CONCEPTS} concepts ({g * world.NUM_CONCEPTS} samples); "
+                      "InfoNCE runs inside each group, so no negative shares the positive's concept. The world's "
+                      "nuisances are drawn independently per modality, so the concept is the only information the "
+                      "modalities share and same-concept negatives would only be false negatives.")
+    else:
+        batch_desc = f"uniform random batches of {a['batch']} (same-concept samples act as negatives)"
     concepts = ", ".join(f"{k} (\"{world.zero_shot_prompt(i)}\")" for i, k in enumerate(world.CONCEPT_KEYS))
     card = f"""# EdgeBind-tiny {man['version']}
 
@@ -104,7 +112,8 @@ Concepts and their zero-shot prompts: {concepts}.
   (the text logit scale, now {man['modalities']['text']['logit_scale']:.2f}); stage 2 image and text frozen, audio,
   depth, thermal and IMU encoders each trained only against image embeddings (symmetric InfoNCE,
   one learnable temperature per modality), never against text. Zero-shot X -> text is emergent.
-- {a['stage1_steps']} + {a['stage2_steps']} steps of batch {a['batch']}, AdamW (lr {a['lr']}, wd 0.05, cosine), training seed {a['seed']},
+- {batch_desc}
+- {a['stage1_steps']} + {a['stage2_steps']} steps, AdamW (lr {a['lr']}, wd 0.05, cosine), training seed {a['seed']},
   {log['total_s'] / 60:.1f} min wall time on 2 shared CPU cores (see tools/edgebind-tiny/REPORT.md).
 
 ## Architecture
@@ -156,7 +165,7 @@ is {100 / (len(idx['files']) // 5):.1f} points there. Its expected embeddings we
     s2 = log["stage2"]
     rep = [f"# EdgeBind-tiny training report", "",
            "Command (from the repository root): `tools/edgebind-tiny/build_package.sh {seed}` which runs".format(seed=a["seed"]),
-           "", "```", f"python3 tools/edgebind-tiny/train.py --seed {a['seed']} --stage1-steps {a['stage1_steps']} --stage2-steps {a['stage2_steps']} --lr {a['lr']} --batch {a['batch']}",
+           "", "```", f"python3 tools/edgebind-tiny/train.py --seed {a['seed']} --stage1-steps {a['stage1_steps']} --stage2-steps {a['stage2_steps']} --lr {a['lr']} --warmup {a.get('warmup', 20)} --groups {a.get('groups', 0)}",
            "python3 tools/edgebind-tiny/evaluate.py", "python3 tools/export/export.py --preset edgebind-tiny ...", "python3 tools/edgebind-tiny/make_eval_set.py ...", "```", "",
            f"- torch {log['torch']}, {log.get('blas')}, 1 thread (a second OpenMP/BLAS thread only spins on this shared 2-core machine)",
            f"- rendering + preprocessing the cache: {log['render_s']:.0f} s (0 when cached); stage 1: {log['stage1_s']:.0f} s; stage 2: {log['stage2_s']:.0f} s; total {log['total_s']:.0f} s",
