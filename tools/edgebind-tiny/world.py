@@ -1125,6 +1125,11 @@ def rng_for(seed: int) -> np.random.Generator:
     return np.random.Generator(np.random.PCG64(np.random.SeedSequence([int(seed), 0xED6E])))
 
 
+def streams(seed: int, n: int) -> list[np.random.Generator]:
+    """Independent generators for the parts of one sample (vision, audio, IMU, caption)."""
+    return [np.random.Generator(np.random.PCG64(s)) for s in np.random.SeedSequence([int(seed), 0xED6E]).spawn(n)]
+
+
 def concept_for_seed(seed: int) -> int:
     return int(seed) % NUM_CONCEPTS
 
@@ -1134,9 +1139,7 @@ def render(seed: int, concept: int | None = None) -> dict:
     if concept is None:
         concept = concept_for_seed(seed)
     key = CONCEPT_KEYS[concept]
-    rng = rng_for(seed)
-    r_vis, r_aud, r_imu, r_txt = rng.spawn(4) if hasattr(rng, "spawn") else [
-        np.random.Generator(np.random.PCG64(s)) for s in np.random.SeedSequence([int(seed), 0xED6E]).spawn(4)]
+    r_vis, r_aud, r_imu, r_txt = streams(seed, 4)
     image, depth, thermal, attrs = render_visual(r_vis, key)
     audio = render_audio(r_aud, key)
     imu = render_imu(r_imu, key)
