@@ -1,0 +1,353 @@
+"""Export any model with ImageBind's module layout to an EdgeBind model package.
+
+    # the bundled model
+    python3 tools/export/export.py --preset edgebind-tiny --ckpt /tmp/edgebind-tiny/edgebind_tiny.pt \
+        --vocab /tmp/edgebind-tiny/bpe_edgebind_tiny.txt.gz --evaluation /tmp/edgebind-tiny/evaluation.json \
+        --out models/edgebind-tiny
+
+    # the real ImageBind (workstation, see README.md "Using the real ImageBind")
+    python3 tools/export/export.py --preset imagebind --ckpt .checkpoints/imagebind_huge.pth \
+        --vocab <imagebind>/bpe/bpe_simple_vocab_16e6.txt.gz --out /data/edgebind-models/imagebind-huge
+
+Per modality the exported graph is preprocessor -> trunk -> head -> L2 normalisation (the logit
+scale is left out and recorded in the manifest). Inputs are named after the modality, the output
+is "embedding", the batch axis is dynamic. Parity fixtures (batch 2: one random and one real
+input, with the PyTorch outputs) go to <out>/parity/ for `edgebind models check <out>`.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import onnx
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TINY = os.path.join(os.path.dirname(HERE), "edgebind-tiny")
+sys.path.insert(0, TINY)
+sys.path.insert(0, HERE)
+
+MODALITIES = ["vision", "text", "audio", "depth", "thermal", "imu"]
+INPUT_SHAPES = {"vision": [3, 224, 224], "text": [77], "audio": [1, 128, 204], "depth": [1, 224, 224],
+                "thermal": [1, 224, 224], "imu": [6, 2000]}
+CSHARP_CLI = "/work/main/src/EdgeBind.Cli"
+
+CLIP_MEAN = [0.48145466, 0.4578275, 0.40821073]
+CLIP_STD = [0.26862954, 0.26130258, 0.27577711]
+
+PRESETS = {
+    "edgebind-tiny": {
+        "name": "edgebind-tiny", "version": "0.1.0",
+        "license": "Apache-2.0 (weights and code of this repository); trained only on the synthetic world in tools/edgebind-tiny",
+        "description": "Tiny ImageBind-style joint embedding (6 modalities, 256-d) trained on EdgeBind's synthetic sensor world",
+        "vocab_name": "bpe_edgebind_tiny.txt.gz",
+        "preprocess": None,  # filled from tools/edgebind-tiny/preprocess.py
+    },
+    "imagebind": {
+        "name": "imagebind-huge", "version": "1.0.0",
+        "license": "CC-BY-NC 4.0 (ImageBind weights by Meta AI); non-commercial use only; never commit",
+        "description": "ImageBind (huge) exported to EdgeBind's package format",
+        "vocab_name": "bpe_simple_vocab_16e6.txt.gz",
+        "preprocess": {
+            "depth": {"mean": 0.0418, "std": 0.0295, "disparity": False, "focal_px": None, "baseline_m": None},
+            # ImageBind publishes no thermal or IMU loader: LLVIP frames are 8-bit; map the
+            # camera's range to [0,1] and leave mean/std at 0/1 unless you know better.
+            "thermal": {"min": 0.0, "max": 255.0, "unit": "raw8", "mean": 0.0, "std": 1.0},
+            "imu": {"scale": [1.0] * 6},
+        },
+    },
+}
+
+
+# ------------------------------------------------------------------------------------------------
+# the per-modality encoder
+
+def _is_logit_scale(mod: nn.Module) -> bool:
+    return hasattr(mod, "log_logit_scale")
+
+
+def _logit_scale_value(mod: nn.Module) -> float:
+    s = mod.log_logit_scale.detach().exp()
+    mx = getattr(mod, "max_logit_scale", None)
+    if mx is not None:
+        s = torch.clip(s, max=mx)
+    return float(s)
+
+
+def postprocessor_parts(post: nn.Module):
+    """(modules to keep, constant logit scale) of a postprocessor (Sequential or single module)."""
+    children = list(post.children()) if isinstance(post, nn.Sequential) else [post]
+    keep, scale = [], 1.0
+    for c in children:
+        if _is_logit_scale(c):
+            scale *= _logit_scale_value(c)
+        else:
+            keep.append(c)
+    return keep, scale
+
+
+class ModalityEncoder(nn.Module):
+    def __init__(self, model: nn.Module, modality: str):
+        super().__init__()
+        self.modality = modality
+        self.pre = model.modality_preprocessors[modality]
+        self.trunk = model.modality_trunks[modality]
+        self.head = model.modality_heads[modality]
+        keep, self.logit_scale = postprocessor_parts(model.modality_postprocessors[modality])
+        self.post = nn.ModuleList(keep)
+
+    def forward(self, x):
+        out = self.pre(**{self.modality: x})
+        y = self.trunk(**out["trunk"])
+        y = self.head(y, **out["head"])
+        for m in self.post:
+            y = m(y)
+        # always end L2-normalised (idempotent when the source already normalised)
+        return F.normalize(y, dim=-1)
+
+
+# ------------------------------------------------------------------------------------------------
+# model loading
+
+def load_model(preset: str, ckpt: str | None):
+    if preset == "edgebind-tiny":
+        from model import EdgeBindTiny
+        ck = torch.load(ckpt, map_location="cpu")
+        model = EdgeBindTiny(ck["cfg"])
+        model.load_state_dict(ck["state_dict"])
+        return model.eval(), {"merges": ck.get("merges")}
+    if preset == "imagebind":
+        from imagebind.models import imagebind_model  # pip install from facebookresearch/ImageBind
+        model = imagebind_model.imagebind_huge(pretrained=False)
+        state = torch.load(ckpt, map_location="cpu")
+        model.load_state_dict(state)
+        return model.eval(), {"merges": 49152 - 256 - 2}
+    raise SystemExit(f"unknown preset {preset!r}")
+
+
+def tiny_preprocess():
+    import preprocess as pp
+    return {
+        "vision": {"size": 224, "mean": CLIP_MEAN, "std": CLIP_STD},
+        "text": {},
+        "audio": {"sample_rate": 16000, "num_mel_bins": 128, "target_length": 204, "clip_duration_s": 2.0,
+                  "clips_per_file": 3, "mean": pp.AUDIO_MEAN, "std": pp.AUDIO_STD},
+        "depth": {"size": 224, "min_m": pp.DEPTH_MIN_M, "max_m": pp.DEPTH_MAX_M, "disparity": False, "focal_px": None,
+                  "baseline_m": None, "mean": pp.DEPTH_MEAN, "std": pp.DEPTH_STD},
+        "thermal": {"size": 224, "unit": "celsius", "min": pp.THERMAL_MIN_C, "max": pp.THERMAL_MAX_C,
+                    "mean": pp.THERMAL_MEAN, "std": pp.THERMAL_STD},
+        "imu": {"rate_hz": 200, "samples": 2000, "scale": [float(v) for v in pp.IMU_SCALE]},
+    }
+
+
+def default_preprocess(overrides: dict | None):
+    base = {
+        "vision": {"size": 224, "mean": CLIP_MEAN, "std": CLIP_STD},
+        "text": {},
+        "audio": {"sample_rate": 16000, "num_mel_bins": 128, "target_length": 204, "clip_duration_s": 2.0,
+                  "clips_per_file": 3, "mean": -4.268, "std": 9.138},
+        "depth": {"size": 224, "min_m": 0.01, "max_m": 75.0, "disparity": False, "focal_px": None, "baseline_m": None,
+                  "mean": 0.0418, "std": 0.0295},
+        "thermal": {"size": 224, "unit": "celsius", "min": -20.0, "max": 120.0, "mean": 0.0, "std": 1.0},
+        "imu": {"rate_hz": 200, "samples": 2000, "scale": [1.0] * 6},
+    }
+    for m, o in (overrides or {}).items():
+        base[m].update(o)
+    return base
+
+
+# ------------------------------------------------------------------------------------------------
+# inputs for tracing and parity
+
+def random_input(modality: str, batch: int, gen: torch.Generator, merges: int):
+    if modality == "text":
+        sot, eot = 512 + merges, 513 + merges
+        ids = torch.zeros(batch, 77, dtype=torch.long)
+        for b in range(batch):
+            n = int(torch.randint(3, 20, (1,), generator=gen))
+            ids[b, 0] = sot
+            ids[b, 1:n] = torch.randint(1, 512 + merges, (n - 1,), generator=gen)
+            ids[b, n] = eot
+        return ids
+    return torch.randn(batch, *INPUT_SHAPES[modality], generator=gen)
+
+
+def export_modality(enc: ModalityEncoder, modality: str, path: str, opset: int, sample: torch.Tensor, emb_dim: int):
+    torch.onnx.export(
+        enc, (sample,), path, input_names=[modality], output_names=["embedding"],
+        dynamic_axes={modality: {0: "batch"}, "embedding": {0: "batch"}}, opset_version=opset,
+        do_constant_folding=True)
+    # load without external tensors: an ImageBind-huge encoder is > 2 GB and is written with external data
+    m = onnx.load(path, load_external_data=False)
+    # the exporter's shape inference leaves the embedding width symbolic after the normalisation
+    out_dim = m.graph.output[0].type.tensor_type.shape.dim
+    if len(out_dim) == 2 and not out_dim[1].dim_value:
+        out_dim[1].Clear()
+        out_dim[1].dim_value = int(emb_dim)
+        onnx.save(m, path)
+    onnx.checker.check_model(path)  # by path: works for > 2 GB models too
+    return m
+
+
+def describe_graph(m: onnx.ModelProto):
+    def dims(vi):
+        return [d.dim_param if d.dim_param else d.dim_value for d in vi.type.tensor_type.shape.dim]
+    inp = [(i.name, dims(i), i.type.tensor_type.elem_type) for i in m.graph.input]
+    out = [(o.name, dims(o), o.type.tensor_type.elem_type) for o in m.graph.output]
+    return inp, out
+
+
+def _cli_has_models_check() -> bool:
+    """Cheap look before paying for a `dotnet run` build: does the CLI source mention the command?"""
+    for root, _, files in os.walk(CSHARP_CLI):
+        if "/bin" in root or "/obj" in root:
+            continue
+        for f in files:
+            if f.endswith(".cs"):
+                text = open(os.path.join(root, f), encoding="utf-8", errors="replace").read()
+                if '"models"' in text and '"check"' in text:
+                    return True
+    return False
+
+
+def run_csharp_check(out_dir: str, timeout: int = 900) -> int | None:
+    if not os.path.isdir(CSHARP_CLI) or shutil.which("dotnet") is None or not _cli_has_models_check():
+        print(f"parity: the C# `models check` command is not available yet; run "
+              f"`dotnet run --project {CSHARP_CLI} -- models check {os.path.abspath(out_dir)}` once it exists "
+              f"(expects cosine >= 0.9999 for every row of parity/<modality>.expected.npy)")
+        return None
+    cmd = ["dotnet", "run", "--project", CSHARP_CLI, "--", "models", "check", os.path.abspath(out_dir)]
+    print("parity:", " ".join(cmd), flush=True)
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        print("parity: C# check timed out; run it by hand")
+        return None
+    print(p.stdout)
+    if p.returncode != 0:
+        print(p.stderr[-3000:])
+        if "models" in (p.stdout + p.stderr) and ("Unknown" in p.stdout + p.stderr or "unknown" in p.stdout + p.stderr):
+            print(f"parity: `models check` is not implemented yet; run `dotnet run --project {CSHARP_CLI} -- models check {out_dir}` later")
+    return p.returncode
+
+
+def export_package(model: nn.Module, out_dir: str, *, merges: int, vocab: str | None, vocab_name: str,
+                   name: str, version: str, license: str, description: str, preprocess: dict,
+                   evaluation: dict | None = None, real_inputs: dict | None = None, opset: int = 14,
+                   modalities=None, clips: dict | None = None, parity: bool = True, numpy_check: bool = True) -> dict:
+    os.makedirs(out_dir, exist_ok=True)
+    model.eval()
+    gen = torch.Generator().manual_seed(1234)
+    modalities = modalities or [m for m in MODALITIES if m in model.modality_preprocessors]
+    manifest_mods = {}
+    numpy_results = {}
+    emb_dim = None
+    if parity:
+        os.makedirs(os.path.join(out_dir, "parity"), exist_ok=True)
+    for m in modalities:
+        enc = ModalityEncoder(model, m).eval()
+        sample = random_input(m, 2, gen, merges)
+        if real_inputs is not None and m in real_inputs:
+            real = torch.as_tensor(np.asarray(real_inputs[m]))[:1]
+            sample = torch.cat([sample[:1], real.to(sample.dtype)], 0)
+        path = os.path.join(out_dir, f"{m}.onnx")
+        with torch.no_grad():
+            expected = enc(sample)
+            onx = export_modality(enc, m, path, opset, sample, int(expected.shape[1]))
+        emb_dim = int(expected.shape[1])
+        if numpy_check:
+            ok = numpy_parity(path, m, sample.numpy(), expected.numpy())
+            numpy_results[m] = ok
+        inp, out = describe_graph(onx)
+        assert inp[0][0] == m and out[0][0] == "embedding", (inp, out)
+        if parity:
+            np.save(os.path.join(out_dir, "parity", f"{m}.input.npy"), sample.numpy())
+            np.save(os.path.join(out_dir, "parity", f"{m}.expected.npy"), expected.numpy().astype(np.float32))
+        manifest_mods[m] = {
+            "file": f"{m}.onnx",
+            "input": {"name": m, "shape": [-1] + INPUT_SHAPES[m], "dtype": "int64" if m == "text" else "float32"},
+            "output": {"name": "embedding", "shape": [-1, emb_dim], "dtype": "float32"},
+            "normalized": True,
+            "logit_scale": round(enc.logit_scale, 6),
+            "clips": (clips or {}).get(m, 3 if m == "audio" else 1),
+            "preprocess": preprocess[m],
+        }
+        print(f"exported {m}: {os.path.getsize(path) / 1e6:.2f} MB, logit_scale {enc.logit_scale:.4f}", flush=True)
+    if vocab:
+        shutil.copyfile(vocab, os.path.join(out_dir, vocab_name))
+    manifest = {
+        "schema": "edgebind-model/1",
+        "name": name, "version": version, "license": license, "description": description,
+        "embedding_dim": emb_dim,
+        "tokenizer": {"type": "clip-bpe", "vocab": vocab_name, "merges": int(merges), "context_length": 77},
+        "modalities": manifest_mods,
+        "evaluation": evaluation or {},
+    }
+    with open(os.path.join(out_dir, "edgebind-model.json"), "w") as fh:
+        json.dump(manifest, fh, indent=2)
+        fh.write("\n")
+    if numpy_results:
+        print("NumPy reference evaluation of the ONNX graphs (batch 2 parity inputs, then batch 3):")
+        print("| modality | min cosine b=2 | min cosine b=3 | max abs diff |")
+        for m, r in numpy_results.items():
+            print(f"| {m} | {r['cos2']:.7f} | {r['cos3']:.7f} | {r['maxabs']:.2e} |")
+    manifest["_numpy_parity"] = numpy_results
+    return manifest
+
+
+def numpy_parity(path: str, modality: str, x: np.ndarray, expected: np.ndarray) -> dict:
+    """Run the ONNX graph with tools/export/onnx_numpy.py (no onnxruntime in Python)."""
+    import onnx_numpy
+    g = onnx.load(path)
+    try:
+        y2 = onnx_numpy.run(g, {modality: x})[0]
+        y3 = onnx_numpy.run(g, {modality: np.concatenate([x, x[:1]])})[0]
+    except NotImplementedError as e:  # an operator outside the evaluator's subset (e.g. ImageBind's)
+        print(f"numpy parity skipped for {modality}: {e}")
+        return {"cos2": float("nan"), "cos3": float("nan"), "maxabs": float("nan")}
+    return {"cos2": float(onnx_numpy.cosine_rows(y2, expected).min()),
+            "cos3": float(onnx_numpy.cosine_rows(y3[:2], expected).min()),
+            "maxabs": float(np.abs(y2 - expected).max())}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--preset", choices=sorted(PRESETS), default="edgebind-tiny")
+    ap.add_argument("--ckpt", required=True)
+    ap.add_argument("--vocab", required=True, help="CLIP-format BPE vocabulary (.txt.gz)")
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--evaluation", help="JSON file whose content becomes the manifest's evaluation table")
+    ap.add_argument("--real-inputs", help=".npz with one real preprocessed input per modality ([1,...] each)")
+    ap.add_argument("--opset", type=int, default=14)
+    ap.add_argument("--version", default=None)
+    ap.add_argument("--no-csharp-check", action="store_true")
+    ap.add_argument("--no-numpy-check", action="store_true", help="skip the NumPy evaluation of the graphs (slow for huge models)")
+    ap.add_argument("--threads", type=int, default=2)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    preset = PRESETS[args.preset]
+    model, info = load_model(args.preset, args.ckpt)
+    merges = info["merges"]
+    pre = tiny_preprocess() if args.preset == "edgebind-tiny" else default_preprocess(preset["preprocess"])
+    evaluation = json.load(open(args.evaluation)) if args.evaluation else None
+    real = dict(np.load(args.real_inputs)) if args.real_inputs else None
+    export_package(model, args.out, merges=merges, vocab=args.vocab, vocab_name=preset["vocab_name"],
+                   name=preset["name"], version=args.version or preset["version"], license=preset["license"],
+                   description=preset["description"], preprocess=pre, evaluation=evaluation, real_inputs=real,
+                   opset=args.opset, numpy_check=not args.no_numpy_check)
+    if args.no_csharp_check:
+        print(f"parity: fixtures in {args.out}/parity; check with `dotnet run --project {CSHARP_CLI} -- models check {args.out}` (cosine >= 0.9999 each)")
+    else:
+        run_csharp_check(args.out)
+
+
+if __name__ == "__main__":
+    main()
