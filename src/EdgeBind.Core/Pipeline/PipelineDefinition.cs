@@ -123,6 +123,25 @@ public sealed class PipelineDefinition
     /// <summary>Parses and validates pipeline YAML text; <paramref name="file"/> labels errors.</summary>
     public static PipelineDefinition Parse(string yaml, string file, SourceRegistry registry) => FromNode(ConfigNode.Parse(yaml, file), registry);
 
+    /// <summary>
+    /// Makes a relative <c>path</c> option relative to the pipeline file's folder, so a pipeline runs the
+    /// same from any working directory (as the model's <c>path</c> does).
+    /// </summary>
+    private static void ResolvePaths(object options, string file)
+    {
+        var property = options.GetType().GetProperty("Path");
+        if (property is null || property.PropertyType != typeof(string) || !property.CanWrite || !System.IO.File.Exists(file))
+        {
+            return;
+        }
+        var value = (string?)property.GetValue(options);
+        if (!string.IsNullOrEmpty(value) && !System.IO.Path.IsPathRooted(value) && !value.Contains("://", StringComparison.Ordinal))
+        {
+            var folder = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(file))!;
+            property.SetValue(options, System.IO.Path.GetFullPath(System.IO.Path.Combine(folder, value)));
+        }
+    }
+
     private static PipelineDefinition FromNode(ConfigNode root, SourceRegistry registry)
     {
         ArgumentNullException.ThrowIfNull(registry);
@@ -160,6 +179,7 @@ public sealed class PipelineDefinition
                 throw idNode.Error($"duplicate source id \"{id}\"; ids must be unique");
             }
             var options = type.BindOptions(item.Get("options"));
+            ResolvePaths(options, root.File);
             var required = item.Get("required")?.ConvertTo(typeof(bool)) as bool? ?? false;
             sources.Add(new SourceDefinition { Id = id, Type = type, Options = options, Required = required, Path = item.Path });
         }
