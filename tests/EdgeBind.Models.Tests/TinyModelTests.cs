@@ -56,7 +56,7 @@ public sealed class TinyModelTests(TinyModelFixture tiny, ITestOutputHelper outp
 
         var cosines = labels.Select((l, i) => (l.Label, Cos: TinyModelFixture.Cosine(actual[i], expected[l.Row]))).ToList();
         var worst = cosines.MinBy(c => c.Cos);
-        output.WriteLine($"{modality}: min cosine {worst.Cos:F8} ({worst.Label}) over {cosines.Count}");
+        output.WriteLine($"{modality}: min cosine {worst.Cos:F8} (1 - cos = {1 - worst.Cos:E1}, {worst.Label}) over {cosines.Count}");
         Assert.True(worst.Cos >= MinCosine,
             $"{modality}: min cosine {worst.Cos:F8} ({worst.Label}) < {MinCosine}; " +
             $"{cosines.Count(c => c.Cos < MinCosine)} of {cosines.Count} below");
