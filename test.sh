@@ -49,14 +49,16 @@ trap 'rm -f "$log"' EXIT
 # Python tool tests (model generator, exporter, fixtures) use Debian's python, never a venv.
 for t in $(find tools -name 'test_*.py' -not -path '*/node_modules/*' | sort); do
   echo "== python: $t"
-  (cd "$(dirname "$t")" && /usr/bin/python3 -m unittest -v "$(basename "$t" .py)") 2>&1 | tee -a "$log"
-  [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+  if ! (cd "$(dirname "$t")" && /usr/bin/python3 -m unittest -v "$(basename "$t" .py)") 2>&1 | tee -a "$log"; then
+    status=1
+  fi
 done
 
 for proj in tests/*.Tests/*.Tests.csproj; do
   echo "== dotnet test: $proj"
-  dotnet test "$proj" -c Release --no-build --logger "console;verbosity=normal" 2>&1 | tee -a "$log"
-  [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+  if ! dotnet test "$proj" -c Release --no-build --logger "console;verbosity=normal" 2>&1 | tee -a "$log"; then
+    status=1
+  fi
 done
 
 # One closing line over every runner: dotnet's "Passed: N" / "Failed: N" and unittest's "Ran N tests".
