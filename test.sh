@@ -61,9 +61,11 @@ for proj in tests/*.Tests/*.Tests.csproj; do
   fi
 done
 
-# One closing line over every runner: dotnet's "Passed: N" / "Failed: N" and unittest's "Ran N tests".
+# One closing line over every runner: dotnet's "Passed: N" / "Failed: N" / "Skipped: N" and unittest's "Ran N tests".
 awk '
-  /^(Passed|Failed)! +- +Failed: +[0-9]+, Passed: +[0-9]+/ { gsub(/,/, ""); f += $4; p += $6; s += $8 }
+  /^ +Passed: +[0-9]+$/ { p += $2 }
+  /^ +Failed: +[0-9]+$/ { f += $2 }
+  /^ +Skipped: +[0-9]+$/ { s += $2 }
   /^Ran [0-9]+ tests? in/ { ran = $2 }
   /^(OK|FAILED)/ && ran != "" { fails = 0; if (match($0, /failures=[0-9]+/)) fails += substr($0, RSTART + 9, RLENGTH - 9);
                                 if (match($0, /errors=[0-9]+/)) fails += substr($0, RSTART + 7, RLENGTH - 7);
