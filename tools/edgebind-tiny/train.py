@@ -121,7 +121,7 @@ def main():
     ap.add_argument("--cache", default="/tmp/edgebind-tiny-cache")
     ap.add_argument("--train-per-concept", type=int, default=240)
     ap.add_argument("--val-per-concept", type=int, default=20)
-    ap.add_argument("--stage1-steps", type=int, default=800)
+    ap.add_argument("--stage1-steps", type=int, default=1600)
     ap.add_argument("--stage2-steps", type=int, default=500)
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--lr", type=float, default=1e-3)

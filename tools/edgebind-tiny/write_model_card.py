@@ -167,7 +167,7 @@ is {100 / (len(idx['files']) // 5):.1f} points there. Its expected embeddings we
            "Command (from the repository root): `tools/edgebind-tiny/build_package.sh {seed}` which runs".format(seed=a["seed"]),
            "", "```", f"python3 tools/edgebind-tiny/train.py --seed {a['seed']} --stage1-steps {a['stage1_steps']} --stage2-steps {a['stage2_steps']} --lr {a['lr']} --warmup {a.get('warmup', 20)} --groups {a.get('groups', 0)}",
            "python3 tools/edgebind-tiny/evaluate.py", "python3 tools/export/export.py --preset edgebind-tiny ...", "python3 tools/edgebind-tiny/make_eval_set.py ...", "```", "",
-           f"- torch {log['torch']}, {log.get('blas')}, 1 thread (a second OpenMP/BLAS thread only spins on this shared 2-core machine)",
+           f"- torch {log['torch']} (Debian build, BLAS through libblas.so.3 -> {os.path.realpath('/usr/lib/x86_64-linux-gnu/libblas.so.3')}), 1 thread (a second OpenMP/BLAS thread only spins on this shared 2-core machine)",
            f"- rendering + preprocessing the cache: {log['render_s']:.0f} s (0 when cached); stage 1: {log['stage1_s']:.0f} s; stage 2: {log['stage2_s']:.0f} s; total {log['total_s']:.0f} s",
            f"- stage 1 validation image->text top-1 after stage 1: {pct(log['stage1_val']['vision'])} %",
            f"- stage 2 learned temperatures: " + ", ".join(f"{k} {v:.1f}" for k, v in log["stage2_temperatures"].items()),
