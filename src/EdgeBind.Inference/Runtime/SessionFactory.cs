@@ -56,7 +56,7 @@ internal static class SessionFactory
                 ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
                 IntraOpNumThreads = options.IntraOpThreads,
             };
-            if (chain.Count > 0 && !TryAppend(so, chain[0], options, out var appendError))
+            if (chain.Count > 0 && !TryAppend(so, chain[0], options, modelPath, out var appendError))
             {
                 Refuse(chain[0], appendError);
                 continue;
@@ -65,7 +65,7 @@ internal static class SessionFactory
             var attached = new List<string>(chain.Take(1));
             foreach (var next in chain.Skip(1))
             {
-                if (TryAppend(so, next, options, out _))
+                if (TryAppend(so, next, options, modelPath, out _))
                 {
                     attached.Add(next);
                 }
@@ -98,11 +98,26 @@ internal static class SessionFactory
         }
     }
 
+    /// <summary>
+    /// The engine and timing cache folder of one ONNX file: keyed by the model file (name, size and
+    /// modification time), the ONNX Runtime version, the TensorRT version (<c>EDGEBIND_TRT_VERSION</c>,
+    /// set by the Jetson install from JetPack; "trt-unversioned" otherwise) and the device, so an upgrade
+    /// of any of them builds fresh engines instead of loading stale ones.
+    /// </summary>
+    public static string TensorrtCacheDirectory(string root, string modelPath, int deviceId)
+    {
+        var file = new FileInfo(modelPath);
+        var stamp = file.Exists ? $"{file.Length:x}-{file.LastWriteTimeUtc.Ticks:x}" : "missing";
+        var trt = Environment.GetEnvironmentVariable("EDGEBIND_TRT_VERSION") is { Length: > 0 } v ? $"trt-{v}" : "trt-unversioned";
+        var ort = $"ort-{OrtEnv.Instance().GetVersionString()}";
+        return Path.Combine(root, $"{Path.GetFileNameWithoutExtension(modelPath)}-{stamp}", ort, trt, $"device-{deviceId}");
+    }
+
     private static InferenceException StrictFailure(string context, ExecutionOptions options, List<KeyValuePair<string, string>> refused) =>
         new($"{context}: execution providers [{string.Join(", ", options.Providers)}] requested with strict: true, but " +
             string.Join("; ", refused.Select(r => $"{r.Key} was refused: {r.Value}")));
 
-    private static bool TryAppend(SessionOptions so, string provider, ExecutionOptions options, out string error)
+    private static bool TryAppend(SessionOptions so, string provider, ExecutionOptions options, string modelPath, out string error)
     {
         error = "";
         var device = options.DeviceId.ToString(System.Globalization.CultureInfo.InvariantCulture);
@@ -125,8 +140,9 @@ internal static class SessionFactory
                         ["device_id"] = device,
                         ["trt_fp16_enable"] = options.Tensorrt.Fp16 ? "1" : "0",
                     };
-                    if (options.Tensorrt.CacheDir is { } dir)
+                    if (options.Tensorrt.CacheDir is { } root)
                     {
+                        var dir = TensorrtCacheDirectory(root, modelPath, options.DeviceId);
                         Directory.CreateDirectory(dir);
                         settings["trt_engine_cache_enable"] = "1";
                         settings["trt_engine_cache_path"] = dir;
