@@ -18,7 +18,14 @@ install -d -m 0755 /opt/edgebind /etc/edgebind
 install -d -m 0750 -o edgebind -g edgebind /var/lib/edgebind /var/lib/edgebind/cache /var/lib/edgebind/evidence /var/lib/edgebind/outbox
 cp -a "$publish/." /opt/edgebind/
 [ -d "$here/../models" ] && cp -a "$here/../models" /opt/edgebind/
-[ -f /etc/edgebind/pipeline.yaml ] || install -m 0644 "$pipeline" /etc/edgebind/pipeline.yaml
+cp -a "$here/../pipelines" /opt/edgebind/
+# Relative paths in a pipeline resolve against its own folder; the installed copy lives in /etc/edgebind,
+# so the shipped pipelines' relative paths are rewritten to where install put their data.
+if [ ! -f /etc/edgebind/pipeline.yaml ]; then
+  sed -e 's#path: demo-scenario/#path: /opt/edgebind/pipelines/demo-scenario/#' \
+      -e 's#path: \.\./models/#path: /opt/edgebind/models/#' "$pipeline" > /etc/edgebind/pipeline.yaml
+  chmod 0644 /etc/edgebind/pipeline.yaml
+fi
 [ -f /etc/edgebind/edgebind.env ] || install -m 0640 "$here/edgebind.env" /etc/edgebind/edgebind.env
 install -m 0644 "$here/edgebind.service" /etc/systemd/system/edgebind.service
 
