@@ -161,6 +161,10 @@ public sealed class WebhookSinkTests : IDisposable
         await again.StartAsync(default);
         await WaitUntil(() => endpoint.Accepted.Count >= 5, TimeSpan.FromSeconds(10), "redelivery");
         await again.StopAsync(TimeSpan.FromSeconds(2));
-        Assert.Equal(sent.Select(m => m.Event.Id), endpoint.Accepted.Select(a => Events.IdOf(a.Body)));
+        // At-least-once: a request the first sink had in flight when it stopped may land after the endpoint
+        // recovers, so an event can arrive twice, always with its own ULID and in order.
+        var accepted = endpoint.Accepted.Select(a => Events.IdOf(a.Body)).ToList();
+        Assert.Equal(sent.Select(m => m.Event.Id), accepted.Distinct());
+        Assert.True(accepted.Count <= sent.Count + 1, $"more duplicates than one in-flight request explains: {string.Join(", ", accepted)}");
     }
 }
