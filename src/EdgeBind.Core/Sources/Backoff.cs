@@ -1,4 +1,4 @@
-namespace EdgeBind.Devices.Camera;
+namespace EdgeBind.Core.Sources;
 
 /// <summary>
 /// Capped exponential backoff for reconnecting a lost device: the first retry waits
