@@ -8,11 +8,13 @@ namespace EdgeBind.Core.Timing;
 /// </summary>
 public static class MonotonicClock
 {
-    private static readonly long AnchorTicks = Stopwatch.GetTimestamp();
+    // Zero means "not set" throughout (latency stamps, last-sample times), so the epoch is placed one
+    // second before the clock is first used: every real reading is at least 1e9 ns.
+    private static readonly long AnchorTicks = Stopwatch.GetTimestamp() - Stopwatch.Frequency;
     private static readonly double NsPerTick = 1e9 / Stopwatch.Frequency;
 
-    /// <summary>UTC wall time at which monotonic time zero was taken (process start of this clock).</summary>
-    public static DateTimeOffset UtcAnchor { get; } = DateTimeOffset.UtcNow;
+    /// <summary>UTC wall time of monotonic time zero (one second before this clock was first used).</summary>
+    public static DateTimeOffset UtcAnchor { get; } = DateTimeOffset.UtcNow.AddSeconds(-1);
 
     /// <summary>Monotonic time now, in nanoseconds since <see cref="UtcAnchor"/>.</summary>
     public static long NowNs => (long)((Stopwatch.GetTimestamp() - AnchorTicks) * NsPerTick);
