@@ -114,6 +114,11 @@ public sealed class SerialImuSource : SourceBase
     /// <summary>Successful opens after the first.</summary>
     public int Reopens { get; private set; }
 
+    /// <summary>Times the port was opened successfully (the first open included).</summary>
+    public int Opens => Volatile.Read(ref _opens);
+
+    private int _opens;
+
     /// <summary>Blocks rented and not returned.</summary>
     public long OutstandingBlocks => _blocks.Outstanding;
 
@@ -147,6 +152,7 @@ public sealed class SerialImuSource : SourceBase
                 {
                     Reopens++;
                 }
+                Interlocked.Increment(ref _opens);
                 backoff.Reset();
                 ReadPort(port, output, cancellationToken);
             }

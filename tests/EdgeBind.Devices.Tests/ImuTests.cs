@@ -140,8 +140,9 @@ public sealed class SerialImuTests : IDisposable
             Port = PortA, Baud = 115200, RateHz = 100, BlockFrames = 5, ReconnectInitialS = 0.1, ReconnectMaxS = 0.5,
         });
         await using var run = new SourceRun(source);
-        // Give the port time to open before writing, so no line is lost to the sync-to-first-newline.
-        await Task.Delay(500);
+        // Write only once the port is open (opening sets the line discipline, which can flush earlier input).
+        await run.WaitUntilAsync(() => source.Opens >= 1, 10, "the port to open");
+        await Task.Delay(200);
         using (var peer = OpenPeer())
         {
             Send(peer, "\n");
