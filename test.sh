@@ -70,6 +70,8 @@ for proj in tests/*.Tests/*.Tests.csproj; do
   rm -f "$attempt"
 done
 
+if [ -s "$reruns" ]; then cat "$reruns"; fi
+
 # One closing line over every runner: dotnet's "Passed: N" / "Failed: N" / "Skipped: N" and unittest's "Ran N tests".
 awk '
   /^ +Passed: +[0-9]+$/ { p += $2 }
@@ -80,5 +82,4 @@ awk '
                                 if (match($0, /errors=[0-9]+/)) fails += substr($0, RSTART + 7, RLENGTH - 7);
                                 p += ran - fails; f += fails; ran = "" }
   END { printf "tests: %d passed, %d failed, %d skipped\n", p, f, s }' "$log"
-[ -s "$reruns" ] && cat "$reruns"
 exit $status
