@@ -24,6 +24,7 @@ pyhas torchvision || need_apt+=(python3-torchvision)
 pyhas onnx || need_apt+=(python3-onnx)
 pyhas PIL || need_apt+=(python3-pil)
 pyhas regex || need_apt+=(python3-regex)
+pyhas scipy || need_apt+=(python3-scipy)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "test.sh: installing ${need_apt[*]}"
   export DEBIAN_FRONTEND=noninteractive

@@ -9,7 +9,7 @@ using EdgeBind.Devices.Replay.Mcap;
 namespace EdgeBind.Devices.Replay;
 
 /// <summary>Options of an MCAP replay source (<c>replay.mcap.{modality}</c>).</summary>
-public sealed class McapReplayOptions : IValidatable
+public sealed class McapReplayOptions : IValidatable, IPacedOptions
 {
     /// <summary>The MCAP file written by <c>edgebind record</c>.</summary>
     public string Path { get; set; } = "";
@@ -19,6 +19,8 @@ public sealed class McapReplayOptions : IValidatable
 
     /// <summary>Playback speed: 1 real time, N times faster, 0 as fast as the consumer takes samples (deterministic).</summary>
     public double Speed { get; set; } = 1;
+
+    Pacing IPacedOptions.Pacing => Speed == 0 ? Pacing.Fast : Pacing.Realtime;
 
     /// <summary>Start again at the end.</summary>
     public bool Loop { get; set; }

@@ -4,7 +4,7 @@ using EdgeBind.Core.Sources;
 namespace EdgeBind.Devices.Synthetic;
 
 /// <summary>Options shared by every synthetic source (pipeline file: <c>sources[i].options</c>).</summary>
-public class SyntheticOptions : IValidatable
+public class SyntheticOptions : IValidatable, IPacedOptions
 {
     /// <summary>Items per second: frames for cameras, blocks for audio and IMU.</summary>
     public double RateHz { get; set; } = 10;

@@ -20,7 +20,7 @@ public sealed class TinyModelFixture : IDisposable
     public TinyModelFixture()
     {
         PackageDir = Path.Combine(RepoRoot(), "models", "edgebind-tiny");
-        EvalDir = Path.Combine(PackageDir, "eval");
+        EvalDir = Path.Combine(RepoRoot(), "models", "edgebind-tiny-eval");
         Index = JsonSerializer.Deserialize<EvalIndex>(File.ReadAllText(Path.Combine(EvalDir, "index.json")),
             new JsonSerializerOptions { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower })
             ?? throw new InvalidDataException("index.json: empty");

@@ -8,13 +8,13 @@ SEED="${1:-0}"
 OUT="${OUT:-/tmp/edgebind-tiny}"
 PKG=models/edgebind-tiny
 export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
-python3 tools/edgebind-tiny/train.py --seed "$SEED" --out "$OUT"
-python3 tools/edgebind-tiny/evaluate.py --ckpt "$OUT/edgebind_tiny.pt" --out "$OUT/evaluation.json"
-python3 tools/export/export.py --preset edgebind-tiny --ckpt "$OUT/edgebind_tiny.pt" \
+/usr/bin/python3 tools/edgebind-tiny/train.py --seed "$SEED" --out "$OUT"
+/usr/bin/python3 tools/edgebind-tiny/evaluate.py --ckpt "$OUT/edgebind_tiny.pt" --out "$OUT/evaluation.json"
+/usr/bin/python3 tools/export/export.py --preset edgebind-tiny --ckpt "$OUT/edgebind_tiny.pt" \
   --vocab "$OUT/bpe_edgebind_tiny.txt.gz" --evaluation "$OUT/evaluation_table.json" \
   --real-inputs "$OUT/real_inputs.npz" --out "$PKG" ${EXPORT_FLAGS:-}
-python3 tools/edgebind-tiny/make_eval_set.py --ckpt "$OUT/edgebind_tiny.pt" \
-  --vocab "$PKG/bpe_edgebind_tiny.txt.gz" --out "$PKG/eval"
-python3 tools/export/check_package.py "$PKG" --eval
-python3 tools/edgebind-tiny/write_model_card.py --run "$OUT" --pkg "$PKG" --report tools/edgebind-tiny/REPORT.md
+/usr/bin/python3 tools/edgebind-tiny/make_eval_set.py --ckpt "$OUT/edgebind_tiny.pt" \
+  --vocab "$PKG/bpe_edgebind_tiny.txt.gz" --out "$PKG-eval"
+/usr/bin/python3 tools/export/check_package.py "$PKG" --eval
+/usr/bin/python3 tools/edgebind-tiny/write_model_card.py --run "$OUT" --pkg "$PKG" --report tools/edgebind-tiny/REPORT.md
 cp "$OUT/train_log.json" tools/edgebind-tiny/train_log.json

@@ -2,7 +2,7 @@
 embeddings computed from the files as the runtime reads them.
 
     python3 tools/edgebind-tiny/make_eval_set.py --ckpt /tmp/edgebind-tiny/edgebind_tiny.pt \
-        --vocab models/edgebind-tiny/bpe_edgebind_tiny.txt.gz --out models/edgebind-tiny/eval
+        --vocab models/edgebind-tiny/bpe_edgebind_tiny.txt.gz --out models/edgebind-tiny-eval
 
 Files (per concept, --per-concept samples; seeds from world.EVAL_SEED_BASE, never used in training):
   vision/<concept>_<k>.png    224x224 RGB PNG
@@ -97,7 +97,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--ckpt", default="/tmp/edgebind-tiny/edgebind_tiny.pt")
     ap.add_argument("--vocab", default=None)
-    ap.add_argument("--out", default="models/edgebind-tiny/eval")
+    ap.add_argument("--out", default="models/edgebind-tiny-eval")
     ap.add_argument("--per-concept", type=int, default=2)
     args = ap.parse_args()
     torch.set_num_threads(2)

@@ -65,7 +65,7 @@ def main():
     args = ap.parse_args()
     ev = json.load(open(os.path.join(args.run, "evaluation.json")))
     log = json.load(open(os.path.join(args.run, "train_log.json")))
-    idx_path = os.path.join(args.pkg, "eval", "index.json")
+    idx_path = os.path.join(os.path.normpath(args.pkg) + "-eval", "index.json")
     idx = json.load(open(idx_path)) if os.path.exists(idx_path) else None
     man = json.load(open(os.path.join(args.pkg, "edgebind-model.json")))
     a = log["args"]
@@ -142,7 +142,7 @@ IMU [6,2000] with acceleration / 9.80665 and angular rate / 2.
 
 {tab}
 
-The committed evaluation set (`eval/`, {len(idx['files']) // 5 if idx else 0} samples per modality) is small: one sample
+The committed evaluation set (`models/edgebind-tiny-eval/`, kept beside the package so it does not ship with it; {len(idx['files']) // 5 if idx else 0} samples per modality) is small: one sample
 is {100 / (len(idx['files']) // 5):.1f} points there. Its expected embeddings were computed from the files
 (PNG, WAV, 16-bit PNG, .npy, CSV) through the runtime's preprocessing.
 

@@ -4,8 +4,8 @@
 
 - every ONNX file: onnx.checker, input/output names, dtypes and shapes as the manifest says;
 - parity fixtures: cosine of the graph's output to parity/<m>.expected.npy (>= 0.9999);
-- with --eval (EdgeBind-tiny's eval/ set): re-reads every file as the runtime does, runs the graphs,
-  compares with eval/expected_embeddings.npz (>= 0.999) and recomputes the zero-shot accuracies.
+- with --eval (EdgeBind-tiny's evaluation set, models/edgebind-tiny-eval/): re-reads every file as the runtime does, runs the graphs,
+  compares with its expected_embeddings.npz (>= 0.999) and recomputes the zero-shot accuracies.
 """
 from __future__ import annotations
 
@@ -29,6 +29,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("pkg")
     ap.add_argument("--eval", action="store_true")
+    ap.add_argument("--eval-dir", default=None,
+                    help="the evaluation set (default: <pkg>-eval beside the package, where EdgeBind-tiny keeps it)")
     args = ap.parse_args()
     man = json.load(open(os.path.join(args.pkg, "edgebind-model.json")))
     ok = True
@@ -54,7 +56,7 @@ def main():
         print(f"| {m} | ok | {'ok' if io_ok else 'MISMATCH'} | {cos:.7f} |")
     if args.eval:
         import make_eval_set as me
-        ev = os.path.join(args.pkg, "eval")
+        ev = args.eval_dir or os.path.normpath(args.pkg) + "-eval"
         idx = json.load(open(os.path.join(ev, "index.json")))
         exp = np.load(os.path.join(ev, "expected_embeddings.npz"))
         ids = np.array([c["prompt_token_ids"] for c in idx["concepts"]], dtype=np.int64)

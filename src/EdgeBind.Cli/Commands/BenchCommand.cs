@@ -12,14 +12,15 @@ using OpenCvSharp;
 
 namespace EdgeBind.Cli.Commands;
 
-/// <summary><c>edgebind bench</c>: single-threaded throughput measurements of pipeline stages.</summary>
+/// <summary><c>edgebind bench</c>: single-threaded throughput of pipeline stages, and end-to-end latency.</summary>
 public static class BenchCommand
 {
     /// <summary>Builds the command and its subcommands.</summary>
     public static Command Create()
     {
-        var bench = new Command("bench", "Measure single-threaded throughput of pipeline stages.");
+        var bench = new Command("bench", "Measure single-threaded throughput of pipeline stages, or a pipeline's sensor-to-event latency.");
         bench.Subcommands.Add(CreatePreprocess());
+        bench.Subcommands.Add(LatencyBenchCommand.Create());
         return bench;
     }
 

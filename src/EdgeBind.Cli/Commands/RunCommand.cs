@@ -14,7 +14,12 @@ public static class RunCommand
         var file = new Argument<string>("FILE") { Description = "Pipeline file (YAML)." };
         var duration = new Option<double?>("--duration") { Description = "Stop after this many seconds (default: until Ctrl-C, SIGTERM, or every source ends)." };
         var quiet = new Option<bool>("--quiet", "-q") { Description = "No status lines; only the summary." };
-        var command = new Command("run", "Run a pipeline in the foreground, printing a status line every second and a summary at the end.") { file, duration, quiet };
+        var pacing = new Option<string?>("--pacing")
+        {
+            Description = "Override the pacing of every file and recording source: realtime, or fast (as fast as the pipeline takes samples; capture times stay nominal).",
+        };
+        pacing.AcceptOnlyFromAmong("realtime", "fast");
+        var command = new Command("run", "Run a pipeline in the foreground, printing a status line every second and a summary at the end.") { file, duration, quiet, pacing };
         command.SetAction(async (parse, cancellationToken) =>
         {
             var seconds = parse.GetValue(duration);
@@ -22,7 +27,8 @@ public static class RunCommand
             {
                 throw new ArgumentException($"--duration: expected a positive number of seconds, found {seconds}");
             }
-            var definition = Composition.LoadPipeline(parse.GetValue(file)!);
+            var path = parse.GetValue(file)!;
+            var definition = parse.GetValue(pacing) is { } p ? PipelineOverrides.Load(path).SetPacing(p).Parse() : Composition.LoadPipeline(path);
             using var loggerFactory = LoggerFactory.Create(b => b.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(parse.GetValue(CliApp.VerboseOption) ? LogLevel.Debug : LogLevel.Warning));
             return await RunAsync(definition, seconds, parse.GetValue(quiet), loggerFactory, cancellationToken).ConfigureAwait(false);
         });

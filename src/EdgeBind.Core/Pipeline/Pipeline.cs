@@ -106,7 +106,12 @@ public sealed class Pipeline : IAsyncDisposable
         {
             var source = def.Type.Create(def.Id, def.Options);
             var edgeConfig = def.Type.Modality.IsFrameModality() ? _definition.Edges.Frames : _definition.Edges.Samples;
-            var edge = new Edge<Sample>($"samples/{def.Id}", edgeConfig.ToOptions() with { SingleWriter = true });
+            var edgeOptions = edgeConfig.ToOptions() with { SingleWriter = true };
+            if (def.Options is IPacedOptions { Pacing: Pacing.Fast })
+            {
+                edgeOptions = edgeOptions with { FullMode = FullMode.Wait };
+            }
+            var edge = new Edge<Sample>($"samples/{def.Id}", edgeOptions);
             var windower = Windowers.Create(def.Type.Modality, _definition.WindowFor(def.Type.Modality), WindowPool);
             _sources.Add(new SourceRuntime(def, source, edge, windower));
         }

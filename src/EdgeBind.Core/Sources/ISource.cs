@@ -51,6 +51,16 @@ public interface ISource : IAsyncDisposable
     Task RunAsync(Edge<Sample> output, CancellationToken cancellationToken);
 }
 
+/// <summary>
+/// Options of a source that can replay faster than real time. With <see cref="Pacing.Fast"/> the pipeline
+/// makes the source's edge wait instead of dropping: a file can always wait, so nothing needs to be lost.
+/// </summary>
+public interface IPacedOptions
+{
+    /// <summary>How the source paces its output.</summary>
+    Pacing Pacing { get; }
+}
+
 /// <summary>How a source paces its output.</summary>
 public enum Pacing
 {

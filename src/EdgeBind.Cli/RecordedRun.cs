@@ -1,0 +1,89 @@
+using System.Text.Json;
+using EdgeBind.Core.Pipeline;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace EdgeBind.Cli;
+
+/// <summary>One JSON record a recorded run wrote (event, detection or window embedding).</summary>
+/// <param name="Kind">event, detection or embedding.</param>
+/// <param name="EventId">Shared by an event's open and closed records; null for embeddings.</param>
+/// <param name="State">open or closed (events); null otherwise.</param>
+/// <param name="QueryId">The query (events); null for embeddings.</param>
+/// <param name="Group">The classification group, if any.</param>
+/// <param name="Target">Modality name or fused.</param>
+/// <param name="StartNs">Capture time of the first window, monotonic ns.</param>
+/// <param name="EndNs">Capture time of the last window, monotonic ns.</param>
+/// <param name="PeakScore">Peak score (events), else 0.</param>
+/// <param name="LatencyMs">Latency breakdown, ms, by name (capture_to_window ... total); missing spans left out.</param>
+public sealed record RunRecord(string Kind, string? EventId, string? State, string? QueryId, string? Group, string Target, long StartNs, long EndNs,
+    double PeakScore, IReadOnlyDictionary<string, double> LatencyMs);
+
+/// <summary>
+/// Runs a pipeline whose sinks were replaced by one JSONL file (<see cref="PipelineOverrides.RecordTo"/>) and reads
+/// the records back: the harness behind <c>bench latency</c> and the end-to-end tests.
+/// </summary>
+public static class RecordedRun
+{
+    /// <summary>
+    /// Runs <paramref name="overrides"/> (recording to a temporary file) until every source ends or
+    /// <paramref name="duration"/> passes; returns the records in the order they were written.
+    /// </summary>
+    public static async Task<IReadOnlyList<RunRecord>> RunAsync(PipelineOverrides overrides, bool embeddings, TimeSpan? duration,
+        ILoggerFactory? loggerFactory = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(overrides);
+        var path = Path.Combine(Path.GetTempPath(), $"edgebind-run-{Guid.NewGuid():N}.jsonl");
+        try
+        {
+            var definition = overrides.Remove("server").RecordTo(path, embeddings).Parse();
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            if (duration is { } d)
+            {
+                stop.CancelAfter(d);
+            }
+            await using (var pipeline = new Pipeline(definition, Composition.CreateModules(), loggerFactory ?? NullLoggerFactory.Instance))
+            {
+                await pipeline.StartAsync(stop.Token).ConfigureAwait(false);
+                try
+                {
+                    await pipeline.Completion.WaitAsync(stop.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (stop.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+                {
+                    // the duration ended the run; stopping drains what is in flight
+                }
+                await pipeline.StopAsync().ConfigureAwait(false);
+                if (pipeline.Completion.IsFaulted)
+                {
+                    throw new InvalidOperationException($"{overrides.File}: pipeline failed: {pipeline.Completion.Exception?.GetBaseException().Message}",
+                        pipeline.Completion.Exception);
+                }
+            }
+            return File.Exists(path) ? File.ReadLines(path).Where(l => l.Length > 0).Select(Parse).ToList() : [];
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    /// <summary>Parses one JSONL record.</summary>
+    public static RunRecord Parse(string line)
+    {
+        using var doc = JsonDocument.Parse(line);
+        var r = doc.RootElement;
+        string? Text(string name) => r.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
+        var latency = new Dictionary<string, double>(StringComparer.Ordinal);
+        if (r.TryGetProperty("latency_ms", out var l) && l.ValueKind == JsonValueKind.Object)
+        {
+            foreach (var p in l.EnumerateObject().Where(p => p.Value.ValueKind == JsonValueKind.Number))
+            {
+                latency[p.Name] = p.Value.GetDouble();
+            }
+        }
+        return new RunRecord(Text("kind") ?? "", Text("event_id"), Text("state"), Text("query_id"), Text("group"), Text("target") ?? "",
+            r.GetProperty("start_ns").GetInt64(), r.GetProperty("end_ns").GetInt64(),
+            r.TryGetProperty("peak_score", out var peak) ? peak.GetDouble() : 0, latency);
+    }
+}
