@@ -374,14 +374,19 @@ public sealed class MatcherStage : IStage<EmbeddedWindow, MatchEvent>
             {
                 continue;
             }
+            // Background rows follow the classes: they share the softmax but have no trackers.
             var cos = g.Cosines;
             for (var k = 0; k < g.Rows.Length; k++)
             {
                 cos[k] = Exact(g.Rows[k], embedding);
             }
-            if (_probabilities.Length < g.Rows.Length + 1)
+            for (var k = 0; k < g.BackgroundRows.Length; k++)
             {
-                _probabilities = new float[g.Rows.Length + 1];
+                cos[g.Rows.Length + k] = Exact(g.BackgroundRows[k], embedding);
+            }
+            if (_probabilities.Length < cos.Length + 1)
+            {
+                _probabilities = new float[cos.Length + 1];
             }
             Classifier.Softmax(cos, g.Options.Temperature, g.Options.Other, _probabilities);
             var groupTrackers = g.Trackers[target];
@@ -642,7 +647,7 @@ public sealed class MatcherStage : IStage<EmbeddedWindow, MatchEvent>
         {
             _scores = new float[Math.Max(set.Count, _scores.Length * 2)];
         }
-        _groups = _settings.Events.Classification.Select(g => new GroupState(g, g.Queries.Select(set.IndexOf).Where(i => i >= 0).ToArray())).ToArray();
+        _groups = _settings.Events.Classification.Select(g => new GroupState(g, Rows(set, g.Queries), Rows(set, g.Background))).ToArray();
     }
 
     private void CloseGroup(GroupState g, string reason)
@@ -663,11 +668,14 @@ public sealed class MatcherStage : IStage<EmbeddedWindow, MatchEvent>
     private static EventTracker?[][] NewTrackers(int count) =>
         Enumerable.Range(0, WatchTargets.Count).Select(_ => new EventTracker?[count]).ToArray();
 
-    private sealed class GroupState(ClassificationGroup options, int[] rows)
+    private static int[] Rows(QuerySet set, List<string> ids) => ids.Select(set.IndexOf).Where(i => i >= 0).ToArray();
+
+    private sealed class GroupState(ClassificationGroup options, int[] rows, int[] backgroundRows)
     {
         public ClassificationGroup Options { get; } = options;
         public int[] Rows { get; } = rows;
-        public float[] Cosines { get; } = new float[rows.Length];
+        public int[] BackgroundRows { get; } = backgroundRows;
+        public float[] Cosines { get; } = new float[rows.Length + backgroundRows.Length];
         public int Watch { get; } = WatchTargets.Parse(options.Watch);
         public EventTracker?[][] Trackers { get; } = Enumerable.Range(0, WatchTargets.Count).Select(_ => new EventTracker?[rows.Length]).ToArray();
     }

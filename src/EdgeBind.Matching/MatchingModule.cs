@@ -127,6 +127,10 @@ public sealed class MatchingModule : IPipelineModule
             {
                 throw new ConfigException(definition.File, $"events.classification[{g}].queries", $"unknown query id \"{id}\"; expected one of: {string.Join(", ", known)}");
             }
+            foreach (var id in events.Classification[g].Background.Where(id => !known.Contains(id)))
+            {
+                throw new ConfigException(definition.File, $"events.classification[{g}].background", $"unknown query id \"{id}\"; expected one of: {string.Join(", ", known)}");
+            }
         }
         var fusion = definition.Section("fusion")?.Bind<FusionOptions>() ?? new FusionOptions();
         var evidenceNode = definition.Section("evidence");

@@ -76,6 +76,13 @@ public sealed class ClassificationGroup : IValidatable
     /// <summary>Ids of the member queries (the classes).</summary>
     public List<string> Queries { get; set; } = [];
 
+    /// <summary>
+    /// Ids of queries that stand for nothing of interest (for example "a photo of an empty scene"). They compete
+    /// in the softmax like the classes but never raise events, so a window showing none of the classes goes to
+    /// them instead of to whichever class happens to be nearest.
+    /// </summary>
+    public List<string> Background { get; set; } = [];
+
     /// <summary>Softmax temperature applied to cosine similarities (CLIP-like models: about 0.01 to 0.1).</summary>
     public double Temperature { get; set; } = 0.05;
 
@@ -109,6 +116,10 @@ public sealed class ClassificationGroup : IValidatable
         ArgumentNullException.ThrowIfNull(validator);
         validator.Require(!string.IsNullOrWhiteSpace(Id), "id", "a group id", Id);
         validator.Require(Queries.Count >= 1, "queries", "at least one query id", Queries.Count);
+        foreach (var id in Background)
+        {
+            validator.Require(!Queries.Contains(id), "background", "query ids that are not also classes of the group", id);
+        }
         validator.Require(Temperature > 0 && Temperature <= 10, "temperature", "a temperature in (0, 10]", Temperature);
         validator.Require(Other is null or >= -1 and <= 1, "other", "a cosine similarity in [-1, 1] or null", Other);
         validator.Require(Enter is > 0 and <= 1, "enter", "a probability in (0, 1]", Enter);

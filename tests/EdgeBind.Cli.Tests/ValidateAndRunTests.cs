@@ -64,6 +64,37 @@ public sealed class ValidateAndRunTests : IDisposable
     }
 
     [Fact]
+    public void Run_with_fast_pacing_replays_a_realtime_file_without_waiting_or_dropping()
+    {
+        // 60 s of synthetic IMU paced in real time in the file; --pacing fast must finish in far less.
+        var path = Write("imu.yaml", "sources:\n  - { type: synthetic.imu, id: imu0, options: { rate_hz: 200, duration_s: 60, pacing: realtime } }\n" +
+            "windows:\n  imu: { samples: 2000, rate_hz: 200, hop_s: 2.0 }\n");
+        var (exit, stdout, stderr) = CliProcess.Run("run", path, "--pacing", "fast", "--quiet");
+        Assert.True(exit == 0, stderr);
+        Assert.Matches(@"source imu0 \(imu\): \d+ samples, 26 windows, 0 dropped", stdout);
+        // Not a speed target: fast pacing must not sleep through the file's 60 s.
+        var ran = double.Parse(System.Text.RegularExpressions.Regex.Match(stdout, @"ran (\d+(\.\d+)?) s").Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+        Assert.True(ran < 30, $"ran {ran} s for 60 s of samples");
+        var (badExit, _, badErr) = CliProcess.Run("run", path, "--pacing", "slow");
+        Assert.Equal(2, badExit);
+        Assert.Contains("slow", badErr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Bench_latency_reports_percentiles_per_modality_for_the_demo()
+    {
+        var (exit, stdout, stderr) = CliProcess.RunIn(CliProcess.RepoRoot, TimeSpan.FromSeconds(90),
+            "bench", "latency", "pipelines/demo.yaml", "--duration", "8", "--warmup", "3");
+        Assert.True(exit == 0, stderr);
+        foreach (var m in new[] { "vision", "audio", "depth", "thermal" })
+        {
+            // | modality | n | p50 | p99 | max | spans...: real windows, with numbers
+            Assert.Matches($@"\| {m} \| [1-9]\d* \| \d+\.\d \| \d+\.\d \| \d+\.\d \|", stdout);
+        }
+        Assert.Contains("| opened events |", stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Version_prints_the_version()
     {
         var (exit, stdout, _) = CliProcess.Run("--version");

@@ -193,6 +193,48 @@ public class MatcherStageTests
     }
 
     [Fact]
+    public async Task ClassificationGroup_BackgroundQueriesAbsorbWindowsButNeverRaiseEvents()
+    {
+        var store = new QueryStore(null, new EventsOptions
+        {
+            Classification = [new ClassificationGroup { Id = "scene", Queries = ["dog", "cat"], Background = ["empty"], Temperature = 0.05, Other = null, Enter = 0.6, Exit = 0.5 }],
+        });
+        var stage = new MatcherStage(new MatcherSettings
+        {
+            Events = store.Defaults,
+            InitialQueries =
+            [
+                new QueryDefinition { Id = "dog", Embedding = TableEmbedder.Axis(Dim, 0), Enter = 0.1 },
+                new QueryDefinition { Id = "cat", Embedding = TableEmbedder.Axis(Dim, 1), Enter = 0.1 },
+                // Alone (not in the group) it would open on every window below: its enter is 0.1.
+                new QueryDefinition { Id = "empty", Embedding = TableEmbedder.Axis(Dim, 2), Enter = 0.1 },
+            ],
+        }, store, new ScoreFeed());
+        var factory = new WindowFactory();
+        var output = new CollectingOutput();
+        await stage.StartAsync(default);
+        // An empty scene: nearer the background query than either class. Without the background class dog
+        // (0.3 vs cat 0.1) would take p = 0.98 and open.
+        await stage.ProcessAsync([factory.Make(Modality.Vision, "cam", 10 * S, [0.3f, 0.1f, 0.9f, 0, 0, 0, 0, 0])], output, default);
+        await stage.ProcessAsync([factory.Make(Modality.Vision, "cam", 11 * S, [0.3f, 0.1f, 0.9f, 0, 0, 0, 0, 0])], output, default);
+        Assert.Empty(output.Items);
+        // A dog: the class wins and opens as usual.
+        await stage.ProcessAsync([factory.Make(Modality.Vision, "cam", 12 * S, [0.9f, 0.1f, 0.3f, 0, 0, 0, 0, 0])], output, default);
+        await stage.StopAsync(output, default);
+        Assert.Equal([("dog", "open"), ("dog", "closed")], output.Items.Select(e => (e.QueryId, e.State)).ToList());
+    }
+
+    [Fact]
+    public void ClassificationGroup_RejectsAQueryThatIsBothClassAndBackground()
+    {
+        var group = new ClassificationGroup { Id = "scene", Queries = ["dog", "empty"], Background = ["empty"] };
+        var validator = new EdgeBind.Core.Config.ConfigValidator("p.yaml", "events.classification[0]");
+        var error = Assert.Throws<EdgeBind.Core.Config.ConfigException>(() => group.Validate(validator));
+        Assert.Contains("events.classification[0].background", error.Message, StringComparison.Ordinal);
+        Assert.Contains("empty", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task ScoreFeed_DeliversTopScores_AndDropsOldestForSlowReaders()
     {
         var store = new QueryStore(null);

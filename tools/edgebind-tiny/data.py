@@ -24,18 +24,22 @@ import world
 CACHE_VERSION = 3
 
 
-def _one(seed):
+def _one(job):
     import torch
     torch.set_num_threads(1)
-    s = world.render(seed)
+    seed, concept = job
+    s = world.render(seed, concept)
     return (seed, s["concept"], s["image"], pp.audio_clip_tensor(s["audio"]).astype(np.float16),
             pp.depth_tensor(s["depth"]).astype(np.float16), pp.thermal_tensor(s["thermal"]).astype(np.float16),
             pp.imu_tensor(s["imu"]))
 
 
-def build(dirpath: str, seeds: list[int], workers: int = 2) -> dict:
+def build(dirpath: str, seeds: list[int], workers: int = 2, label: int | None = None) -> dict:
+    """Renders and preprocesses `seeds` (each seed's own concept, or concept `label` for all of them)."""
     meta_path = os.path.join(dirpath, "meta.json")
     want = {"version": CACHE_VERSION, "n": len(seeds), "first": int(seeds[0]), "last": int(seeds[-1])}
+    if label is not None:
+        want["concept"] = int(label)
     if os.path.exists(meta_path) and json.load(open(meta_path)) == want:
         return load(dirpath)
     os.makedirs(dirpath, exist_ok=True)
@@ -51,7 +55,7 @@ def build(dirpath: str, seeds: list[int], workers: int = 2) -> dict:
     t0 = time.time()
     ctx = mp.get_context("fork")
     with ctx.Pool(workers) as pool:
-        for i, (seed, c, im, au, de, th, imu) in enumerate(pool.imap(_one, seeds, chunksize=16)):
+        for i, (seed, c, im, au, de, th, imu) in enumerate(pool.imap(_one, [(s, label) for s in seeds], chunksize=16)):
             assert seed == seeds[i]
             concept[i] = c
             arrs["vision"][i] = im

@@ -76,6 +76,17 @@ def evaluate(model, tok, per_concept=30, arith_per_pair=2, cache="/tmp/edgebind-
     for m in ["vision"] + X:
         pred = (emb[m] @ txt.t()).argmax(1).numpy()
         res["zero_shot_top1_per_concept"][m] = {world.CONCEPT_KEYS[c]: float((pred[labels == c] == c).mean()) for c in range(world.NUM_CONCEPTS)}
+    # "nothing of interest": held-out empty scenes against the 14 prompts plus the background prompt
+    # (what a runtime's classification group with a background class sees)
+    nb = per_concept
+    bg = data.build(os.path.join(cache, f"heldout_background_{nb}"),
+                    list(range(world.BACKGROUND_SEED_BASE + 500000, world.BACKGROUND_SEED_BASE + 500000 + nb)), label=world.BACKGROUND)
+    txt15 = text_embeddings(model, tok, world.zero_shot_prompts() + [world.BACKGROUND_PROMPT])
+    res["background"] = {"prompt": world.BACKGROUND_PROMPT, "samples": nb, "background_recognised": {}, "concepts_kept": {}}
+    for m in ["vision"] + X:
+        eb = embed(model, m, data.batch(bg, m, np.arange(nb)))
+        res["background"]["background_recognised"][m] = float(((eb @ txt15.t()).argmax(1) == world.BACKGROUND).float().mean())
+        res["background"]["concepts_kept"][m] = top1(emb[m], txt15, labels)
     # audio -> image retrieval
     sim = emb["audio"] @ emb["vision"].t()
     nn_idx = sim.argmax(1).numpy()

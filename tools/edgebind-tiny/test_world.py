@@ -52,6 +52,18 @@ class WorldTest(unittest.TestCase):
         dog = world.render(world.CONCEPT_KEYS.index("dog"))
         self.assertLess(float(dog["thermal"].max()), 45)
 
+    def test_background_scene_has_no_concept(self):
+        seed = world.BACKGROUND_SEED_BASE + 7
+        a, b = world.render(seed, world.BACKGROUND), world.render(seed, world.BACKGROUND)
+        for k in KEYS:
+            np.testing.assert_array_equal(a[k], b[k], err_msg=f"{k} differs for background seed {seed}")
+        self.assertEqual(a["key"], "background")
+        self.assertTrue(any(s in a["caption"] for s in world.BACKGROUND_SYNONYMS), a["caption"])
+        self.assertFalse(any(syn in a["caption"] for _, _, _, syns in world.CONCEPTS for syn in syns), a["caption"])
+        # nobody and nothing hot in the empty scene
+        self.assertLess(float(a["thermal"].max()), 45)
+        self.assertIn("an empty scene", world.caption_corpus())
+
     def test_train_and_eval_seeds_disjoint(self):
         self.assertGreater(world.EVAL_SEED_BASE, 100000)
 

@@ -54,6 +54,15 @@ CONCEPTS = [
 CONCEPT_KEYS = [c[0] for c in CONCEPTS]
 NUM_CONCEPTS = len(CONCEPTS)
 
+# Scenes with none of the concepts (an empty scene, background noise, a wearer standing still). They are
+# trained like a concept, label BACKGROUND, so that a runtime can offer "nothing of interest" as a class;
+# zero-shot evaluation stays over the 14 concepts.
+BACKGROUND = NUM_CONCEPTS
+BACKGROUND_SYNONYMS = ["empty scene", "empty room", "empty street", "nothing", "nothing happening", "quiet scene",
+                       "empty place", "background"]
+BACKGROUND_PROMPT = "a photo of an empty scene"
+BACKGROUND_SEED_BASE = 3_000_000
+
 CAPTION_TEMPLATES = [
     "a photo of {a}{x}", "a picture of {a}{x}", "an image of {a}{x}", "{a}{x}", "{x}",
     "the sound of {a}{x}", "a recording of {a}{x}", "{a}{x} nearby", "there is {a}{x}",
@@ -63,7 +72,7 @@ CAPTION_TEMPLATES = [
 
 
 def article_for(x: str, default: str) -> str:
-    if default == "" or x.startswith(("someone", "fall")):
+    if default == "" or x.startswith(("someone", "fall", "nothing", "background")):
         return ""
     return "an " if x[0] in "aeiou" else "a "
 
@@ -80,7 +89,7 @@ def zero_shot_prompts() -> list[str]:
 def caption_corpus() -> list[str]:
     """Every caption the generator can emit without attributes (for BPE training)."""
     out = []
-    for _, art, _, syns in CONCEPTS:
+    for _, art, _, syns in CONCEPTS + [("background", "a ", "empty scene", BACKGROUND_SYNONYMS)]:
         for s in syns:
             a = article_for(s, art)
             for t in CAPTION_TEMPLATES:
@@ -1109,7 +1118,7 @@ def _bp_imu(x, lo, hi):
 # captions and the full sample
 
 def caption(rng, concept_index: int, attrs: dict) -> str:
-    _, art, _, syns = CONCEPTS[concept_index]
+    _, art, _, syns = ("background", "a ", "empty scene", BACKGROUND_SYNONYMS) if concept_index == BACKGROUND else CONCEPTS[concept_index]
     x = syns[int(rng.integers(len(syns)))]
     tmpl = CAPTION_TEMPLATES[int(rng.integers(len(CAPTION_TEMPLATES)))]
     c = tmpl.format(a=article_for(x, art), x=x)
@@ -1135,14 +1144,16 @@ def concept_for_seed(seed: int) -> int:
 
 
 def render(seed: int, concept: int | None = None) -> dict:
-    """One paired sample. All modalities show the same concept; nuisances are independent draws."""
+    """One paired sample. All modalities show the same concept (or, for BACKGROUND, none); nuisances are
+    independent draws."""
     if concept is None:
         concept = concept_for_seed(seed)
-    key = CONCEPT_KEYS[concept]
+    background = concept == BACKGROUND
+    key = "background" if background else CONCEPT_KEYS[concept]
     r_vis, r_aud, r_imu, r_txt = streams(seed, 4)
-    image, depth, thermal, attrs = render_visual(r_vis, key)
-    audio = render_audio(r_aud, key)
-    imu = render_imu(r_imu, key)
+    image, depth, thermal, attrs = render_visual(r_vis, None if background else key)
+    audio = render_audio(r_aud, "rain", with_concept=False) if background else render_audio(r_aud, key)
+    imu = render_imu(r_imu, "none" if background else key)
     cap = caption(r_txt, concept, attrs)
     return {"seed": int(seed), "concept": concept, "key": key, "image": image, "depth": depth,
             "thermal": thermal, "audio": audio, "imu": imu, "caption": cap, "attrs": attrs}

@@ -49,6 +49,16 @@ def tables(ev, idx):
         f"| same, image(A) alone | {pct(a['top1_contains_both']['image_only'])} % | |",
         f"| same, audio(B) alone | {pct(a['top1_contains_both']['audio_only'])} % | |",
     ]
+    if "background" in ev:
+        b = ev["background"]
+        extra += [
+            "",
+            f"Background (\"nothing of interest\"): {b['samples']} held-out empty scenes against the 14 prompts plus "
+            f"\"{b['prompt']}\", and the held-out concept samples against the same 15 prompts:",
+            "",
+            "| modality | empty scenes recognised as background | concept samples still top-1 correct |",
+            "|---|---|---|",
+        ] + [f"| {'image' if m == 'vision' else m} | {pct(b['background_recognised'][m])} % | {pct(b['concepts_kept'][m])} % |" for m in MODS]
     per = ev["zero_shot_top1_per_concept"]
     pc = ["", "Per concept (held-out zero-shot top-1 %):", "", "| concept | " + " | ".join(MODS) + " |", "|---|" + "---|" * len(MODS)]
     for c in world.CONCEPT_KEYS:
@@ -78,6 +88,11 @@ def main():
                       "InfoNCE runs inside each group, so no negative shares the positive's concept. The world's "
                       "nuisances are drawn independently per modality, so the concept is the only information the "
                       "modalities share and same-concept negatives would only be false negatives.")
+    elif a.get("stage1_positives", "pair") == "concept":
+        batch_desc = (f"uniform random batches of {a['batch']}; in stage 1 every caption of an image's concept is a "
+                      "positive (targets spread evenly over them), because a batch of 64 from 14 concepts holds about "
+                      "4.6 captions per concept and plain InfoNCE would push all but one away. Stage 2 keeps "
+                      "ImageBind's instance pairs: only an X sample's own image is its positive")
     else:
         batch_desc = f"uniform random batches of {a['batch']} (same-concept samples act as negatives)"
     concepts = ", ".join(f"{k} (\"{world.zero_shot_prompt(i)}\")" for i, k in enumerate(world.CONCEPT_KEYS))
@@ -105,7 +120,10 @@ fan or fire ...); and a caption from templates and synonyms.
 
 Concepts and their zero-shot prompts: {concepts}.
 
-- training samples: seeds 0-{a['train_per_concept'] * world.NUM_CONCEPTS - 1} ({a['train_per_concept']} per concept);
+- training samples: seeds 0-{a['train_per_concept'] * world.NUM_CONCEPTS - 1} ({a['train_per_concept']} per concept),
+  plus {a.get('background', 0)} empty scenes (seeds {world.BACKGROUND_SEED_BASE}+: background only, noise only, a wearer
+  standing still; captions such as "an empty scene", "nothing happening") so that "{world.BACKGROUND_PROMPT}"
+  can serve a runtime as the "nothing of interest" class;
   validation seeds {world.EVAL_SEED_BASE + 500000}+; held-out evaluation seeds {ev['heldout_seeds'][0]}-{ev['heldout_seeds'][1]};
   committed evaluation files seeds {world.EVAL_SEED_BASE}+; demo scenario seeds {world.DEMO_SEED_BASE}+.
 - recipe (ImageBind's): stage 1 image <-> text symmetric InfoNCE with a learnable temperature
@@ -127,8 +145,9 @@ vision/depth/thermal 2x2 average pool then 16x16 patches (49 tokens), audio 16x3
 128x204 fbank (48 tokens), IMU 40-sample patches (50 tokens). The text tokenizer is CLIP's byte
 BPE with this model's own {man['tokenizer']['merges']}-merge vocabulary (`{man['tokenizer']['vocab']}`).
 
-Package: {len(man['modalities'])} ONNX files ({onnx_size / 1e6:.1f} MB fp32), manifest, vocabulary,
-parity fixtures and the evaluation set: {size / 1e6:.1f} MB in total.
+Package: {len(man['modalities'])} ONNX files ({onnx_size / 1e6:.1f} MB fp32), manifest, vocabulary and
+parity fixtures: {size / 1e6:.1f} MB in total. The evaluation set lives beside it in
+`models/edgebind-tiny-eval/` and does not ship with the model.
 
 ## Preprocessing
 
@@ -165,7 +184,7 @@ is {100 / (len(idx['files']) // 5):.1f} points there. Its expected embeddings we
     s2 = log["stage2"]
     rep = [f"# EdgeBind-tiny training report", "",
            "Command (from the repository root): `tools/edgebind-tiny/build_package.sh {seed}` which runs".format(seed=a["seed"]),
-           "", "```", f"python3 tools/edgebind-tiny/train.py --seed {a['seed']} --stage1-steps {a['stage1_steps']} --stage2-steps {a['stage2_steps']} --lr {a['lr']} --warmup {a.get('warmup', 20)} --groups {a.get('groups', 0)}",
+           "", "```", f"python3 tools/edgebind-tiny/train.py --seed {a['seed']} --stage1-steps {a['stage1_steps']} --stage2-steps {a['stage2_steps']} --lr {a['lr']} --warmup {a.get('warmup', 20)} --groups {a.get('groups', 0)} --stage1-positives {a.get('stage1_positives', 'pair')} --background {a.get('background', 0)}",
            "python3 tools/edgebind-tiny/evaluate.py", "python3 tools/export/export.py --preset edgebind-tiny ...", "python3 tools/edgebind-tiny/make_eval_set.py ...", "```", "",
            f"- torch {log['torch']} (Debian build, BLAS through libblas.so.3 -> {os.path.realpath('/usr/lib/x86_64-linux-gnu/libblas.so.3')}), 1 thread (a second OpenMP/BLAS thread only spins on this shared 2-core machine)",
            f"- rendering + preprocessing the cache: {log['render_s']:.0f} s (0 when cached); stage 1: {log['stage1_s']:.0f} s; stage 2: {log['stage2_s']:.0f} s; total {log['total_s']:.0f} s",

@@ -231,7 +231,7 @@ public sealed class QueryStore : IQueryStore
         _baseDirectory = baseDirectory;
         foreach (var group in _defaults.Classification)
         {
-            foreach (var q in group.Queries)
+            foreach (var q in group.Queries.Concat(group.Background))
             {
                 _groupOf[q] = group.Id;
             }
