@@ -29,6 +29,8 @@ DEPTH_FPS = 2
 THERMAL_FPS = 1
 THERMAL_W, THERMAL_H = 160, 120
 KEYFRAME_S = 3.0
+NOISE_FLOOR_DBFS = -32.0
+VIDEO_CRF = 18  # H.264 quality: thin limbs and small objects survive at 224x224
 ALL = ("vision", "depth", "thermal", "audio", "imu")
 
 # (start_s, end_s, {modality: concept}); modalities not named show nothing of interest
@@ -103,6 +105,11 @@ def make_audio(rng):
             r = world.rng_for(world.DEMO_SEED_BASE + 500000 + int(t * 10))
             x = world.SOUNDS[concept](r, float(r.uniform(0.9, 1.1)))
             x = x / (np.sqrt(np.mean(x ** 2)) + 1e-9) * level
+            # Limit each clip on its own, as the world does: impulsive sounds (glass, knocks) have peaks far
+            # above their RMS, and one limiter over the whole track would turn everything else down with them.
+            peak = float(np.max(np.abs(x)))
+            if peak > 0.5:
+                x = x * (0.5 / peak)
             seg = min(2.0, b - t)
             m = int(seg * world.SR)
             x = x[:m].copy()
@@ -112,7 +119,9 @@ def make_audio(rng):
             i = int(t * world.SR)
             track[i:i + m] += x
             t += 2.0
-    noise = world.background_noise(rng, n) * 10 ** (-42 / 20)
+    # A noise floor inside the loudness range the world renders (-34..-14 dBFS): much quieter than that,
+    # the quiet stretches would be a silence the model never heard.
+    noise = world.background_noise(rng, n) * 10 ** (NOISE_FLOOR_DBFS / 20)
     y = track + noise
     peak = np.max(np.abs(y))
     if peak > 0.98:
@@ -150,7 +159,7 @@ def main():
     # video: constant 10 fps, frame i at t = i / 10
     n_video = int(DURATION * VIDEO_FPS)
     cmd = ["ffmpeg", "-y", "-loglevel", "error", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", "224x224",
-           "-r", str(VIDEO_FPS), "-i", "-", "-c:v", "libx264", "-preset", "medium", "-crf", "26",
+           "-r", str(VIDEO_FPS), "-i", "-", "-c:v", "libx264", "-preset", "medium", "-crf", str(VIDEO_CRF),
            "-pix_fmt", "yuv420p", "-g", str(VIDEO_FPS * 2), "-bf", "0", "-flags", "+bitexact", "-fflags", "+bitexact",
            "-map_metadata", "-1", os.path.join(out, "video.mp4")]
     proc = subprocess.Popen(cmd, stdin=subprocess.PIPE)

@@ -98,6 +98,43 @@ class PatchStem(nn.Module):
         return {"trunk": {"tokens": x}, "head": {}}
 
 
+class ConvPatchStem(nn.Module):
+    """Vision stem: three strided convolutions (stride 4, 2, 4) turn 224x224 RGB into 7x7 patch tokens,
+    then class token and learned positions as in PatchStem. A single linear patch projection learns
+    poorly from a few thousand images; early convolutions give the trunk local shape features (limb
+    angles, edges) to work with."""
+
+    # (out channels, kernel, stride, padding) per convolution; each but the last is followed by BatchNorm + GELU.
+    LAYOUTS = {
+        "conv": [(32, 4, 4, 0), (64, 2, 2, 0), (None, 4, 4, 0)],
+        # overlapping 3x3 kernels after the first patchify step: 56 -> 28 -> 14 -> 7
+        "conv3": [(32, 4, 4, 0), (64, 3, 2, 1), (128, 3, 2, 1), (None, 2, 2, 0)],
+    }
+
+    def __init__(self, key, in_ch, dim, in_hw=(224, 224), layout="conv"):
+        super().__init__()
+        self.key = key
+        layers = []
+        ch = in_ch
+        spec = self.LAYOUTS[layout]
+        for i, (out, k, s, p) in enumerate(spec):
+            out = dim if out is None else out
+            layers.append(nn.Conv2d(ch, out, kernel_size=k, stride=s, padding=p, bias=False))
+            if i < len(spec) - 1:
+                layers += [nn.BatchNorm2d(out), nn.GELU()]
+            ch = out
+        self.proj = nn.Sequential(*layers)
+        self.num_patches = (in_hw[0] // 32) * (in_hw[1] // 32)
+        self.cls_token = nn.Parameter(torch.zeros(1, 1, dim))
+        self.pos_embed = nn.Parameter(torch.randn(1, self.num_patches + 1, dim) * 0.02)
+
+    def forward(self, **kw):
+        x = self.proj(kw[self.key]).flatten(2).transpose(1, 2)
+        cls = self.cls_token.expand(x.shape[0], -1, -1)
+        x = torch.cat([cls, x], dim=1) + self.pos_embed
+        return {"trunk": {"tokens": x}, "head": {}}
+
+
 class IMUStem(nn.Module):
     """[N,6,2000] -> non-overlapping patches of `patch` samples x 6 channels -> Linear -> tokens."""
 
@@ -191,6 +228,7 @@ DEFAULT_CFG = {
     "dim": 128, "out_dim": 256, "heads": 4,
     "depth": {"vision": 3, "text": 3, "audio": 2, "depth": 2, "thermal": 2, "imu": 2},
     "vocab_size": 49408, "context_length": 77,
+    "vision_stem": "conv3",  # "conv3" / "conv" (ConvPatchStem layouts) or "patch" (2x2 pool + 16x16 linear patches)
 }
 
 
@@ -201,7 +239,8 @@ class EdgeBindTiny(nn.Module):
         self.cfg = cfg
         w, d, h = cfg["dim"], cfg["out_dim"], cfg["heads"]
         self.modality_preprocessors = nn.ModuleDict({
-            "vision": PatchStem("vision", 3, w, (16, 16), (16, 16), (224, 224), pool=2),
+            "vision": ConvPatchStem("vision", 3, w, layout=cfg["vision_stem"]) if cfg["vision_stem"] in ConvPatchStem.LAYOUTS else
+            PatchStem("vision", 3, w, (16, 16), (16, 16), (224, 224), pool=2),
             "text": TextStem(cfg["vocab_size"], w, cfg["context_length"]),
             "audio": PatchStem("audio", 1, w, (16, 34), (16, 34), (128, 204)),
             "depth": PatchStem("depth", 1, w, (16, 16), (16, 16), (224, 224), pool=2),

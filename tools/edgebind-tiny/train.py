@@ -145,7 +145,7 @@ def main():
     ap.add_argument("--render-only", action="store_true")
     ap.add_argument("--stop-after-stage1", action="store_true")
     ap.add_argument("--warmup", type=int, default=40)
-    ap.add_argument("--stage1-positives", choices=["concept", "pair"], default="concept",
+    ap.add_argument("--stage1-positives", choices=["concept", "pair"], default="pair",
                     help="stage 1 positives: every caption of the image's concept, or only its own caption")
     ap.add_argument("--groups", type=int, default=0,
                     help="batches of G groups x one sample per concept (0: uniform batches of --batch)")
