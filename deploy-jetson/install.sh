@@ -22,8 +22,7 @@ cp -a "$here/../pipelines" /opt/edgebind/
 # Relative paths in a pipeline resolve against its own folder; the installed copy lives in /etc/edgebind,
 # so the shipped pipelines' relative paths are rewritten to where install put their data.
 if [ ! -f /etc/edgebind/pipeline.yaml ]; then
-  sed -e 's#path: demo-scenario/#path: /opt/edgebind/pipelines/demo-scenario/#' \
-      -e 's#path: \.\./models/#path: /opt/edgebind/models/#' "$pipeline" > /etc/edgebind/pipeline.yaml
+  "$here/rewrite-paths.sh" "$pipeline" /opt/edgebind > /etc/edgebind/pipeline.yaml
   chmod 0644 /etc/edgebind/pipeline.yaml
 fi
 [ -f /etc/edgebind/edgebind.env ] || install -m 0640 "$here/edgebind.env" /etc/edgebind/edgebind.env

@@ -109,9 +109,27 @@ public sealed class DeployTests
     }
 
     [Fact]
+    public void Installed_demo_pipeline_names_only_absolute_files_that_exist()
+    {
+        // install.sh copies pipelines/ and models/ under its root and the pipeline elsewhere, so every file the
+        // demo names (sources, the model, audio-file queries) must come out absolute and present.
+        var (exit, rewritten) = Repo.Run("bash", Repo.Root, TimeSpan.FromSeconds(30), null,
+            DeployFile("rewrite-paths.sh"), Path.Combine(Repo.Root, "pipelines", "demo.yaml"), Repo.Root);
+        Assert.True(exit == 0, rewritten);
+        var files = System.Text.RegularExpressions.Regex.Matches(rewritten, @"\b(path|audio|image): *([^,{}\s]+)")
+            .Select(m => (Key: m.Groups[1].Value, Value: m.Groups[2].Value.Trim('"'))).ToList();
+        Assert.Contains(files, f => f.Key == "audio");
+        foreach (var (key, value) in files)
+        {
+            Assert.True(Path.IsPathRooted(value), $"{key}: {value} is still relative");
+            Assert.True(File.Exists(value) || Directory.Exists(value), $"{key}: {value} does not exist");
+        }
+    }
+
+    [Fact]
     public void Shell_scripts_parse()
     {
-        foreach (var script in new[] { "install.sh", "uninstall.sh", "publish.sh" })
+        foreach (var script in new[] { "install.sh", "uninstall.sh", "publish.sh", "rewrite-paths.sh" })
         {
             var (exit, output) = Repo.Run("bash", Repo.Root, TimeSpan.FromSeconds(30), null, "-n", DeployFile(script));
             Assert.True(exit == 0, $"{script}: {output}");

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Train, evaluate, export and write the evaluation set of EdgeBind-tiny (one seeded run).
 # Usage: tools/edgebind-tiny/build_package.sh [SEED]   (run from the repository root)
+#        TRAIN=0 OUT=/tmp/run tools/edgebind-tiny/build_package.sh   packages a finished run without training
 # Training wants an optimised BLAS: Debian's generic libblas is ~20x slower for torch's matmuls
 # (apt-get install libopenblas0-pthread switches libblas.so.3 to OpenBLAS).
 set -euo pipefail
@@ -8,7 +9,9 @@ SEED="${1:-0}"
 OUT="${OUT:-/tmp/edgebind-tiny}"
 PKG=models/edgebind-tiny
 export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
-/usr/bin/python3 tools/edgebind-tiny/train.py --seed "$SEED" --out "$OUT"
+if [ "${TRAIN:-1}" != 0 ]; then
+  /usr/bin/python3 tools/edgebind-tiny/train.py --seed "$SEED" --out "$OUT"
+fi
 /usr/bin/python3 tools/edgebind-tiny/evaluate.py --ckpt "$OUT/edgebind_tiny.pt" --out "$OUT/evaluation.json"
 /usr/bin/python3 tools/export/export.py --preset edgebind-tiny --ckpt "$OUT/edgebind_tiny.pt" \
   --vocab "$OUT/bpe_edgebind_tiny.txt.gz" --evaluation "$OUT/evaluation_table.json" \

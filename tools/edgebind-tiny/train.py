@@ -143,6 +143,8 @@ def main():
     ap.add_argument("--merges", type=int, default=2000)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--render-only", action="store_true")
+    ap.add_argument("--init", default=None,
+                    help="start from this checkpoint's weights (with --stage1-steps 0: retrain stage 2 only)")
     ap.add_argument("--stop-after-stage1", action="store_true")
     ap.add_argument("--warmup", type=int, default=40)
     ap.add_argument("--stage1-positives", choices=["concept", "pair"], default="pair",
@@ -181,6 +183,11 @@ def main():
         return
 
     model = EdgeBindTiny({"vocab_size": tok.vocab_size})
+    if args.init:
+        init = torch.load(args.init, map_location="cpu")
+        model = EdgeBindTiny(init["cfg"])
+        model.load_state_dict(init["state_dict"])
+        log["init"] = args.init
     g = torch.Generator().manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
 
@@ -217,6 +224,11 @@ def main():
             log["stage1"].append(rec)
             print("stage1", rec, flush=True)
     log["stage1_s"] = time.time() - t1
+    if args.init and args.stage1_steps == 0:
+        # stage 2 only: the report keeps the stage 1 that made these weights
+        first = json.load(open(os.path.join(os.path.dirname(os.path.abspath(args.init)), "train_log.json")))
+        log["stage1"], log["stage1_s"] = first["stage1"], first["stage1_s"]
+        log["args"]["stage1_steps"] = first["args"]["stage1_steps"]
     log["stage1_val"] = zero_shot(model, tok, val, ["vision"])
     print("stage1 val zero-shot", log["stage1_val"], flush=True)
     if args.stop_after_stage1:

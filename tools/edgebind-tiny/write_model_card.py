@@ -78,6 +78,13 @@ def main():
     idx_path = os.path.join(os.path.normpath(args.pkg) + "-eval", "index.json")
     idx = json.load(open(idx_path)) if os.path.exists(idx_path) else None
     man = json.load(open(os.path.join(args.pkg, "edgebind-model.json")))
+    import torch  # the checkpoint's config names the vision stem
+    stem = torch.load(os.path.join(args.run, "edgebind_tiny.pt"), map_location="cpu")["cfg"].get("vision_stem", "patch")
+    vision_stem = {
+        "patch": "vision 2x2 average pool then 16x16 patches (49 tokens)",
+        "conv": "vision a convolutional stem (4x4/4, 2x2/2, 4x4/4 convolutions with BatchNorm and GELU) to 7x7 = 49 tokens",
+        "conv3": "vision a convolutional stem (a 4x4/4 convolution, then 3x3/2, 3x3/2 and 2x2/2, BatchNorm and GELU between) to 7x7 = 49 tokens",
+    }[stem]
     a = log["args"]
     size = package_size(args.pkg)
     onnx_size = sum(os.path.getsize(os.path.join(args.pkg, m["file"])) for m in man["modalities"].values())
@@ -141,7 +148,7 @@ ImageBind's module layout (`modality_preprocessors`, `modality_trunks`, `modalit
 audio/depth/thermal/IMU 2), heads = LayerNorm + class token (text: EOT position) + linear to 256,
 postprocessors = L2 normalisation + logit scale (text learned; audio 20, depth 5, thermal 10,
 IMU 5, as ImageBind). Inputs are ImageBind's shapes; to fit 2 CPU cores the stems downscale:
-vision/depth/thermal 2x2 average pool then 16x16 patches (49 tokens), audio 16x34 patches of the
+{vision_stem}; depth/thermal 2x2 average pool then 16x16 patches (49 tokens), audio 16x34 patches of the
 128x204 fbank (48 tokens), IMU 40-sample patches (50 tokens). The text tokenizer is CLIP's byte
 BPE with this model's own {man['tokenizer']['merges']}-merge vocabulary (`{man['tokenizer']['vocab']}`).
 
