@@ -24,6 +24,17 @@ public sealed class TinyModelTests(TinyModelFixture tiny, ITestOutputHelper outp
         Assert.Equal("edgebind-tiny", tiny.Index.Model);
     }
 
+    [Theory]
+    [InlineData("models/edgebind-tiny")]
+    [InlineData("pipelines/demo-scenario")]
+    public void What_ships_fits_in_30_MB(string folder)
+    {
+        var root = Path.GetFullPath(Path.Combine(tiny.PackageDir, "..", ".."));
+        var bytes = new DirectoryInfo(Path.Combine(root, folder)).EnumerateFiles("*", SearchOption.AllDirectories).Sum(f => f.Length);
+        output.WriteLine($"{folder}: {bytes / 1e6:F2} MB");
+        Assert.True(bytes <= 30_000_000, $"{folder}: {bytes / 1e6:F2} MB, above the 30 MB limit");
+    }
+
     [Fact]
     public void Tokenizer_gives_each_prompts_token_ids()
     {

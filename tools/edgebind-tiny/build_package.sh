@@ -10,7 +10,11 @@ OUT="${OUT:-/tmp/edgebind-tiny}"
 PKG=models/edgebind-tiny
 export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
 if [ "${TRAIN:-1}" != 0 ]; then
-  /usr/bin/python3 tools/edgebind-tiny/train.py --seed "$SEED" --out "$OUT"
+  # Both stages, then 1000 more stage-2 steps for depth alone: the emergent depth encoder learns slowest,
+  # and the other encoders are done by then.
+  /usr/bin/python3 tools/edgebind-tiny/train.py --seed "$SEED" --out "$OUT-base"
+  /usr/bin/python3 tools/edgebind-tiny/train.py --seed "$SEED" --init "$OUT-base/edgebind_tiny.pt" --stage1-steps 0 \
+    --stage2-steps 1000 --stage2-modalities depth --out "$OUT"
 fi
 /usr/bin/python3 tools/edgebind-tiny/evaluate.py --ckpt "$OUT/edgebind_tiny.pt" --out "$OUT/evaluation.json"
 /usr/bin/python3 tools/export/export.py --preset edgebind-tiny --ckpt "$OUT/edgebind_tiny.pt" \

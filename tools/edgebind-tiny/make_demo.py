@@ -29,7 +29,7 @@ DEPTH_FPS = 2
 THERMAL_FPS = 1
 THERMAL_W, THERMAL_H = 160, 120
 KEYFRAME_S = 3.0
-NOISE_FLOOR_DBFS = -32.0
+NOISE_FLOOR_DBFS = -38.0
 VIDEO_CRF = 18  # H.264 quality: thin limbs and small objects survive at 224x224
 ALL = ("vision", "depth", "thermal", "audio", "imu")
 

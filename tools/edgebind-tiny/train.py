@@ -136,13 +136,15 @@ def main():
     ap.add_argument("--val-per-concept", type=int, default=20)
     ap.add_argument("--background", type=int, default=240,
                     help="training samples of empty scenes (label BACKGROUND, captions like 'an empty scene')")
-    ap.add_argument("--stage1-steps", type=int, default=1600)
+    ap.add_argument("--stage1-steps", type=int, default=1800)
     ap.add_argument("--stage2-steps", type=int, default=500)
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--merges", type=int, default=2000)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--render-only", action="store_true")
+    ap.add_argument("--stage2-modalities", default=",".join(X_MODALITIES),
+                    help="comma-separated encoders stage 2 trains (the others keep their --init weights)")
     ap.add_argument("--init", default=None,
                     help="start from this checkpoint's weights (with --stage1-steps 0: retrain stage 2 only)")
     ap.add_argument("--stop-after-stage1", action="store_true")
@@ -242,9 +244,10 @@ def main():
                 p.requires_grad_(False)
     img_emb = embed_all(model, train, "vision")
     log["image_embed_s"] = time.time() - t2
-    temps = torch.nn.Parameter(torch.full((len(X_MODALITIES),), math.log(1 / 0.07)))
+    stage2 = [m for m in X_MODALITIES if m in args.stage2_modalities.split(",")]
+    temps = torch.nn.Parameter(torch.full((len(stage2),), math.log(1 / 0.07)))
     params = [temps]
-    for m in X_MODALITIES:
+    for m in stage2:
         for mod in (model.modality_preprocessors[m], model.modality_trunks[m], model.modality_heads[m]):
             params += list(mod.parameters())
     opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.05, betas=(0.9, 0.98))
@@ -256,7 +259,7 @@ def main():
         zi = img_emb[torch.from_numpy(idx)]
         losses = {}
         total = 0.0
-        for k, m in enumerate(X_MODALITIES):
+        for k, m in enumerate(stage2):
             zx = model.encode(m, torch.from_numpy(data.batch(train, m, idx)))
             l = info_nce_groups(zx, zi, temps[k].exp().clamp(max=100), groups)
             losses[m] = round(float(l), 4)
@@ -269,7 +272,7 @@ def main():
             log["stage2"].append(rec)
             print("stage2", rec, flush=True)
     log["stage2_s"] = time.time() - t2
-    log["stage2_temperatures"] = {m: float(temps[k].exp()) for k, m in enumerate(X_MODALITIES)}
+    log["stage2_temperatures"] = {m: float(temps[k].exp()) for k, m in enumerate(stage2)}
     log["val_zero_shot"] = zero_shot(model, tok, val, ["vision"] + X_MODALITIES)
     print("val zero-shot", log["val_zero_shot"], flush=True)
     log["total_s"] = time.time() - t_start

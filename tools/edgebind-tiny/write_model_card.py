@@ -191,7 +191,11 @@ is {100 / (len(idx['files']) // 5):.1f} points there. Its expected embeddings we
     s2 = log["stage2"]
     rep = [f"# EdgeBind-tiny training report", "",
            "Command (from the repository root): `tools/edgebind-tiny/build_package.sh {seed}` which runs".format(seed=a["seed"]),
-           "", "```", f"python3 tools/edgebind-tiny/train.py --seed {a['seed']} --stage1-steps {a['stage1_steps']} --stage2-steps {a['stage2_steps']} --lr {a['lr']} --warmup {a.get('warmup', 20)} --groups {a.get('groups', 0)} --stage1-positives {a.get('stage1_positives', 'pair')} --background {a.get('background', 0)}",
+           "", "```"] + ([
+               f"python3 tools/edgebind-tiny/train.py --seed {a['seed']} --stage1-steps {a['stage1_steps']} --lr {a['lr']} --warmup {a.get('warmup', 20)} --groups {a.get('groups', 0)} --stage1-positives {a.get('stage1_positives', 'pair')} --background {a.get('background', 0)} --out /tmp/edgebind-tiny-base",
+               f"python3 tools/edgebind-tiny/train.py --seed {a['seed']} --init /tmp/edgebind-tiny-base/edgebind_tiny.pt --stage1-steps 0 --stage2-steps {a['stage2_steps']} --stage2-modalities {a.get('stage2_modalities')} --out /tmp/edgebind-tiny"]
+               if "init" in log else [
+               f"python3 tools/edgebind-tiny/train.py --seed {a['seed']} --stage1-steps {a['stage1_steps']} --stage2-steps {a['stage2_steps']} --lr {a['lr']} --warmup {a.get('warmup', 20)} --groups {a.get('groups', 0)} --stage1-positives {a.get('stage1_positives', 'pair')} --background {a.get('background', 0)}"]) + [
            "python3 tools/edgebind-tiny/evaluate.py", "python3 tools/export/export.py --preset edgebind-tiny ...", "python3 tools/edgebind-tiny/make_eval_set.py ...", "```", "",
            f"- torch {log['torch']} (Debian build, BLAS through libblas.so.3 -> {os.path.realpath('/usr/lib/x86_64-linux-gnu/libblas.so.3')}), 1 thread (a second OpenMP/BLAS thread only spins on this shared 2-core machine)",
            f"- rendering + preprocessing the cache: {log['render_s']:.0f} s (0 when cached); stage 1: {log['stage1_s']:.0f} s; stage 2: {log['stage2_s']:.0f} s; total {log['total_s']:.0f} s",
@@ -204,7 +208,7 @@ is {100 / (len(idx['files']) // 5):.1f} points there. Its expected embeddings we
         rep.append(f"| {r['step']} | {r['loss']} | {r['scale']} | {r['t']} |")
     rep += ["", "Stage 2 (X <-> frozen image embeddings):", "", "| step | audio | depth | thermal | imu | s |", "|---|---|---|---|---|---|"]
     for r in s2[:: max(1, len(s2) // 15)] + [s2[-1]]:
-        rep.append(f"| {r['step']} | {r['audio']} | {r['depth']} | {r['thermal']} | {r['imu']} | {r['t']} |")
+        rep.append(f"| {r['step']} | {r.get('audio', '-')} | {r.get('depth', '-')} | {r.get('thermal', '-')} | {r.get('imu', '-')} | {r['t']} |")
     rep += ["", "## Evaluation (tools/edgebind-tiny/evaluate.py)", "", tab, ""]
     if args.notes:
         rep += [open(args.notes).read() if os.path.exists(args.notes) else args.notes]
