@@ -374,15 +374,10 @@ public sealed class MatcherStage : IStage<EmbeddedWindow, MatchEvent>
             {
                 continue;
             }
-            // Background rows follow the classes: they share the softmax but have no trackers.
             var cos = g.Cosines;
-            for (var k = 0; k < g.Rows.Length; k++)
+            for (var k = 0; k < g.ScoredRows.Length; k++)
             {
-                cos[k] = Exact(g.Rows[k], embedding);
-            }
-            for (var k = 0; k < g.BackgroundRows.Length; k++)
-            {
-                cos[g.Rows.Length + k] = Exact(g.BackgroundRows[k], embedding);
+                cos[k] = Exact(g.ScoredRows[k], embedding);
             }
             if (_probabilities.Length < cos.Length + 1)
             {
@@ -673,8 +668,13 @@ public sealed class MatcherStage : IStage<EmbeddedWindow, MatchEvent>
     private sealed class GroupState(ClassificationGroup options, int[] rows, int[] backgroundRows)
     {
         public ClassificationGroup Options { get; } = options;
+
+        /// <summary>The classes' rows (each has trackers).</summary>
         public int[] Rows { get; } = rows;
-        public int[] BackgroundRows { get; } = backgroundRows;
+
+        /// <summary>Classes then background rows: all share the softmax, only the classes raise events.</summary>
+        public int[] ScoredRows { get; } = [.. rows, .. backgroundRows];
+
         public float[] Cosines { get; } = new float[rows.Length + backgroundRows.Length];
         public int Watch { get; } = WatchTargets.Parse(options.Watch);
         public EventTracker?[][] Trackers { get; } = Enumerable.Range(0, WatchTargets.Count).Select(_ => new EventTracker?[rows.Length]).ToArray();

@@ -123,13 +123,12 @@ public sealed class MatchingModule : IPipelineModule
         var events = eventsNode?.Bind<EventsOptions>() ?? new EventsOptions();
         for (var g = 0; g < events.Classification.Count; g++)
         {
-            foreach (var id in events.Classification[g].Queries.Where(id => !known.Contains(id)))
+            foreach (var (key, ids) in new[] { ("queries", events.Classification[g].Queries), ("background", events.Classification[g].Background) })
             {
-                throw new ConfigException(definition.File, $"events.classification[{g}].queries", $"unknown query id \"{id}\"; expected one of: {string.Join(", ", known)}");
-            }
-            foreach (var id in events.Classification[g].Background.Where(id => !known.Contains(id)))
-            {
-                throw new ConfigException(definition.File, $"events.classification[{g}].background", $"unknown query id \"{id}\"; expected one of: {string.Join(", ", known)}");
+                foreach (var id in ids.Where(id => !known.Contains(id)))
+                {
+                    throw new ConfigException(definition.File, $"events.classification[{g}].{key}", $"unknown query id \"{id}\"; expected one of: {string.Join(", ", known)}");
+                }
             }
         }
         var fusion = definition.Section("fusion")?.Bind<FusionOptions>() ?? new FusionOptions();

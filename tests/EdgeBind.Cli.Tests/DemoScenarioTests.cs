@@ -1,5 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
+using EdgeBind.Core;
+using EdgeBind.Core.Pipeline;
 using Xunit.Abstractions;
 using YamlDotNet.RepresentationModel;
 
@@ -37,8 +39,9 @@ public sealed class DemoScenarioTests(ITestOutputHelper output)
         // Each source starts its file at time zero a few milliseconds after the others; its first window
         // begins with that first sample, which gives each modality its own origin in scenario time.
         var origin = records.Where(r => r.Kind == "embedding").GroupBy(r => r.Target).ToDictionary(g => g.Key, g => g.Min(r => r.StartNs));
+        var pipeline = Composition.LoadPipeline(demo);
         var events = records.Where(r => r.Kind == "event" && r.State == "closed")
-            .Select(r => ToScenarioTime(r, origin[r.Target], FramePeriodS(demo, r.Target))).ToList();
+            .Select(r => ToScenarioTime(r, origin[r.Target], FramePeriodS(pipeline, r.Target))).ToList();
         Assert.Equal(records.Count(r => r.Kind == "event" && r.State == "open"), events.Count);
 
         var failures = new List<string>();
@@ -69,21 +72,8 @@ public sealed class DemoScenarioTests(ITestOutputHelper output)
         return new Event(r.QueryId!, r.Target, start, end, r.PeakScore);
     }
 
-    private static double FramePeriodS(string pipeline, string modality)
-    {
-        if (modality is not ("vision" or "depth" or "thermal"))
-        {
-            return 0;
-        }
-        var yaml = new YamlStream();
-        using (var reader = new StreamReader(pipeline))
-        {
-            yaml.Load(reader);
-        }
-        var windows = (YamlMappingNode)((YamlMappingNode)yaml.Documents[0].RootNode).Children[new YamlScalarNode("windows")];
-        var every = ((YamlMappingNode)windows.Children[new YamlScalarNode(modality)]).Children[new YamlScalarNode("every_ms")];
-        return double.Parse(((YamlScalarNode)every).Value!, CultureInfo.InvariantCulture) / 1000;
-    }
+    private static double FramePeriodS(PipelineDefinition pipeline, string target) =>
+        ModalityNames.TryParse(target, out var modality) && modality.IsFrameModality() ? pipeline.WindowFor(modality).EveryMs / 1000 : 0;
 
     private static Result Score(List<DemoQuery> queries, List<Event> events, Timeline timeline)
     {

@@ -164,22 +164,19 @@ public class MatcherStageTests
             output.Items.Select(e => (e.QueryId, e.State, e.Reason)).ToList());
     }
 
+    private static MatcherStage ClassificationStage(ClassificationGroup group, params QueryDefinition[] queries)
+    {
+        var store = new QueryStore(null, new EventsOptions { Classification = [group] });
+        return new MatcherStage(new MatcherSettings { Events = store.Defaults, InitialQueries = [.. queries] }, store, new ScoreFeed());
+    }
+
     [Fact]
     public async Task ClassificationGroup_EmitsTheWinningClass()
     {
-        var store = new QueryStore(null, new EventsOptions
-        {
-            Classification = [new ClassificationGroup { Id = "animals", Queries = ["dog", "cat"], Temperature = 0.05, Other = 0.3, Enter = 0.6, Exit = 0.5 }],
-        });
-        var stage = new MatcherStage(new MatcherSettings
-        {
-            Events = store.Defaults,
-            InitialQueries =
-            [
-                new QueryDefinition { Id = "dog", Embedding = TableEmbedder.Axis(Dim, 0), Enter = 0.1 },
-                new QueryDefinition { Id = "cat", Embedding = TableEmbedder.Axis(Dim, 1), Enter = 0.1 },
-            ],
-        }, store, new ScoreFeed());
+        var stage = ClassificationStage(
+            new ClassificationGroup { Id = "animals", Queries = ["dog", "cat"], Temperature = 0.05, Other = 0.3, Enter = 0.6, Exit = 0.5 },
+            new QueryDefinition { Id = "dog", Embedding = TableEmbedder.Axis(Dim, 0), Enter = 0.1 },
+            new QueryDefinition { Id = "cat", Embedding = TableEmbedder.Axis(Dim, 1), Enter = 0.1 });
         var factory = new WindowFactory();
         var output = new CollectingOutput();
         await stage.StartAsync(default);
@@ -195,21 +192,12 @@ public class MatcherStageTests
     [Fact]
     public async Task ClassificationGroup_BackgroundQueriesAbsorbWindowsButNeverRaiseEvents()
     {
-        var store = new QueryStore(null, new EventsOptions
-        {
-            Classification = [new ClassificationGroup { Id = "scene", Queries = ["dog", "cat"], Background = ["empty"], Temperature = 0.05, Other = null, Enter = 0.6, Exit = 0.5 }],
-        });
-        var stage = new MatcherStage(new MatcherSettings
-        {
-            Events = store.Defaults,
-            InitialQueries =
-            [
-                new QueryDefinition { Id = "dog", Embedding = TableEmbedder.Axis(Dim, 0), Enter = 0.1 },
-                new QueryDefinition { Id = "cat", Embedding = TableEmbedder.Axis(Dim, 1), Enter = 0.1 },
-                // Alone (not in the group) it would open on every window below: its enter is 0.1.
-                new QueryDefinition { Id = "empty", Embedding = TableEmbedder.Axis(Dim, 2), Enter = 0.1 },
-            ],
-        }, store, new ScoreFeed());
+        var stage = ClassificationStage(
+            new ClassificationGroup { Id = "scene", Queries = ["dog", "cat"], Background = ["empty"], Temperature = 0.05, Other = null, Enter = 0.6, Exit = 0.5 },
+            new QueryDefinition { Id = "dog", Embedding = TableEmbedder.Axis(Dim, 0), Enter = 0.1 },
+            new QueryDefinition { Id = "cat", Embedding = TableEmbedder.Axis(Dim, 1), Enter = 0.1 },
+            // Alone (not in the group) it would open on every window below: its enter is 0.1.
+            new QueryDefinition { Id = "empty", Embedding = TableEmbedder.Axis(Dim, 2), Enter = 0.1 });
         var factory = new WindowFactory();
         var output = new CollectingOutput();
         await stage.StartAsync(default);

@@ -36,6 +36,11 @@ MODS = ["vision", "audio", "depth", "thermal", "imu"]
 EXT = {"vision": "png", "audio": "wav", "depth": "png", "thermal": "npy", "imu": "csv"}
 
 
+
+def eval_dir_for(pkg: str) -> str:
+    """Where a package's evaluation set lives: beside it, so that it does not ship with the model."""
+    return os.path.normpath(pkg) + "-eval"
+
 def write_files(out: str, per_concept: int) -> list[dict]:
     for m in MODS:
         os.makedirs(os.path.join(out, m), exist_ok=True)

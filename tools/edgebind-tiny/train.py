@@ -184,12 +184,13 @@ def main():
     if args.render_only:
         return
 
-    model = EdgeBindTiny({"vocab_size": tok.vocab_size})
     if args.init:
         init = torch.load(args.init, map_location="cpu")
         model = EdgeBindTiny(init["cfg"])
         model.load_state_dict(init["state_dict"])
         log["init"] = args.init
+    else:
+        model = EdgeBindTiny({"vocab_size": tok.vocab_size})
     g = torch.Generator().manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
 

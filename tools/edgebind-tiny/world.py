@@ -61,6 +61,7 @@ BACKGROUND = NUM_CONCEPTS
 BACKGROUND_SYNONYMS = ["empty scene", "empty room", "empty street", "nothing", "nothing happening", "quiet scene",
                        "empty place", "background"]
 BACKGROUND_PROMPT = "a photo of an empty scene"
+BACKGROUND_ENTRY = ("background", "a ", "empty scene", BACKGROUND_SYNONYMS)  # shaped like a CONCEPTS entry
 BACKGROUND_SEED_BASE = 3_000_000
 
 CAPTION_TEMPLATES = [
@@ -89,7 +90,7 @@ def zero_shot_prompts() -> list[str]:
 def caption_corpus() -> list[str]:
     """Every caption the generator can emit without attributes (for BPE training)."""
     out = []
-    for _, art, _, syns in CONCEPTS + [("background", "a ", "empty scene", BACKGROUND_SYNONYMS)]:
+    for _, art, _, syns in CONCEPTS + [BACKGROUND_ENTRY]:
         for s in syns:
             a = article_for(s, art)
             for t in CAPTION_TEMPLATES:
@@ -1118,7 +1119,7 @@ def _bp_imu(x, lo, hi):
 # captions and the full sample
 
 def caption(rng, concept_index: int, attrs: dict) -> str:
-    _, art, _, syns = ("background", "a ", "empty scene", BACKGROUND_SYNONYMS) if concept_index == BACKGROUND else CONCEPTS[concept_index]
+    _, art, _, syns = BACKGROUND_ENTRY if concept_index == BACKGROUND else CONCEPTS[concept_index]
     x = syns[int(rng.integers(len(syns)))]
     tmpl = CAPTION_TEMPLATES[int(rng.integers(len(CAPTION_TEMPLATES)))]
     c = tmpl.format(a=article_for(x, art), x=x)
@@ -1152,7 +1153,7 @@ def render(seed: int, concept: int | None = None) -> dict:
     key = "background" if background else CONCEPT_KEYS[concept]
     r_vis, r_aud, r_imu, r_txt = streams(seed, 4)
     image, depth, thermal, attrs = render_visual(r_vis, None if background else key)
-    audio = render_audio(r_aud, "rain", with_concept=False) if background else render_audio(r_aud, key)
+    audio = render_audio(r_aud, key, with_concept=not background)
     imu = render_imu(r_imu, "none" if background else key)
     cap = caption(r_txt, concept, attrs)
     return {"seed": int(seed), "concept": concept, "key": key, "image": image, "depth": depth,

@@ -10,6 +10,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import make_eval_set  # noqa: E402
 import world  # noqa: E402
 
 MODS = ["vision", "audio", "depth", "thermal", "imu"]
@@ -75,7 +76,7 @@ def main():
     args = ap.parse_args()
     ev = json.load(open(os.path.join(args.run, "evaluation.json")))
     log = json.load(open(os.path.join(args.run, "train_log.json")))
-    idx_path = os.path.join(os.path.normpath(args.pkg) + "-eval", "index.json")
+    idx_path = os.path.join(make_eval_set.eval_dir_for(args.pkg), "index.json")
     idx = json.load(open(idx_path)) if os.path.exists(idx_path) else None
     man = json.load(open(os.path.join(args.pkg, "edgebind-model.json")))
     import torch  # the checkpoint's config names the vision stem

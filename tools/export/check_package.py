@@ -56,7 +56,7 @@ def main():
         print(f"| {m} | ok | {'ok' if io_ok else 'MISMATCH'} | {cos:.7f} |")
     if args.eval:
         import make_eval_set as me
-        ev = args.eval_dir or os.path.normpath(args.pkg) + "-eval"
+        ev = args.eval_dir or me.eval_dir_for(args.pkg)
         idx = json.load(open(os.path.join(ev, "index.json")))
         exp = np.load(os.path.join(ev, "expected_embeddings.npz"))
         ids = np.array([c["prompt_token_ids"] for c in idx["concepts"]], dtype=np.int64)
