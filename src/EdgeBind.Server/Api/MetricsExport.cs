@@ -24,7 +24,7 @@ internal sealed class MetricsExport : IDisposable
     private readonly MeterListener _listener = new();
     private readonly ConcurrentDictionary<string, Histogram.Child> _latency = new(StringComparer.Ordinal);
 
-    public MetricsExport(Pipeline pipeline, Func<LiveHub?> hub, EventStore events)
+    public MetricsExport(Pipeline pipeline, Func<LiveHub?> hub, EventStore events, Security.Refusals refusals)
     {
         Registry = Metrics.NewCustomRegistry();
         var factory = Metrics.WithCustomRegistry(Registry);
@@ -55,6 +55,8 @@ internal sealed class MetricsExport : IDisposable
         var outboxBytes = factory.CreateGauge("edgebind_outbox_bytes", "Bytes of the records waiting in a durable sink's outbox", "sink");
         var outboxLost = factory.CreateCounter("edgebind_outbox_records_lost_total",
             "Outbox records lost: evicted (size or age bound), damaged, missing (segment deleted or emptied), torn_tail (cut when opening)", "sink", "reason");
+        var evicted = factory.CreateCounter("edgebind_ws_clients_evicted_total", "WebSocket clients disconnected because they took no message for server.ws_send_timeout_s");
+        var refused = factory.CreateCounter("edgebind_http_refused_total", "Requests refused by a safety check or limit", "reason");
         Registry.AddBeforeCollectCallback(() =>
         {
             var now = MonotonicClock.NowNs;
@@ -89,6 +91,11 @@ internal sealed class MetricsExport : IDisposable
                 clients.Set(h.ClientCount);
                 sent.IncTo(h.MessagesSent);
                 dropped.IncTo(h.MessagesDropped);
+                evicted.IncTo(h.ClientsEvicted);
+            }
+            foreach (var (reason, count) in refusals.Snapshot())
+            {
+                refused.WithLabels(reason).IncTo(count);
             }
             eventCount.IncTo(events.LastSeq);
             if (pipeline.Services.TryGetValue(typeof(ISinkCounterSource), out var sinks) && sinks is ISinkCounterSource source)
