@@ -53,9 +53,9 @@ public sealed class PipelineFixture : IAsyncLifetime
             """;
         var file = Path.Combine(Directory, "pipeline.yaml");
         await File.WriteAllTextAsync(file, yaml);
-        var definition = PipelineDefinition.Load(file, TestSources.Registry());
         IPipelineModule[] modules = [new PreviewModule(new ServerOptions { PreviewFps = 10 }), new TestOnlyEmbeddingModule(), new MatchingModule(), new SinksModule()];
-        Pipeline = new Pipeline(definition, modules, LoggerFactory);
+        var definition = PipelineDefinition.Load(file, TestSources.Registry(), modules);
+        Pipeline = new Pipeline(definition, LoggerFactory);
         await Pipeline.StartAsync();
     }
 
