@@ -109,7 +109,7 @@ internal readonly record struct JsonField(string File, string Path, JsonElement 
 internal static class ManifestReader
 {
     private static readonly string[] TopKeys = ["schema", "name", "version", "license", "description", "embedding_dim", "tokenizer", "modalities", "evaluation"];
-    private static readonly string[] ModalityKeys = ["file", "input", "output", "normalized", "logit_scale", "clips", "preprocess"];
+    private static readonly string[] ModalityKeys = ["file", "input", "output", "normalized", "logit_scale", "clips", "preprocess", "weights"];
 
     public static ModelManifest Read(JsonField root, string directory)
     {
@@ -187,6 +187,11 @@ internal static class ManifestReader
             throw node.Require("output").Error($"expected [N,{dim}] float32 (embedding_dim {dim}), found {TensorSpec.FormatShape(output.Shape)} {TensorSpec.DTypeName(output.DType)}");
         }
         var clips = node.Get("clips")?.PositiveInt() ?? 1;
+        var weights = node.Get("weights")?.String() ?? ModalitySpec.Float32Weights;
+        if (weights is not (ModalitySpec.Float32Weights or ModalitySpec.Float16Weights))
+        {
+            throw node.Require("weights").Error($"expected \"{ModalitySpec.Float32Weights}\" or \"{ModalitySpec.Float16Weights}\", found \"{weights}\"");
+        }
         var preprocess = ReadPreprocess(node.Get("preprocess") ?? new JsonField(node.File, node.Path + ".preprocess", default), modality);
         return new ModalitySpec
         {
@@ -198,6 +203,7 @@ internal static class ManifestReader
             LogitScale = node.Get("logit_scale")?.Number() ?? 1.0,
             Clips = clips,
             Preprocess = preprocess,
+            Weights = weights,
         };
     }
 
