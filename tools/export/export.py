@@ -39,7 +39,12 @@ sys.path.insert(0, HERE)
 
 MODALITIES = ["vision", "text", "audio", "depth", "thermal", "imu"]
 INPUT_SHAPES = {"vision": [3, 224, 224], "text": [77], "audio": [1, 128, 204], "depth": [1, 224, 224],
-                "thermal": [1, 224, 224], "imu": [6, 2000]}
+                "thermal": [1, 224, 224], "imu": [6, 2000], "video": [3, 2, 224, 224]}
+# exported graphs that run another modality's modules: ImageBind embeds a 2-frame clip
+# [N,3,2,224,224] with the vision encoder (an image is that clip with the frame repeated)
+SOURCE = {"video": "vision"}
+# ImageBind's video loader: 5 clips of 2 s spread over the file, 2 frames each, 3 spatial crops
+VIDEO_CLIPS, VIDEO_CROPS = 5, 3
 CSHARP_CLI = "/work/main/src/EdgeBind.Cli"
 
 # imagebind_model.imagebind_huge's arguments to ImageBindModel (the constructor's defaults fill the rest).
@@ -248,7 +253,7 @@ EXTERNAL_MARGIN = 256 * 2 ** 20
 
 
 def export_modality(enc: ModalityEncoder, modality: str, path: str, opset: int, sample: torch.Tensor, emb_dim: int,
-                    fp16: bool = False):
+                    fp16: bool = False, share_with: str | None = None):
     """Writes <path> (and <path>.data beside it when the weights exceed protobuf's 2 GB) and returns the
     graph without its weights."""
     out_dir = os.path.dirname(os.path.abspath(path))
@@ -273,6 +278,11 @@ def export_modality(enc: ModalityEncoder, modality: str, path: str, opset: int, 
         for stale in (path, os.path.join(out_dir, data_name)):
             if os.path.exists(stale):
                 os.remove(stale)
+        if share_with is not None and reference_shared_weights(m, share_with):
+            onnx.save(m, path)  # weights stay in the other encoder's data file
+            del m
+            onnx.checker.check_model(path)
+            return onnx.load(path, load_external_data=False)
         if sum(t.ByteSize() for t in m.graph.initializer) < TWO_GB - EXTERNAL_MARGIN:
             onnx.save(m, path)
         else:
@@ -281,6 +291,45 @@ def export_modality(enc: ModalityEncoder, modality: str, path: str, opset: int, 
         del m
     onnx.checker.check_model(path)  # by path: works for > 2 GB models too
     return onnx.load(path, load_external_data=False)
+
+
+def reference_shared_weights(m: onnx.ModelProto, other_path: str) -> bool:
+    """When the encoder at `other_path` keeps its weights in an external-data file, points every
+    initializer of `m` with the same bytes there instead of writing them again (ImageBind's video
+    graph runs the vision encoder's 2.5 GB of weights). Returns whether the rest fits one file."""
+    other = onnx.load(other_path, load_external_data=False)
+    base = os.path.dirname(os.path.abspath(other_path))
+    by_size = {}
+    for t in other.graph.initializer:
+        if t.data_location == onnx.TensorProto.EXTERNAL:
+            info = {e.key: e.value for e in t.external_data}
+            by_size.setdefault((t.data_type, tuple(t.dims)), []).append(info)
+    if not by_size:
+        return False
+    files = {}
+    for t in m.graph.initializer:
+        if not t.HasField("raw_data"):
+            continue
+        for info in by_size.get((t.data_type, tuple(t.dims)), []):
+            fh = files.get(info["location"]) or files.setdefault(info["location"], open(os.path.join(base, info["location"]), "rb"))
+            fh.seek(int(info.get("offset", 0)))
+            if fh.read(int(info["length"])) == t.raw_data:
+                t.ClearField("raw_data")
+                t.data_location = onnx.TensorProto.EXTERNAL
+                del t.external_data[:]
+                for k in ("location", "offset", "length"):
+                    if k in info:
+                        t.external_data.add(key=k, value=info[k])
+                break
+    for fh in files.values():
+        fh.close()
+    return sum(t.ByteSize() for t in m.graph.initializer) < TWO_GB - EXTERNAL_MARGIN
+
+
+def video_preprocess(vision: dict) -> dict:
+    """The manifest's video parameters: the vision normalisation plus ImageBind's clip sampling."""
+    return {"size": vision["size"], "mean": vision["mean"], "std": vision["std"], "frames": 2,
+            "clip_duration_s": 2.0, "clips_per_video": VIDEO_CLIPS, "crops": VIDEO_CROPS}
 
 
 def weights_to_fp16(m: onnx.ModelProto, min_elements: int = 64) -> int:
@@ -367,18 +416,18 @@ def export_package(model: nn.Module, out_dir: str, *, merges: int, vocab: str | 
                    name: str, version: str, license: str, description: str, preprocess: dict,
                    evaluation: dict | None = None, real_inputs: dict | None = None, opset: int = 14,
                    modalities=None, clips: dict | None = None, parity: bool = True, numpy_check: bool = True,
-                   fp16: bool = False) -> dict:
+                   fp16: bool = False, video: bool = False) -> dict:
     os.makedirs(out_dir, exist_ok=True)
     model.eval()
     gen = torch.Generator().manual_seed(1234)
-    modalities = modalities or [m for m in MODALITIES if m in model.modality_preprocessors]
+    modalities = modalities or [m for m in MODALITIES if m in model.modality_preprocessors] + (["video"] if video else [])
     manifest_mods = {}
     checks = []
     emb_dim = None
     if parity:
         os.makedirs(os.path.join(out_dir, "parity"), exist_ok=True)
     for m in modalities:
-        enc = ModalityEncoder(model, m).eval()
+        enc = ModalityEncoder(model, SOURCE.get(m, m)).eval()
         sample = random_input(m, 2, gen, merges)
         if real_inputs is not None and m in real_inputs:
             real = torch.as_tensor(np.asarray(real_inputs[m]))[:1]
@@ -386,7 +435,8 @@ def export_package(model: nn.Module, out_dir: str, *, merges: int, vocab: str | 
         path = os.path.join(out_dir, f"{m}.onnx")
         with torch.no_grad():
             expected = enc(sample)
-            onx = export_modality(enc, m, path, opset, sample, int(expected.shape[1]), fp16=fp16)
+            onx = export_modality(enc, m, path, opset, sample, int(expected.shape[1]), fp16=fp16,
+                                  share_with=os.path.join(out_dir, f"{SOURCE[m]}.onnx") if m in SOURCE else None)
         emb_dim = int(expected.shape[1])
         checks.append((m, sample.numpy(), expected.numpy()))
         inp, out = describe_graph(onx)
@@ -400,8 +450,8 @@ def export_package(model: nn.Module, out_dir: str, *, merges: int, vocab: str | 
             "output": {"name": "embedding", "shape": [-1, emb_dim], "dtype": "float32"},
             "normalized": True,
             "logit_scale": round(enc.logit_scale, 6),
-            "clips": (clips or {}).get(m, 3 if m == "audio" else 1),
-            "preprocess": preprocess[m],
+            "clips": (clips or {}).get(m, {"audio": 3, "video": VIDEO_CLIPS * VIDEO_CROPS}.get(m, 1)),
+            "preprocess": preprocess[m] if m != "video" else video_preprocess(preprocess["vision"]),
         }
         if fp16:
             manifest_mods[m]["weights"] = "float16"
@@ -466,6 +516,8 @@ def main():
     ap.add_argument("--model-args", default=None,
                     help="imagebind: JSON object of ImageBindModel constructor arguments, over imagebind_huge's "
                          f"({json.dumps(IMAGEBIND_HUGE_ARGS)}), e.g. '{{\"out_embed_dim\": 128, \"vision_embed_dim\": 192}}'")
+    ap.add_argument("--no-video", action="store_true",
+                    help="imagebind: leave out video.onnx (2-frame clips [N,3,2,224,224] through the vision encoder)")
     ap.add_argument("--fp16", action="store_true",
                     help="store weights as float16 (half the size; inputs, outputs and parity fixtures stay float32)")
     ap.add_argument("--vocab", required=True, help="CLIP-format BPE vocabulary (.txt.gz)")
@@ -500,7 +552,8 @@ def main():
     export_package(model, args.out, merges=merges, vocab=args.vocab, vocab_name=preset["vocab_name"],
                    name=preset["name"], version=args.version or preset["version"], license=preset["license"],
                    description=preset["description"], preprocess=pre, evaluation=evaluation, real_inputs=real,
-                   opset=args.opset, numpy_check=not args.no_numpy_check, fp16=args.fp16)
+                   opset=args.opset, numpy_check=not args.no_numpy_check, fp16=args.fp16,
+                   video=args.preset == "imagebind" and not args.no_video)
     if args.no_csharp_check:
         print(f"parity: fixtures in {args.out}/parity; check with `dotnet run --project {CSHARP_CLI} -- models check {args.out}` (cosine >= 0.9999 each)")
     else:

@@ -73,7 +73,7 @@ class ImageBindLayoutExportTest(unittest.TestCase):
 
     def test_command_succeeds_and_reports_every_modality(self):
         self.assertEqual(self.proc.returncode, 0, self.proc.stderr[-3000:])
-        for m in export.MODALITIES:
+        for m in export.MODALITIES + ["video"]:
             self.assertIn(f"exported {m}:", self.proc.stdout)
             self.assertRegex(self.proc.stdout, rf"\| {m} \| (0\.99999|1\.0000)\d+ \| (0\.99999|1\.0000)\d+ \|")
 
@@ -89,7 +89,7 @@ class ImageBindLayoutExportTest(unittest.TestCase):
     def test_manifest_records_imagebind_scales(self):
         man = json.load(open(os.path.join(self.out, "edgebind-model.json")))
         self.assertEqual(man["embedding_dim"], 24)
-        self.assertEqual(sorted(man["modalities"]), sorted(export.MODALITIES))
+        self.assertEqual(sorted(man["modalities"]), sorted(export.MODALITIES + ["video"]))
         self.assertEqual({m: e["logit_scale"] for m, e in man["modalities"].items() if m != "text"},
                          {"vision": 1.0, "audio": 20.0, "depth": 5.0, "thermal": 10.0, "imu": 5.0})
         self.assertAlmostEqual(man["modalities"]["text"]["logit_scale"], 1 / 0.07, places=4)
@@ -121,10 +121,10 @@ class ExportRobustnessTest(unittest.TestCase):
         torch.manual_seed(1)
         cls.model = imagebind_model.ImageBindModel(**SMALL).eval()
 
-    def _export(self, out, **kw):
+    def _export(self, out, modalities=("imu", "audio"), **kw):
         return export.export_package(self.model, out, merges=48894, vocab=None, vocab_name="v.txt.gz", name="t",
                                      version="0", license="test", description="test",
-                                     preprocess=export.default_preprocess(None), modalities=["imu", "audio"], **kw)
+                                     preprocess=export.default_preprocess(None), modalities=list(modalities), **kw)
 
     def test_a_failing_numpy_check_is_reported_and_the_manifest_is_written(self):
         real = onnx_numpy.run
@@ -151,6 +151,25 @@ class ExportRobustnessTest(unittest.TestCase):
             self.assertGreater(man["_numpy_parity"]["imu"]["cos2"], 0.99999)
             self.assertEqual(export.package_file_bytes(d, "imu.onnx"),
                              os.path.getsize(os.path.join(d, "imu.onnx")) + os.path.getsize(os.path.join(d, "imu.onnx.data")))
+
+    def test_video_graph_shares_the_vision_weights_file(self):
+        with tempfile.TemporaryDirectory() as d, mock.patch.object(export, "TWO_GB", 300 * 2 ** 20), \
+                mock.patch.object(export, "EXTERNAL_MARGIN", 300 * 2 ** 20 - 1024):
+            man = self._export(d, modalities=["vision", "video"])
+            self.assertEqual(sorted(n for n in os.listdir(d) if n.startswith(("vision", "video"))),
+                             ["video.onnx", "vision.onnx", "vision.onnx.data"])
+            self.assertLess(os.path.getsize(os.path.join(d, "video.onnx")), 100_000)
+            self.assertGreater(man["_numpy_parity"]["video"]["cos2"], 0.99999)
+            self.assertEqual(man["modalities"]["video"]["input"]["shape"], [-1, 3, 2, 224, 224])
+            self.assertEqual(man["modalities"]["video"]["clips"], 15)
+            self.assertEqual(man["modalities"]["video"]["preprocess"]["frames"], 2)
+            # a clip with two equal frames embeds as the image does (ImageBind repeats an image)
+            g = onnx.load(os.path.join(d, "video.onnx"))
+            img = np.load(os.path.join(d, "parity", "vision.input.npy"))
+            clip = np.repeat(img[:, :, None], 2, axis=2)
+            got = onnx_numpy.run(g, {"video": clip})[0]
+            want = np.load(os.path.join(d, "parity", "vision.expected.npy"))
+            self.assertGreater(onnx_numpy.cosine_rows(got, want).min(), 0.99999)
 
     def test_fp16_weights_halve_the_size_and_keep_cosine(self):
         with tempfile.TemporaryDirectory() as d32, tempfile.TemporaryDirectory() as d16:

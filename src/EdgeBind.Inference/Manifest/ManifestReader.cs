@@ -242,6 +242,15 @@ internal static class ManifestReader
                     p.RequireObject();
                 }
                 return new TextPreprocess();
+            case Modality.Video when p.Get("frames") is not null:
+                p.RequireObject("size", "mean", "std", "frames", "clip_duration_s", "clips_per_video", "crops");
+                var crops = p.Require("crops").PositiveInt();
+                if (crops is not (1 or 3))
+                {
+                    throw p.Require("crops").Error($"expected 1 or 3 spatial crops, found {crops}");
+                }
+                return new VideoPreprocess(p.Require("size").PositiveInt(), p.Require("mean").Numbers(3), Stds(p.Require("std").Numbers(3), p.Require("std")),
+                    p.Require("frames").PositiveInt(), p.Require("clip_duration_s").Positive(), p.Require("clips_per_video").PositiveInt(), crops);
             case Modality.Vision or Modality.Video:
                 p.RequireObject("size", "mean", "std");
                 return new VisionPreprocess(p.Require("size").PositiveInt(), p.Require("mean").Numbers(3), Stds(p.Require("std").Numbers(3), p.Require("std")));
