@@ -24,7 +24,7 @@ internal sealed class MetricsExport : IDisposable
     private readonly MeterListener _listener = new();
     private readonly ConcurrentDictionary<string, Histogram.Child> _latency = new(StringComparer.Ordinal);
 
-    public MetricsExport(Pipeline pipeline, Func<LiveHub?> hub, EventStore events)
+    public MetricsExport(Pipeline pipeline, Func<LiveHub?> hub, EventStore events, Security.Refusals refusals)
     {
         Registry = Metrics.NewCustomRegistry();
         var factory = Metrics.WithCustomRegistry(Registry);
@@ -47,6 +47,8 @@ internal sealed class MetricsExport : IDisposable
         var sent = factory.CreateCounter("edgebind_ws_messages_sent_total", "WebSocket messages sent");
         var dropped = factory.CreateCounter("edgebind_ws_messages_dropped_total", "WebSocket messages dropped because a client's queue was full");
         var eventCount = factory.CreateCounter("edgebind_events_total", "Events received by the server");
+        var evicted = factory.CreateCounter("edgebind_ws_clients_evicted_total", "WebSocket clients disconnected because they took no message for server.ws_send_timeout_s");
+        var refused = factory.CreateCounter("edgebind_http_refused_total", "Requests refused by a safety check or limit", "reason");
         Registry.AddBeforeCollectCallback(() =>
         {
             var now = MonotonicClock.NowNs;
@@ -81,6 +83,11 @@ internal sealed class MetricsExport : IDisposable
                 clients.Set(h.ClientCount);
                 sent.IncTo(h.MessagesSent);
                 dropped.IncTo(h.MessagesDropped);
+                evicted.IncTo(h.ClientsEvicted);
+            }
+            foreach (var (reason, count) in refusals.Snapshot())
+            {
+                refused.WithLabels(reason).IncTo(count);
             }
             eventCount.IncTo(events.LastSeq);
         });

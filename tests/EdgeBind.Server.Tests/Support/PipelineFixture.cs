@@ -94,9 +94,17 @@ public sealed class RunningServer(WebApplication app, Uri baseUri) : IAsyncDispo
 
     public Uri BaseUri { get; } = baseUri;
 
-    public HttpClient Client(string? token = null)
+    /// <summary>
+    /// A client as a script following the README is: it marks its requests with X-EdgeBind-Request
+    /// (needed for multipart uploads) unless <paramref name="marked"/> is false.
+    /// </summary>
+    public HttpClient Client(string? token = null, bool marked = true)
     {
         var client = new HttpClient { BaseAddress = BaseUri, Timeout = TimeSpan.FromSeconds(20) };
+        if (marked)
+        {
+            client.DefaultRequestHeaders.Add("X-EdgeBind-Request", "1");
+        }
         if (token is not null)
         {
             client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
