@@ -283,14 +283,22 @@ def export_modality(enc: ModalityEncoder, modality: str, path: str, opset: int, 
             del m
             onnx.checker.check_model(path)
             return onnx.load(path, load_external_data=False)
-        if sum(t.ByteSize() for t in m.graph.initializer) < TWO_GB - EXTERNAL_MARGIN:
-            onnx.save(m, path)
-        else:
-            onnx.save_model(m, path, save_as_external_data=True, all_tensors_to_one_file=True,
-                            location=data_name, size_threshold=1024)
+        save_graph(m, path)
         del m
     onnx.checker.check_model(path)  # by path: works for > 2 GB models too
     return onnx.load(path, load_external_data=False)
+
+
+def save_graph(m: onnx.ModelProto, path: str) -> None:
+    """Writes one file, or the graph plus all its weights in one <path>.data when they pass protobuf's 2 GB."""
+    data = path + ".data"
+    if os.path.exists(data):
+        os.remove(data)
+    if sum(t.ByteSize() for t in m.graph.initializer) < TWO_GB - EXTERNAL_MARGIN:
+        onnx.save(m, path)
+    else:
+        onnx.save_model(m, path, save_as_external_data=True, all_tensors_to_one_file=True,
+                        location=os.path.basename(data), size_threshold=1024)
 
 
 def reference_shared_weights(m: onnx.ModelProto, other_path: str) -> bool:

@@ -91,7 +91,7 @@ class ImageBindLayoutExportTest(unittest.TestCase):
         self.assertEqual(man["embedding_dim"], 24)
         self.assertEqual(sorted(man["modalities"]), sorted(export.MODALITIES + ["video"]))
         self.assertEqual({m: e["logit_scale"] for m, e in man["modalities"].items() if m != "text"},
-                         {"vision": 1.0, "audio": 20.0, "depth": 5.0, "thermal": 10.0, "imu": 5.0})
+                         {"vision": 1.0, "video": 1.0, "audio": 20.0, "depth": 5.0, "thermal": 10.0, "imu": 5.0})
         self.assertAlmostEqual(man["modalities"]["text"]["logit_scale"], 1 / 0.07, places=4)
         self.assertEqual(man["tokenizer"]["merges"], 48894)
 
