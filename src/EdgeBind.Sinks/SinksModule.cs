@@ -1,4 +1,5 @@
 using EdgeBind.Core.Config;
+using EdgeBind.Core.Metrics;
 using EdgeBind.Core.Pipeline;
 using EdgeBind.Core.Stages;
 using EdgeBind.Core.Timing;
@@ -55,6 +56,7 @@ public sealed class SinksModule : IPipelineModule
         var stage = new SinkFanoutStage(sinks, hub, TimeSpan.FromSeconds(builder.Definition.Shutdown.DrainTimeoutS));
         builder.Services[typeof(EventHub)] = hub;
         builder.Services[typeof(SinkFanoutStage)] = stage;
+        builder.Services[typeof(ISinkCounterSource)] = stage;
         builder.AddTerminal(stage, events);
     }
 
@@ -193,7 +195,7 @@ public sealed record SinksConfig(IReadOnlyList<SinkSpec> Sinks);
 /// The terminal stage of the events port: stamps the sink time, serializes each event once, and
 /// offers it to the event hub and to every sink that takes it. Never waits on a sink.
 /// </summary>
-public sealed class SinkFanoutStage : IStage<MatchEvent, NoOutput>
+public sealed class SinkFanoutStage : IStage<MatchEvent, NoOutput>, ISinkCounterSource
 {
     private readonly EventHub _hub;
     private readonly TimeSpan _drainTimeout;
@@ -208,6 +210,9 @@ public sealed class SinkFanoutStage : IStage<MatchEvent, NoOutput>
 
     /// <summary>The sinks.</summary>
     public IReadOnlyList<EventSink> Sinks { get; }
+
+    /// <inheritdoc />
+    public IReadOnlyList<SinkCounters> SinkCounters() => [.. Sinks.Select(s => s.Counters())];
 
     /// <inheritdoc />
     public string Name => "sinks";

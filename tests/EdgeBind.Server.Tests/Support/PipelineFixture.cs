@@ -48,6 +48,8 @@ public sealed class PipelineFixture : IAsyncLifetime
               evidence: true
             evidence:
               directory: {EvidenceDir}
+            sinks:
+              - {"{"} type: webhook, id: hook, options: {"{"} url: "http://127.0.0.1:9/never", outbox: {"{"} directory: {System.IO.Path.Combine(Directory, "outbox")} {"}"} {"}"} {"}"}
             """;
         var file = Path.Combine(Directory, "pipeline.yaml");
         await File.WriteAllTextAsync(file, yaml);
