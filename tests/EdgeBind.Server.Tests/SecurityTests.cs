@@ -446,6 +446,22 @@ public sealed class SecurityTests(PipelineFixture fixture) : IClassFixture<Pipel
         Assert.Contains(lines, l => l.Level == LogLevel.Information && l.Message.StartsWith("server for", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public void The_daemon_logger_escapes_pipeline_names_and_lowers_per_request_information()
+    {
+        var sink = new CapturingLoggerProvider();
+        using var inner = LoggerFactory.Create(b => b.SetMinimumLevel(LogLevel.Trace).AddProvider(sink));
+        using var safe = new Security.SafeLoggerFactory(inner);
+        safe.CreateLogger("EdgeBind.Core.Pipeline").LogInformation("pipeline {Name} started", "demo\n2026-01-01 fake line\u001b[2J\u202Eevil\\x");
+        safe.CreateLogger("Microsoft.AspNetCore.Hosting.Diagnostics").LogInformation("Request starting GET /");
+        safe.CreateLogger("Microsoft.AspNetCore.Hosting.Diagnostics").LogWarning("a warning stays a warning");
+        var lines = sink.Lines.ToArray();
+        Assert.Equal((LogLevel.Information, "pipeline demo\\x0A2026-01-01 fake line\\x1B[2J\\u202Eevil\\\\x started"), lines[0]);
+        Assert.Equal(LogLevel.Debug, lines[1].Level);
+        Assert.Equal(LogLevel.Warning, lines[2].Level);
+        Assert.Equal("plain text stays as it is \\ here", Security.LogText.Escape("plain text stays as it is \\ here"));
+    }
+
     private sealed class CapturingLoggerProvider : ILoggerProvider
     {
         public ConcurrentQueue<(LogLevel Level, string Message)> Lines { get; } = new();
