@@ -352,14 +352,7 @@ public static class EdgeBindServer
         {
             return options.EvidenceDir;
         }
-        try
-        {
-            return MatchingModule.Parse(pipeline.Definition).Evidence?.Directory;
-        }
-        catch (ConfigException)
-        {
-            return null;
-        }
+        return pipeline.Definition.Options<MatchingConfig>()?.Evidence?.Directory;
     }
 
     private static IEnumerable<OutMessage> Greeting(Pipeline pipeline, QueryApi queries, EventStore events, PipelineStatus status)

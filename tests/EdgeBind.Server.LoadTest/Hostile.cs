@@ -59,10 +59,11 @@ internal static class Hostile
               intra_op_threads: 1
             queries: []
             """);
-        var definition = PipelineDefinition.Load(file, new EdgeBind.Core.Sources.SourceRegistry().AddSyntheticSources());
         var defaults = new ServerOptions();
         var options = new ServerOptions { PreviewFps = 10, UploadDir = Path.Combine(directory, "uploads") };
-        await using var pipeline = new Pipeline(definition, [new PreviewModule(options), new EdgeBind.Inference.Pipeline.InferenceModule(), new MatchingModule(), new SinksModule()], NullLoggerFactory.Instance);
+        var definition = PipelineDefinition.Load(file, new EdgeBind.Core.Sources.SourceRegistry().AddSyntheticSources(),
+            [new PreviewModule(options), new EdgeBind.Inference.Pipeline.InferenceModule(), new MatchingModule(), new SinksModule()]);
+        await using var pipeline = new Pipeline(definition, NullLoggerFactory.Instance);
         await pipeline.StartAsync();
 
         var port = FreePort();

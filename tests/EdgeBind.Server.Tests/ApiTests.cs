@@ -76,6 +76,12 @@ public sealed class ApiTests(PipelineFixture fixture) : IClassFixture<PipelineFi
         Assert.Contains("edgebind_stage_queue_depth{stage=\"matcher\",kind=\"matcher\"}", text);
         Assert.Matches("edgebind_stage_latency_seconds_bucket\\{stage=\"preview\",le=\"0.005\"\\} [1-9]", text);
         Assert.Matches("edgebind_stage_latency_seconds_count\\{stage=\"window/cam0\"\\} [1-9]", text);
+        Assert.Contains("edgebind_sink_messages_total{sink=\"hook\",type=\"webhook\",outcome=\"dropped\"} 0", text);
+        Assert.Contains("edgebind_sink_retries_total{sink=\"hook\"}", text);
+        Assert.Contains("edgebind_outbox_records{sink=\"hook\"} 0", text);
+        Assert.Contains("edgebind_outbox_bytes{sink=\"hook\"} 0", text);
+        Assert.Contains("edgebind_outbox_records_lost_total{sink=\"hook\",reason=\"damaged\"} 0", text);
+        Assert.Contains("edgebind_outbox_records_lost_total{sink=\"hook\",reason=\"evicted\"} 0", text);
     }
 
     [Fact]

@@ -336,6 +336,33 @@ public sealed class SecurityTests(PipelineFixture fixture) : IClassFixture<Pipel
     }
 
     [Fact]
+    public async Task Concurrent_creates_never_take_the_store_past_max_queries()
+    {
+        var store = (IQueryStore)fixture.Pipeline.Services[typeof(IQueryStore)];
+        var existing = store.List().Count;
+        await using var server = await fixture.StartServerAsync(o =>
+        {
+            o.WriteRatePerS = 0;
+            o.MaxQueries = existing + 5;
+        });
+        using var client = server.Client();
+        var responses = await Task.WhenAll(Enumerable.Range(0, 24).Select(i => client.PostAsync("/api/queries", Json($$"""{"id":"race-{{i}}","text":"x"}"""))));
+        try
+        {
+            Assert.Equal(5, responses.Count(r => r.StatusCode == HttpStatusCode.Created));
+            Assert.Equal(19, responses.Count(r => r.StatusCode == HttpStatusCode.Conflict));
+            Assert.Equal(existing + 5, store.List().Count);
+        }
+        finally
+        {
+            foreach (var q in store.List().Where(q => q.Id.StartsWith("race-", StringComparison.Ordinal)))
+            {
+                store.Remove(q.Id);
+            }
+        }
+    }
+
+    [Fact]
     public async Task Writes_are_rate_limited_per_client_with_429_naming_the_limit()
     {
         await using var server = await fixture.StartServerAsync(o => o.WriteRatePerS = 2);

@@ -48,12 +48,14 @@ public sealed class PipelineFixture : IAsyncLifetime
               evidence: true
             evidence:
               directory: {EvidenceDir}
+            sinks:
+              - {"{"} type: webhook, id: hook, options: {"{"} url: "http://127.0.0.1:9/never", outbox: {"{"} directory: {System.IO.Path.Combine(Directory, "outbox")} {"}"} {"}"} {"}"}
             """;
         var file = Path.Combine(Directory, "pipeline.yaml");
         await File.WriteAllTextAsync(file, yaml);
-        var definition = PipelineDefinition.Load(file, TestSources.Registry());
         IPipelineModule[] modules = [new PreviewModule(new ServerOptions { PreviewFps = 10 }), new TestOnlyEmbeddingModule(), new MatchingModule(), new SinksModule()];
-        Pipeline = new Pipeline(definition, modules, LoggerFactory);
+        var definition = PipelineDefinition.Load(file, TestSources.Registry(), modules);
+        Pipeline = new Pipeline(definition, LoggerFactory);
         await Pipeline.StartAsync();
     }
 
