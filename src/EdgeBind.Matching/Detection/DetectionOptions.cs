@@ -56,6 +56,22 @@ public sealed class DetectionOptions : IValidatable
     /// <summary>Boxes overlapping a better box by more than this IoU are dropped.</summary>
     public double NmsIou { get; set; } = 0.5;
 
+    /// <summary>
+    /// Whether each kept box is refined from the regions around it: the score-weighted mean of the edges of
+    /// the regions that overlap it and score within <see cref="RefineMargin"/> of it.
+    /// </summary>
+    public bool Refine { get; set; }
+
+    /// <summary>How far below a box's score (cosine) a neighbouring region may score and still shape it.</summary>
+    public double RefineMargin { get; set; } = 0.05;
+
+    /// <summary>
+    /// How far (cosine) the best region must score above the frame's median region for the label; below it the
+    /// answer is "no box". The median region is mostly background, so this is the background-crop baseline:
+    /// an object that is not in the frame scores about as well everywhere. 0 = off.
+    /// </summary>
+    public double MinContrast { get; set; }
+
     /// <summary>Optional external open-vocabulary detector.</summary>
     public DetectorOptions? Detector { get; set; }
 
@@ -74,6 +90,8 @@ public sealed class DetectionOptions : IValidatable
         validator.Require(BatchSize is >= 1 and <= 256, "batch_size", "a count in [1, 256]", BatchSize);
         validator.Require(TopK >= 1, "top_k", "a count >= 1", TopK);
         validator.Require(NmsIou is > 0 and <= 1, "nms_iou", "an IoU in (0, 1]", NmsIou);
+        validator.Require(RefineMargin is >= 0 and <= 2, "refine_margin", "a cosine margin in [0, 2]", RefineMargin);
+        validator.Require(MinContrast is >= 0 and <= 2, "min_contrast", "a cosine margin in [0, 2]", MinContrast);
         validator.Require(GridScales.Count > 0 || Motion || Detector is not null, "grid_scales", "grid scales, motion or a detector", "none of them");
     }
 }
