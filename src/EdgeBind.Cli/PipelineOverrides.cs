@@ -107,7 +107,7 @@ public sealed class PipelineOverrides
     }
 
     /// <summary>Parses and validates the rewritten pipeline with the full source registry.</summary>
-    public PipelineDefinition Parse() => PipelineDefinition.Parse(ToYaml(), File, Composition.CreateRegistry());
+    public PipelineDefinition Parse() => PipelineDefinition.Parse(ToYaml(), File, Composition.CreateRegistry(), Composition.CreateModules());
 
     private static YamlNode? Child(YamlMappingNode node, string key) =>
         node.Children.TryGetValue(new YamlScalarNode(key), out var value) ? value : null;

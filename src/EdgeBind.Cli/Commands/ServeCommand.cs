@@ -29,7 +29,7 @@ public static class ServeCommand
             {
                 throw new ArgumentException($"--log-format: expected console or json, found \"{format}\"");
             }
-            var definition = Composition.LoadPipeline(parse.GetValue(file)!);
+            var definition = Composition.LoadPipeline(parse.GetValue(file)!, serving: true);
             var timeout = parse.GetValue(shutdownTimeout) ?? (definition.Shutdown.DrainTimeoutS + 5);
             if (timeout <= 0)
             {
@@ -65,12 +65,9 @@ public static class ServeCommand
         builder.Services.AddSystemd();
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = shutdownTimeout);
         builder.Services.AddSingleton(definition);
-        // The HTTP API and dashboard run when the pipeline file has a server: section; their options are
-        // checked here so a bad section (or a non-loopback URL without a token) fails before anything starts.
-        var server = definition.Section("server") is null ? null : ServerOptions.FromDefinition(definition);
-        // The preview tap sees every window before inference takes them.
-        IReadOnlyList<IPipelineModule> modules = server is null ? Composition.CreateModules() : [new PreviewModule(), .. Composition.CreateModules()];
-        builder.Services.AddSingleton(modules);
+        // The HTTP API and dashboard run when the pipeline file has a server: section; the loader bound and
+        // checked it, so a bad section (or a non-loopback URL without a token) failed before anything started.
+        var server = definition.Options<ServerOptions>();
         builder.Services.AddSingleton<PipelineHostedService>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<PipelineHostedService>());
         if (server is not null)

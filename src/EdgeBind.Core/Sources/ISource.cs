@@ -61,6 +61,19 @@ public interface IPacedOptions
     Pacing Pacing { get; }
 }
 
+/// <summary>
+/// Options of a source that reads a file or folder named by <c>path</c>: the loader resolves a relative path
+/// against the pipeline file's folder and refuses the file when the path does not exist.
+/// </summary>
+public interface IInputFileOptions
+{
+    /// <summary>The file or folder.</summary>
+    string Path { get; }
+
+    /// <summary>True when <see cref="Path"/> names a folder rather than a file.</summary>
+    bool PathIsFolder => false;
+}
+
 /// <summary>How a source paces its output.</summary>
 public enum Pacing
 {
