@@ -14,8 +14,11 @@ Per concept and k < --per-concept:
                                          only <concept>, the box must land on it, not on <other>
   audio/<concept>_<k>.wav                the sound heard with both scenes (2 s, 16 kHz, 16-bit, noise and
                                          level drawn as the world draws them): the live window's audio
+  images/<scene>.plate.jpg               the same scene without its objects (same draws otherwise): the
+                                         background a camera saw before the object came into view, for
+                                         motion proposals
 plus --empty empty scenes (images/empty_<k>.jpg) and index.json:
-  scenes[]: image, kind (single | pair | empty), sounding (concept key or null), audio (or null),
+  scenes[]: image, plate, kind (single | pair | empty), sounding (concept key or null), audio (or null),
             objects[]: concept, box [x, y, width, height] in image pixels (visible painted pixels)
 Every image also serves as an "absent" case for every concept it does not show.
 """
@@ -35,6 +38,8 @@ import world  # noqa: E402
 
 # Rain covers the whole frame; painted into another scene it would hide the other object.
 PARTNERS = [k for k in world.CONCEPT_KEYS if k != "rain"]
+MIN_VISIBLE = 0.6  # fraction of an object's painted pixels not hidden by the other one
+MIN_SIDE_PX = 20
 
 
 def main():
@@ -58,24 +63,39 @@ def main():
         for k in range(args.per_concept):
             seed = base + 1000 * ci + k
             r_vis, r_aud, r_pair = world.streams(seed, 3)
+            plate_state = r_vis.bit_generator.state
             image, _, _, attrs = world.render_visual(r_vis, key)
+            r_vis.bit_generator.state = plate_state
+            plate, _, _, _ = world.render_visual(r_vis, key, paint=False)
             audio = world.render_audio(r_aud, key)
             wav = f"audio/{key}_{k}.wav"
             wavfile.write(os.path.join(args.out, wav), world.SR, np.clip(np.round(audio * 32767.0), -32768, 32767).astype(np.int16))
-            scenes.append({"image": save(f"single_{key}_{k}.jpg", image), "kind": "single", "sounding": key, "audio": wav,
+            scenes.append({"image": save(f"single_{key}_{k}.jpg", image), "plate": save(f"single_{key}_{k}.plate.jpg", plate),
+                           "kind": "single", "sounding": key, "audio": wav,
                            "seed": seed, "objects": [{"concept": key, "box": attrs["box"]}]})
             others = [p for p in PARTNERS if p != key]
             other = others[int(r_pair.integers(len(others)))]
             order = [key, other] if r_pair.random() < 0.5 else [other, key]
-            pair_seed = seed + 500
-            image, boxes = world.render_composite(pair_seed, [world.CONCEPT_KEYS.index(c) for c in order])
-            scenes.append({"image": save(f"pair_{key}_{other}_{k}.jpg", image), "kind": "pair", "sounding": key, "audio": wav,
+            indices = [world.CONCEPT_KEYS.index(c) for c in order]
+            # A scene where one object hides most of the other, or pushes it out of the frame, asks
+            # nothing of a detector but luck; the next seed is taken instead.
+            for pair_seed in range(seed + 500, seed + 600):
+                visible = {}
+                image, boxes = world.render_composite(pair_seed, indices, visible=visible)
+                if all(visible[c] >= MIN_VISIBLE and boxes[c] is not None and min(boxes[c][2:]) >= MIN_SIDE_PX for c in order):
+                    break
+            else:
+                raise SystemExit(f"no two-object scene of {order} with both objects visible from seed {seed + 500}")
+            plate, _ = world.render_composite(pair_seed, indices, paint=False)
+            scenes.append({"image": save(f"pair_{key}_{other}_{k}.jpg", image), "plate": save(f"pair_{key}_{other}_{k}.plate.jpg", plate),
+                           "kind": "pair", "sounding": key, "audio": wav,
                            "seed": pair_seed, "order": order,
-                           "objects": [{"concept": c, "box": boxes[c]} for c in order if boxes[c] is not None]})
+                           "objects": [{"concept": c, "box": boxes[c], "visible": round(visible[c], 3)} for c in order]})
     for k in range(args.empty):
         seed = base + 900_000 + k
         image, _, _, _ = world.render_visual(world.rng_for(seed), None)
-        scenes.append({"image": save(f"empty_{k}.jpg", image), "kind": "empty", "sounding": None, "audio": None,
+        scenes.append({"image": save(f"empty_{k}.jpg", image), "plate": save(f"empty_{k}.plate.jpg", image),
+                       "kind": "empty", "sounding": None, "audio": None,
                        "seed": seed, "objects": []})
     doc = {
         "description": f"EdgeBind-tiny localisation set, split '{args.split}' (seeds from {base}); boxes are "

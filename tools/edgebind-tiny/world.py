@@ -143,10 +143,12 @@ class Canvas:
         """Per object: [x, y, width, height] (pixels) around its visible pixels, objects painted later
         hiding earlier ones; None when nothing of it is visible."""
         out = {}
+        self.visible = {}  # per object: visible pixels / painted pixels inside the frame
         covered = np.zeros((self.rgb.size[1], self.rgb.size[0]), bool)
         for name in reversed(self.order):
             m = np.asarray(self.masks[name]) > 0
             out[name] = mask_box(m & ~covered)
+            self.visible[name] = float((m & ~covered).sum()) / max(1, int(m.sum()))
             covered |= m
         return {name: out[name] for name in self.order}
 
@@ -671,8 +673,9 @@ PAINTERS = {
 }
 
 
-def render_visual(rng, concept: str | None):
-    """concept None renders an empty scene (background only). Returns image uint8 [H,W,3], depth m float32 [H,W], thermal C float32 [H,W], attrs dict."""
+def render_visual(rng, concept: str | None, paint: bool = True):
+    """concept None renders an empty scene (background only). Returns image uint8 [H,W,3], depth m float32 [H,W], thermal C float32 [H,W], attrs dict.
+    paint=False gives the same scene without the object (its "plate": same geometry, lighting and noise draws)."""
     painter, p_out = PAINTERS[concept] if concept is not None else (lambda cv, rng, ctx: None, 0.5)
     outdoor = bool(rng.random() < p_out)
     ctx = scene_context(rng, outdoor)
@@ -691,7 +694,8 @@ def render_visual(rng, concept: str | None):
     pre.bit_generator.state = st
     if concept is not None:
         cv.mark(concept)
-    painter(cv, pre, ctx)
+    if paint:
+        painter(cv, pre, ctx)
     boxes = cv.boxes()
     rgb, dep, tmp = cv.arrays()
     # lighting, sensor noise
@@ -718,9 +722,10 @@ def render_composite_image(seed: int, concepts: list[int]) -> np.ndarray:
     return render_composite(seed, concepts)[0]
 
 
-def render_composite(seed: int, concepts: list[int]) -> tuple[np.ndarray, dict[str, list[int] | None]]:
+def render_composite(seed: int, concepts: list[int], paint: bool = True, visible: dict | None = None) -> tuple[np.ndarray, dict[str, list[int] | None]]:
     """render_composite_image's image and each concept's box (key -> [x, y, width, height] around its
-    visible pixels, or None when a later concept hides it completely)."""
+    visible pixels, or None when a later concept hides it completely). paint=False: the scene without them.
+    `visible`, when given, receives each concept's visible fraction of its painted pixels."""
     rng = rng_for(seed)
     keys = [CONCEPT_KEYS[c] for c in concepts]
     outdoor = bool(rng.random() < PAINTERS[keys[0]][1])
@@ -738,10 +743,14 @@ def render_composite(seed: int, concepts: list[int]) -> tuple[np.ndarray, dict[s
     for k, (key, sd) in enumerate(zip(keys, seeds)):
         ctx["cx_range"] = ranges[k % 2]
         cv.mark(key)
-        PAINTERS[key][0](cv, np.random.Generator(np.random.PCG64(sd)), ctx)
+        if paint:
+            PAINTERS[key][0](cv, np.random.Generator(np.random.PCG64(sd)), ctx)
+    boxes = cv.boxes()
+    if visible is not None:
+        visible.update(cv.visible)
     img = cv.arrays()[0].astype(np.float32) * float(rng.uniform(0.6, 1.2))
     img += rng.normal(0, float(rng.uniform(1, 6)), img.shape)
-    return np.clip(img, 0, 255).astype(np.uint8), cv.boxes()
+    return np.clip(img, 0, 255).astype(np.uint8), boxes
 
 
 # ----------------------------------------------------------------------------------------------

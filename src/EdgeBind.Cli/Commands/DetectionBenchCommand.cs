@@ -6,6 +6,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using EdgeBind.Core;
 using EdgeBind.Core.Config;
+using EdgeBind.Core.IO;
 using EdgeBind.Inference;
 using EdgeBind.Inference.Preprocessing;
 using EdgeBind.Matching;
@@ -49,9 +50,13 @@ public static class DetectionBenchCommand
             Description = "YAML file holding a pipeline's detection: section (options to measure); default: the built-in defaults.",
         };
         var json = new Option<FileInfo?>("--json") { Description = "Also write the figures as JSON." };
+        var dump = new Option<DirectoryInfo?>("--dump")
+        {
+            Description = "Also write each scene's regions and region embeddings, and the query embeddings, as .npy (for tuning offline).",
+        };
         var command = new Command("detection", "Measure audio-triggered detection against ground truth boxes (recall@0.5, mean IoU, absent -> no box, time per trigger).")
         {
-            set, model, audioQueries, methods, kinds, detector, config, json,
+            set, model, audioQueries, methods, kinds, detector, config, json, dump,
         };
         ModelCli.AddExecutionOptions(command);
         command.SetAction(parse =>
@@ -80,10 +85,16 @@ public static class DetectionBenchCommand
             using var package = ModelCli.Open(parse.GetValue(model)!.FullName, parse, [Modality.Vision, Modality.Audio, Modality.Text]);
             using var service = new EmbeddingService(package);
             var queries = new QueryEmbeddings(service, package, localisationSet, parse.GetValue(audioQueries)?.FullName);
+            var dumpDir = parse.GetValue(dump)?.FullName;
+            if (dumpDir is not null)
+            {
+                queries.Dump(dumpDir, chosenKinds);
+            }
             var results = new List<MethodResult>();
             foreach (var method in chosenMethods)
             {
-                results.Add(Run(method, chosenKinds, ForMethod(LoadOptions(yaml), method), localisationSet, service, queries, parse.GetValue(detector)?.FullName));
+                results.Add(Run(method, chosenKinds, ForMethod(LoadOptions(yaml), method), localisationSet, service, queries, parse.GetValue(detector)?.FullName,
+                    dumpDir is null ? null : Path.Combine(dumpDir, method)));
             }
             Console.Write(Report(localisationSet, options, results));
             if (parse.GetValue(json) is { } jsonFile)
@@ -125,7 +136,7 @@ public static class DetectionBenchCommand
     }
 
     private static MethodResult Run(string method, IReadOnlyList<string> kinds, DetectionOptions options, LocalisationSet set, EmbeddingService service,
-        QueryEmbeddings queries, string? detectorPath)
+        QueryEmbeddings queries, string? detectorPath, string? dumpDir)
     {
         var result = new MethodResult(method, kinds);
         OnnxOpenVocabularyDetector? detector = null;
@@ -168,6 +179,13 @@ public static class DetectionBenchCommand
             var regions = detector is null ? engine.Propose(image.Width, image.Height) : [];
             var embeddings = detector is null ? engine.EmbedRegions(image, regions) : [];
             var proposeAndEmbedMs = timer.Elapsed.TotalMilliseconds;
+            if (dumpDir is not null && detector is null)
+            {
+                System.IO.Directory.CreateDirectory(dumpDir);
+                var index = set.Scenes.ToList().IndexOf(scene);
+                NpyFile.Write(Path.Combine(dumpDir, $"scene_{index}.regions.npy"), regions.SelectMany(r => new float[] { r.X, r.Y, r.Width, r.Height }).ToArray(), regions.Count, 4);
+                NpyFile.Write(Path.Combine(dumpDir, $"scene_{index}.embeddings.npy"), embeddings, regions.Count, service.Dimension);
+            }
             foreach (var kind in kinds)
             {
                 var tallies = result.Tallies[kind];
@@ -204,7 +222,7 @@ public static class DetectionBenchCommand
         var sb = new StringBuilder();
         sb.AppendLine(c, $"set: {set.Directory} ({set.Split}): {set.Scenes.Count(s => s.Kind == "single")} single-object, {set.Scenes.Count(s => s.Kind == "pair")} two-object, {set.Scenes.Count(s => s.Kind == "empty")} empty scenes");
         sb.AppendLine(c, $"options: grid_scales [{string.Join(", ", options.GridScales.Select(x => x.ToString(c)))}], grid_overlap {options.GridOverlap.ToString(c)}, min_score {options.MinScore.ToString(c)}, " +
-            $"refine {options.Refine}, min_contrast {options.MinContrast.ToString(c)}");
+            $"crop {options.Crop}, pick {options.Pick} (margin {options.PickMargin.ToString(c)}), refine {options.Refine} (margin {options.RefineMargin.ToString(c)}), min_contrast {options.MinContrast.ToString(c)}");
         sb.AppendLine();
         sb.AppendLine("| method | query | single R@0.5 | single mIoU | two-object R@0.5 | on the other object | two-object mIoU | absent -> no box | crops/trigger | trigger->boxes p50 / p99 ms |");
         sb.AppendLine("|---|---|---|---|---|---|---|---|---|---|");
@@ -303,6 +321,26 @@ public static class DetectionBenchCommand
                 if (audioQueries is not null)
                 {
                     _fixed[("audio-file", concept)] = service.EmbedFile(Modality.Audio, Path.Combine(audioQueries, concept + "_0.wav"));
+                }
+            }
+        }
+
+        /// <summary>Writes queries_KIND.npy [concepts, dimension] (live-audio: each concept's first clip) and scene_N.live.npy.</summary>
+        public void Dump(string dir, IReadOnlyList<string> kinds)
+        {
+            System.IO.Directory.CreateDirectory(dir);
+            foreach (var kind in kinds)
+            {
+                NpyFile.Write(Path.Combine(dir, $"queries_{kind}.npy"), _set.Concepts.SelectMany(c => For(kind, c, null)).ToArray(), _set.Concepts.Count, _service.Dimension);
+            }
+            if (kinds.Contains("live-audio"))
+            {
+                for (var i = 0; i < _set.Scenes.Count; i++)
+                {
+                    if (_set.Scenes[i].Sounding is { } sounding)
+                    {
+                        NpyFile.Write(Path.Combine(dir, $"scene_{i}.live.npy"), For("live-audio", sounding, _set.Scenes[i]), 1, _service.Dimension);
+                    }
                 }
             }
         }

@@ -68,7 +68,7 @@ public sealed class DetectionEngine : IDisposable
     /// <summary>The regions searched in a frame of this size: the grid, then the newest motion blobs.</summary>
     public List<Rect> Propose(int width, int height)
     {
-        var regions = RegionProposals.Grid(width, height, _options.GridScales, _options.GridOverlap);
+        var regions = RegionProposals.Grid(width, height, _options.GridScales, _options.GridOverlap, _options.GridAspects);
         if (Motion is not null)
         {
             regions.AddRange(Motion.Blobs.Where(b => b.Width > 1 && b.Height > 1));
@@ -85,13 +85,14 @@ public sealed class DetectionEngine : IDisposable
         var dim = embedder.Dimension;
         var output = new float[regions.Count * dim];
         var crops = new List<Frame>(_options.BatchSize);
+        using var fill = _options.Crop == CropMode.Keep ? new Mat(bgr.Size(), bgr.Type(), Cv2.Mean(bgr)) : null;
         for (var start = 0; start < regions.Count; start += _options.BatchSize)
         {
             var count = Math.Min(_options.BatchSize, regions.Count - start);
             crops.Clear();
             for (var i = 0; i < count; i++)
             {
-                crops.Add(Crop(bgr, regions[start + i]));
+                crops.Add(fill is null ? Square(bgr, regions[start + i]) : Keep(bgr, fill, regions[start + i]));
             }
             embedder.EmbedCrops(crops, output.AsSpan(start * dim, count * dim));
             RegionsEmbedded += count;
@@ -146,6 +147,14 @@ public sealed class DetectionEngine : IDisposable
                 var r = regions[i];
                 found.Add(new DetectionBox(r.X, r.Y, r.Width, r.Height, score, labels[best].Label));
             }
+        }
+        if (_options.Pick == PickMode.Smallest)
+        {
+            // Any region holding the object scores about as well as the best one; the smallest of them fits it.
+            var best = found.Count == 0 ? float.NegativeInfinity : found.Max(b => b.Score);
+            found = found.Where(b => b.Score >= best - _options.PickMargin)
+                .OrderBy(b => (long)b.Width * b.Height).ThenByDescending(b => b.Score)
+                .Select((b, k) => k == 0 ? b with { Score = best } : b).ToList();
         }
         var kept = RegionProposals.Suppress(found, _options.NmsIou, _options.TopK);
         if (!_options.Refine)
@@ -233,6 +242,38 @@ public sealed class DetectionEngine : IDisposable
     {
         Motion?.Dispose();
         _detector?.Dispose();
+    }
+
+    /// <summary>The whole frame with everything outside <paramref name="r"/> replaced by <paramref name="fill"/>: the region keeps its scale.</summary>
+    private static Frame Keep(Mat bgr, Mat fill, Rect r)
+    {
+        using var canvas = fill.Clone();
+        using (var src = new Mat(bgr, r))
+        using (var dst = new Mat(canvas, r))
+        {
+            src.CopyTo(dst);
+        }
+        return Crop(canvas, new Rect(0, 0, canvas.Width, canvas.Height));
+    }
+
+    /// <summary>
+    /// The region padded to a square with the frame's mean colour, so the encoder's resize-and-centre-crop
+    /// sees all of it (a wide or tall crop would otherwise lose its ends).
+    /// </summary>
+    private static Frame Square(Mat bgr, Rect r)
+    {
+        if (r.Width == r.Height)
+        {
+            return Crop(bgr, r);
+        }
+        var side = Math.Max(r.Width, r.Height);
+        using var canvas = new Mat(side, side, bgr.Type(), Cv2.Mean(new Mat(bgr, r)));
+        using (var src = new Mat(bgr, r))
+        using (var dst = new Mat(canvas, new Rect((side - r.Width) / 2, (side - r.Height) / 2, r.Width, r.Height)))
+        {
+            src.CopyTo(dst);
+        }
+        return Crop(canvas, new Rect(0, 0, side, side));
     }
 
     private static Frame Crop(Mat bgr, Rect r)

@@ -23,6 +23,9 @@ public sealed class DetectionOptions : IValidatable
     /// <summary>Crop sizes as fractions of the frame's width and height; crops tile the frame with <see cref="GridOverlap"/>.</summary>
     public List<double> GridScales { get; set; } = [1.0, 0.5, 0.25];
 
+    /// <summary>Grid crop aspects: 1 keeps the frame's shape, 2 is twice as wide for the same area, 0.5 twice as tall.</summary>
+    public List<double> GridAspects { get; set; } = [1.0];
+
     /// <summary>Overlap of neighbouring grid crops, fraction of the crop size in [0, 0.9].</summary>
     public double GridOverlap { get; set; } = 0.5;
 
@@ -56,6 +59,15 @@ public sealed class DetectionOptions : IValidatable
     /// <summary>Boxes overlapping a better box by more than this IoU are dropped.</summary>
     public double NmsIou { get; set; } = 0.5;
 
+    /// <summary>How a region is shown to the vision encoder: <c>zoom</c> (the crop, resized) or <c>keep</c> (the whole frame with everything outside the region filled with the frame's mean colour).</summary>
+    public CropMode Crop { get; set; } = CropMode.Zoom;
+
+    /// <summary>Which region is the top box: <c>best</c> (highest score) or <c>smallest</c> (the smallest within <see cref="PickMargin"/> of the best).</summary>
+    public PickMode Pick { get; set; } = PickMode.Best;
+
+    /// <summary>Cosine margin below the best score within which <see cref="PickMode.Smallest"/> looks.</summary>
+    public double PickMargin { get; set; } = 0.02;
+
     /// <summary>
     /// Whether each kept box is refined from the regions around it: the score-weighted mean of the edges of
     /// the regions that overlap it and score within <see cref="RefineMargin"/> of it.
@@ -81,6 +93,7 @@ public sealed class DetectionOptions : IValidatable
         ArgumentNullException.ThrowIfNull(validator);
         validator.Require(Triggers.Count > 0, "triggers", "at least one query id", Triggers.Count);
         validator.Require(GridScales.All(s => s is > 0 and <= 1), "grid_scales", "fractions in (0, 1]", string.Join(", ", GridScales));
+        validator.Require(GridAspects.Count > 0 && GridAspects.All(a => a is >= 0.1 and <= 10), "grid_aspects", "aspects in [0.1, 10]", string.Join(", ", GridAspects));
         validator.Require(GridOverlap is >= 0 and <= 0.9, "grid_overlap", "a fraction in [0, 0.9]", GridOverlap);
         validator.Require(MotionHistory >= 1, "motion_history", "a frame count >= 1", MotionHistory);
         validator.Require(MotionVarThreshold > 0, "motion_var_threshold", "a threshold > 0", MotionVarThreshold);
@@ -94,6 +107,26 @@ public sealed class DetectionOptions : IValidatable
         validator.Require(MinContrast is >= 0 and <= 2, "min_contrast", "a cosine margin in [0, 2]", MinContrast);
         validator.Require(GridScales.Count > 0 || Motion || Detector is not null, "grid_scales", "grid scales, motion or a detector", "none of them");
     }
+}
+
+/// <summary>How a region is shown to the vision encoder.</summary>
+public enum CropMode
+{
+    /// <summary>The region alone, resized to the encoder's input.</summary>
+    Zoom,
+
+    /// <summary>The whole frame, everything outside the region filled with the frame's mean colour (objects keep their scale).</summary>
+    Keep,
+}
+
+/// <summary>Which scored region becomes the top box.</summary>
+public enum PickMode
+{
+    /// <summary>The highest-scoring region.</summary>
+    Best,
+
+    /// <summary>The smallest region scoring within the pick margin of the best.</summary>
+    Smallest,
 }
 
 /// <summary>An external open-vocabulary detector in ONNX (see <see cref="OnnxOpenVocabularyDetector"/>).</summary>

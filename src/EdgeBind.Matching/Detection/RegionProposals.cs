@@ -6,14 +6,21 @@ namespace EdgeBind.Matching.Detection;
 public static class RegionProposals
 {
     /// <summary>Crops of each scale (fraction of width and height) tiling the frame with the given overlap.</summary>
-    public static List<Rect> Grid(int width, int height, IReadOnlyList<double> scales, double overlap)
+    public static List<Rect> Grid(int width, int height, IReadOnlyList<double> scales, double overlap) => Grid(width, height, scales, overlap, [1.0]);
+
+    /// <summary>
+    /// Crops of each scale and aspect tiling the frame with the given overlap. Aspect a stretches a crop to
+    /// a times its width-to-height ratio at the same area (a &gt; 1 wider), clamped to the frame.
+    /// </summary>
+    public static List<Rect> Grid(int width, int height, IReadOnlyList<double> scales, double overlap, IReadOnlyList<double> aspects)
     {
         ArgumentNullException.ThrowIfNull(scales);
+        ArgumentNullException.ThrowIfNull(aspects);
         var boxes = new List<Rect>();
-        foreach (var scale in scales)
+        foreach (var (scale, aspect) in scales.SelectMany(s => aspects.Select(a => (s, a))))
         {
-            var w = Math.Max(1, (int)Math.Round(width * scale));
-            var h = Math.Max(1, (int)Math.Round(height * scale));
+            var w = Math.Clamp((int)Math.Round(width * scale * Math.Sqrt(aspect)), 1, width);
+            var h = Math.Clamp((int)Math.Round(height * scale / Math.Sqrt(aspect)), 1, height);
             var stepX = Math.Max(1, (int)Math.Round(w * (1 - overlap)));
             var stepY = Math.Max(1, (int)Math.Round(h * (1 - overlap)));
             foreach (var y in Starts(height, h, stepY))
