@@ -87,6 +87,15 @@ public sealed class MatchingModule : IPipelineModule
         if (config.Detection is { } detection)
         {
             var detector = OpenDetector(definition, detection);
+            if (detector is not null && embedder is not null && detector.Dimension != embedder.Dimension)
+            {
+                var found = detector.Dimension;
+                var path = detector.Path;
+                detector.Dispose();
+                var at = definition.Section("detection")?.Get("detector")?.Get("path");
+                throw new ConfigException(definition.File, "detection.detector.path",
+                    $"{path}: takes {found}-d class embeddings, but the model's query embeddings are {embedder.Dimension}-d", at?.Line ?? 0, at?.Column ?? 0);
+            }
             builder.Services.TryGetValue(typeof(IRegionEmbedder), out var regionService);
             if (detector is null && regionService is not IRegionEmbedder)
             {

@@ -50,13 +50,18 @@ public static class DetectionBenchCommand
             Description = "YAML file holding a pipeline's detection: section (options to measure); default: the built-in defaults.",
         };
         var json = new Option<FileInfo?>("--json") { Description = "Also write the figures as JSON." };
+        var alone = new Option<bool>("--alone")
+        {
+            Description = "Search for the triggering query alone. By default every concept's query of the same kind is a label too " +
+                "(as a detection: section whose labels are a classification group's classes), and only regions whose best label is the trigger's give its box.",
+        };
         var dump = new Option<DirectoryInfo?>("--dump")
         {
             Description = "Also write each scene's regions and region embeddings, and the query embeddings, as .npy (for tuning offline).",
         };
         var command = new Command("detection", "Measure audio-triggered detection against ground truth boxes (recall@0.5, mean IoU, absent -> no box, time per trigger).")
         {
-            set, model, audioQueries, methods, kinds, detector, config, json, dump,
+            set, model, audioQueries, methods, kinds, detector, config, json, dump, alone,
         };
         ModelCli.AddExecutionOptions(command);
         command.SetAction(parse =>
@@ -94,7 +99,7 @@ public static class DetectionBenchCommand
             foreach (var method in chosenMethods)
             {
                 results.Add(Run(method, chosenKinds, ForMethod(LoadOptions(yaml), method), localisationSet, service, queries, parse.GetValue(detector)?.FullName,
-                    dumpDir is null ? null : Path.Combine(dumpDir, method)));
+                    dumpDir is null ? null : Path.Combine(dumpDir, method), !parse.GetValue(alone)));
             }
             Console.Write(Report(localisationSet, options, results));
             if (parse.GetValue(json) is { } jsonFile)
@@ -136,9 +141,9 @@ public static class DetectionBenchCommand
     }
 
     private static MethodResult Run(string method, IReadOnlyList<string> kinds, DetectionOptions options, LocalisationSet set, EmbeddingService service,
-        QueryEmbeddings queries, string? detectorPath, string? dumpDir)
+        QueryEmbeddings queries, string? detectorPath, string? dumpDir, bool competitors)
     {
-        var result = new MethodResult(method, kinds);
+        var result = new MethodResult(method, kinds) { Competitors = competitors };
         OnnxOpenVocabularyDetector? detector = null;
         try
         {
@@ -176,8 +181,9 @@ public static class DetectionBenchCommand
                 timer.Restart();
                 engine.Motion.Observe(image);
             }
-            var regions = detector is null ? engine.Propose(image.Width, image.Height) : [];
-            var embeddings = detector is null ? engine.EmbedRegions(image, regions) : [];
+            var prepared = detector is null ? engine.Prepare(image) : null;
+            var regions = prepared?.Regions ?? [];
+            var embeddings = prepared?.Embeddings ?? [];
             var proposeAndEmbedMs = timer.Elapsed.TotalMilliseconds;
             if (dumpDir is not null && detector is null)
             {
@@ -196,9 +202,13 @@ public static class DetectionBenchCommand
                     {
                         continue; // in a two-object scene only the sounding object is asked for
                     }
-                    var label = (concept, queries.For(kind, concept, truth is null ? null : scene));
+                    var labels = new List<(string, float[])> { (concept, queries.For(kind, concept, truth is null ? null : scene)) };
+                    if (competitors)
+                    {
+                        labels.AddRange(set.Concepts.Where(c => c != concept).Select(c => (c, queries.For(kind, c, null))));
+                    }
                     timer.Restart();
-                    var boxes = detector is null ? engine.Score(regions, embeddings, [label]) : engine.Detect(image, [label]);
+                    var boxes = (detector is null ? engine.Score(prepared!, labels) : engine.Detect(image, labels)).Where(b => b.Label == concept).ToList();
                     var scoreMs = timer.Elapsed.TotalMilliseconds;
                     if (truth is null)
                     {
@@ -221,8 +231,9 @@ public static class DetectionBenchCommand
         var c = CultureInfo.InvariantCulture;
         var sb = new StringBuilder();
         sb.AppendLine(c, $"set: {set.Directory} ({set.Split}): {set.Scenes.Count(s => s.Kind == "single")} single-object, {set.Scenes.Count(s => s.Kind == "pair")} two-object, {set.Scenes.Count(s => s.Kind == "empty")} empty scenes");
+        sb.AppendLine(c, $"labels: {(results.Count > 0 && results[0].Competitors ? "every concept's query of the kind (the trigger's box: regions whose best label is the trigger)" : "the trigger's query alone")}");
         sb.AppendLine(c, $"options: grid_scales [{string.Join(", ", options.GridScales.Select(x => x.ToString(c)))}], grid_overlap {options.GridOverlap.ToString(c)}, min_score {options.MinScore.ToString(c)}, " +
-            $"crop {options.Crop}, pick {options.Pick} (margin {options.PickMargin.ToString(c)}), refine {options.Refine} (margin {options.RefineMargin.ToString(c)}), min_contrast {options.MinContrast.ToString(c)}");
+            $"label_margin {options.LabelMargin.ToString(c)}, refine {options.Refine} (margin {options.RefineMargin.ToString(c)}), min_contrast {options.MinContrast.ToString(c)}");
         sb.AppendLine();
         sb.AppendLine("| method | query | single R@0.5 | single mIoU | two-object R@0.5 | on the other object | two-object mIoU | absent -> no box | crops/trigger | trigger->boxes p50 / p99 ms |");
         sb.AppendLine("|---|---|---|---|---|---|---|---|---|---|");
@@ -292,6 +303,8 @@ public static class DetectionBenchCommand
         public IReadOnlyList<string> Kinds { get; } = kinds;
 
         public string? NotApplicable { get; set; }
+
+        public bool Competitors { get; init; }
 
         public Dictionary<string, (LocalisationTally Single, LocalisationTally Pair, LocalisationTally Absent)> Tallies { get; } =
             kinds.ToDictionary(k => k, _ => (new LocalisationTally(), new LocalisationTally(), new LocalisationTally()));

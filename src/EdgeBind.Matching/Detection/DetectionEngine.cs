@@ -45,7 +45,7 @@ public sealed class DetectionEngine : IDisposable
         Motion.Observe(mat);
     }
 
-    /// <summary>Detects the labels (query id, unit embedding) in an 8-bit BGR frame: <see cref="Propose"/>, <see cref="EmbedRegions"/>, <see cref="Score"/>.</summary>
+    /// <summary>Detects the labels (query id, unit embedding) in an 8-bit BGR frame: <see cref="Prepare"/>, then scoring.</summary>
     public IReadOnlyList<DetectionBox> Detect(Mat bgr, IReadOnlyList<(string Label, float[] Embedding)> labels)
     {
         ArgumentNullException.ThrowIfNull(bgr);
@@ -60,9 +60,37 @@ public sealed class DetectionEngine : IDisposable
             return _detector.Detect(bgr, labels.Select(l => l.Label).ToList(), flat, _options.Detector?.ScoreThreshold ?? _options.MinScore, _options.NmsIou, _options.TopK);
         }
         RequireDimension(labels);
-        var regions = Propose(bgr.Width, bgr.Height);
-        var embeddings = EmbedRegions(bgr, regions);
-        return Score(regions, embeddings, labels);
+        return Score(Prepare(bgr), labels);
+    }
+
+    /// <summary>
+    /// Proposes and embeds the regions of a frame once, for scoring against any labels: the grid and motion
+    /// regions, their embeddings, and for motion blobs the embedding of the same region of the background.
+    /// </summary>
+    public EmbeddedRegions Prepare(Mat bgr)
+    {
+        ArgumentNullException.ThrowIfNull(bgr);
+        var grid = RegionProposals.Grid(bgr.Width, bgr.Height, _options.GridScales, _options.GridOverlap, _options.GridAspects);
+        var regions = new List<Rect>(grid);
+        float[]? background = null;
+        if (Motion is not null)
+        {
+            var blobs = Motion.Blobs.Where(b => b.Width > 1 && b.Height > 1).ToList();
+            regions.AddRange(blobs);
+            using var plate = blobs.Count > 0 && _options.MinContrast > 0 ? Motion.Background() : null;
+            if (plate is not null && plate.Size() == bgr.Size())
+            {
+                background = EmbedRegions(plate, blobs);
+            }
+        }
+        return new EmbeddedRegions(regions, EmbedRegions(bgr, regions), grid.Count, background);
+    }
+
+    /// <summary><see cref="Score(IReadOnlyList{Rect}, ReadOnlySpan{float}, IReadOnlyList{ValueTuple{string, float[]}})"/> with the background baselines of <paramref name="prepared"/>.</summary>
+    public IReadOnlyList<DetectionBox> Score(EmbeddedRegions prepared, IReadOnlyList<(string Label, float[] Embedding)> labels)
+    {
+        ArgumentNullException.ThrowIfNull(prepared);
+        return Score(prepared.Regions, prepared.Embeddings, labels, prepared.GridCount, prepared.BackgroundEmbeddings);
     }
 
     /// <summary>The regions searched in a frame of this size: the grid, then the newest motion blobs.</summary>
@@ -85,14 +113,13 @@ public sealed class DetectionEngine : IDisposable
         var dim = embedder.Dimension;
         var output = new float[regions.Count * dim];
         var crops = new List<Frame>(_options.BatchSize);
-        using var fill = _options.Crop == CropMode.Keep ? new Mat(bgr.Size(), bgr.Type(), Cv2.Mean(bgr)) : null;
         for (var start = 0; start < regions.Count; start += _options.BatchSize)
         {
             var count = Math.Min(_options.BatchSize, regions.Count - start);
             crops.Clear();
             for (var i = 0; i < count; i++)
             {
-                crops.Add(fill is null ? Square(bgr, regions[start + i]) : Keep(bgr, fill, regions[start + i]));
+                crops.Add(Square(bgr, regions[start + i]));
             }
             embedder.EmbedCrops(crops, output.AsSpan(start * dim, count * dim));
             RegionsEmbedded += count;
@@ -107,7 +134,11 @@ public sealed class DetectionEngine : IDisposable
     /// <param name="regions">The regions, frame pixels.</param>
     /// <param name="embeddings">Their unit embeddings, row-major [regions, dimension].</param>
     /// <param name="labels">Query ids and unit embeddings.</param>
-    public IReadOnlyList<DetectionBox> Score(IReadOnlyList<Rect> regions, ReadOnlySpan<float> embeddings, IReadOnlyList<(string Label, float[] Embedding)> labels)
+    public IReadOnlyList<DetectionBox> Score(IReadOnlyList<Rect> regions, ReadOnlySpan<float> embeddings, IReadOnlyList<(string Label, float[] Embedding)> labels) =>
+        Score(regions, embeddings, labels, regions.Count, null);
+
+    private IReadOnlyList<DetectionBox> Score(IReadOnlyList<Rect> regions, ReadOnlySpan<float> embeddings, IReadOnlyList<(string Label, float[] Embedding)> labels,
+        int gridCount, float[]? background)
     {
         ArgumentNullException.ThrowIfNull(regions);
         ArgumentNullException.ThrowIfNull(labels);
@@ -125,38 +156,43 @@ public sealed class DetectionEngine : IDisposable
                 scores[l * regions.Count + i] = ScoreKernel.Dot(embeddings.Slice(i * dim, dim), labels[l].Embedding);
             }
         }
-        var baseline = new float[labels.Count];
+        // Baselines: a blob's own background region when known, else the median grid crop.
+        var baseline = new float[labels.Count * regions.Count];
         for (var l = 0; l < labels.Count; l++)
         {
-            baseline[l] = Median(scores.AsSpan(l * regions.Count, regions.Count));
+            var median = gridCount > 0 ? Median(scores.AsSpan(l * regions.Count, gridCount)) : float.NegativeInfinity;
+            for (var i = 0; i < regions.Count; i++)
+            {
+                baseline[l * regions.Count + i] = background is not null && i >= gridCount
+                    ? ScoreKernel.Dot(background.AsSpan((i - gridCount) * dim, dim), labels[l].Embedding)
+                    : median;
+            }
         }
+        // A region gives a box for each label scoring within LabelMargin of its best label: with a classification
+        // group's classes as labels, a region that looks more like another class gives no box for this one.
         var found = new List<DetectionBox>();
         for (var i = 0; i < regions.Count; i++)
         {
-            var best = 0;
-            for (var l = 1; l < labels.Count; l++)
+            var best = float.NegativeInfinity;
+            for (var l = 0; l < labels.Count; l++)
             {
-                if (scores[l * regions.Count + i] > scores[best * regions.Count + i])
+                best = Math.Max(best, scores[l * regions.Count + i]);
+            }
+            for (var l = 0; l < labels.Count; l++)
+            {
+                var score = scores[l * regions.Count + i];
+                if (score >= best - _options.LabelMargin && score >= _options.MinScore
+                    && (_options.MinContrast <= 0 || score - baseline[l * regions.Count + i] >= _options.MinContrast))
                 {
-                    best = l;
+                    var r = regions[i];
+                    found.Add(new DetectionBox(r.X, r.Y, r.Width, r.Height, score, labels[l].Label));
                 }
             }
-            var score = scores[best * regions.Count + i];
-            if (score >= _options.MinScore && (_options.MinContrast <= 0 || score - baseline[best] >= _options.MinContrast))
-            {
-                var r = regions[i];
-                found.Add(new DetectionBox(r.X, r.Y, r.Width, r.Height, score, labels[best].Label));
-            }
         }
-        if (_options.Pick == PickMode.Smallest)
-        {
-            // Any region holding the object scores about as well as the best one; the smallest of them fits it.
-            var best = found.Count == 0 ? float.NegativeInfinity : found.Max(b => b.Score);
-            found = found.Where(b => b.Score >= best - _options.PickMargin)
-                .OrderBy(b => (long)b.Width * b.Height).ThenByDescending(b => b.Score)
-                .Select((b, k) => k == 0 ? b with { Score = best } : b).ToList();
-        }
-        var kept = RegionProposals.Suppress(found, _options.NmsIou, _options.TopK);
+        var kept = found.GroupBy(b => b.Label, StringComparer.Ordinal)
+            .SelectMany(g => RegionProposals.Suppress(g, _options.NmsIou, _options.TopK))
+            .OrderByDescending(b => b.Score)
+            .ToList();
         if (!_options.Refine)
         {
             return kept;
@@ -244,18 +280,6 @@ public sealed class DetectionEngine : IDisposable
         _detector?.Dispose();
     }
 
-    /// <summary>The whole frame with everything outside <paramref name="r"/> replaced by <paramref name="fill"/>: the region keeps its scale.</summary>
-    private static Frame Keep(Mat bgr, Mat fill, Rect r)
-    {
-        using var canvas = fill.Clone();
-        using (var src = new Mat(bgr, r))
-        using (var dst = new Mat(canvas, r))
-        {
-            src.CopyTo(dst);
-        }
-        return Crop(canvas, new Rect(0, 0, canvas.Width, canvas.Height));
-    }
-
     /// <summary>
     /// The region padded to a square with the frame's mean colour, so the encoder's resize-and-centre-crop
     /// sees all of it (a wide or tall crop would otherwise lose its ends).
@@ -292,3 +316,10 @@ public sealed class DetectionEngine : IDisposable
         return frame;
     }
 }
+
+/// <summary>A frame's regions embedded once (<see cref="DetectionEngine.Prepare"/>), to score against any labels.</summary>
+/// <param name="Regions">Grid crops first, then motion blobs, frame pixels.</param>
+/// <param name="Embeddings">Unit embeddings, row-major [regions, dimension].</param>
+/// <param name="GridCount">How many of the regions are grid crops.</param>
+/// <param name="BackgroundEmbeddings">Per motion blob, the embedding of its region in the background image (row-major), or null.</param>
+public sealed record EmbeddedRegions(IReadOnlyList<Rect> Regions, float[] Embeddings, int GridCount, float[]? BackgroundEmbeddings);

@@ -44,13 +44,16 @@ public sealed class DetectionOptions : IValidatable
     /// <summary>Most blobs proposed (largest first).</summary>
     public int MotionMaxBlobs { get; set; } = 8;
 
+    /// <summary>Whether blobs are also proposed split at a dip in their foreground columns, and all blobs together as one.</summary>
+    public bool MotionSplit { get; set; } = true;
+
     /// <summary>Width frames are scaled to before background subtraction, pixels.</summary>
     public int MotionWidth { get; set; } = 320;
 
     /// <summary>Crops per encoder call.</summary>
     public int BatchSize { get; set; } = 16;
 
-    /// <summary>Most boxes per detection.</summary>
+    /// <summary>Most boxes per label and detection.</summary>
     public int TopK { get; set; } = 5;
 
     /// <summary>Lowest score a box needs (cosine for proposals, detector score for the ONNX detector).</summary>
@@ -59,14 +62,12 @@ public sealed class DetectionOptions : IValidatable
     /// <summary>Boxes overlapping a better box by more than this IoU are dropped.</summary>
     public double NmsIou { get; set; } = 0.5;
 
-    /// <summary>How a region is shown to the vision encoder: <c>zoom</c> (the crop, resized) or <c>keep</c> (the whole frame with everything outside the region filled with the frame's mean colour).</summary>
-    public CropMode Crop { get; set; } = CropMode.Zoom;
-
-    /// <summary>Which region is the top box: <c>best</c> (highest score) or <c>smallest</c> (the smallest within <see cref="PickMargin"/> of the best).</summary>
-    public PickMode Pick { get; set; } = PickMode.Best;
-
-    /// <summary>Cosine margin below the best score within which <see cref="PickMode.Smallest"/> looks.</summary>
-    public double PickMargin { get; set; } = 0.02;
+    /// <summary>
+    /// A region gives a box for every label scoring within this cosine margin of its best label (0: its best
+    /// label only). With a classification group's classes as labels, a region that looks clearly more like
+    /// another class gives no box for the trigger's.
+    /// </summary>
+    public double LabelMargin { get; set; }
 
     /// <summary>
     /// Whether each kept box is refined from the regions around it: the score-weighted mean of the edges of
@@ -78,9 +79,10 @@ public sealed class DetectionOptions : IValidatable
     public double RefineMargin { get; set; } = 0.05;
 
     /// <summary>
-    /// How far (cosine) the best region must score above the frame's median region for the label; below it the
-    /// answer is "no box". The median region is mostly background, so this is the background-crop baseline:
-    /// an object that is not in the frame scores about as well everywhere. 0 = off.
+    /// How far (cosine) a region must score above its background baseline for the label; below it the region
+    /// gives no box. The baseline of a motion blob is the same region of the background the camera saw before
+    /// it; of a grid crop, the frame's median region (mostly background). An object that is not there scores
+    /// about as well as the background, so an absent object gives no box. 0 = off.
     /// </summary>
     public double MinContrast { get; set; }
 
@@ -104,29 +106,10 @@ public sealed class DetectionOptions : IValidatable
         validator.Require(TopK >= 1, "top_k", "a count >= 1", TopK);
         validator.Require(NmsIou is > 0 and <= 1, "nms_iou", "an IoU in (0, 1]", NmsIou);
         validator.Require(RefineMargin is >= 0 and <= 2, "refine_margin", "a cosine margin in [0, 2]", RefineMargin);
+        validator.Require(LabelMargin is >= 0 and <= 2, "label_margin", "a cosine margin in [0, 2]", LabelMargin);
         validator.Require(MinContrast is >= 0 and <= 2, "min_contrast", "a cosine margin in [0, 2]", MinContrast);
         validator.Require(GridScales.Count > 0 || Motion || Detector is not null, "grid_scales", "grid scales, motion or a detector", "none of them");
     }
-}
-
-/// <summary>How a region is shown to the vision encoder.</summary>
-public enum CropMode
-{
-    /// <summary>The region alone, resized to the encoder's input.</summary>
-    Zoom,
-
-    /// <summary>The whole frame, everything outside the region filled with the frame's mean colour (objects keep their scale).</summary>
-    Keep,
-}
-
-/// <summary>Which scored region becomes the top box.</summary>
-public enum PickMode
-{
-    /// <summary>The highest-scoring region.</summary>
-    Best,
-
-    /// <summary>The smallest region scoring within the pick margin of the best.</summary>
-    Smallest,
 }
 
 /// <summary>An external open-vocabulary detector in ONNX (see <see cref="OnnxOpenVocabularyDetector"/>).</summary>

@@ -131,6 +131,7 @@ public sealed class MotionProposer : IDisposable
     private readonly Mat _kernel = Cv2.GetStructuringElement(MorphShapes.Ellipse, new Size(3, 3));
     private readonly Lock _lock = new();
     private List<Rect> _blobs = [];
+    private Mat? _background;
 
     /// <summary>Creates the subtractor.</summary>
     public MotionProposer(DetectionOptions options)
@@ -148,6 +149,8 @@ public sealed class MotionProposer : IDisposable
         lock (_lock)
         {
             _blobs = [];
+            _background?.Dispose();
+            _background = null;
         }
     }
 
@@ -176,23 +179,105 @@ public sealed class MotionProposer : IDisposable
         Cv2.MorphologyEx(_mask, _mask, MorphTypes.Open, _kernel);
         Cv2.FindContours(_mask, out Point[][] contours, out HierarchyIndex[] _, RetrievalModes.External, ContourApproximationModes.ApproxSimple);
         var minArea = _options.MotionMinArea * _small.Width * _small.Height;
-        var blobs = contours
+        var small = contours
             .Select(c => Cv2.BoundingRect(c))
             .Where(r => (double)r.Width * r.Height >= Math.Max(1, minArea))
             .OrderByDescending(r => r.Width * r.Height)
             .Take(_options.MotionMaxBlobs)
-            .Select(r => new Rect((int)(r.X / scale), (int)(r.Y / scale), (int)Math.Ceiling(r.Width / scale), (int)Math.Ceiling(r.Height / scale)) & new Rect(0, 0, frame.Width, frame.Height))
             .ToList();
+        var candidates = new List<Rect>(small);
+        if (_options.MotionSplit)
+        {
+            // Two objects side by side make one blob; its foreground columns dip between them.
+            foreach (var r in small)
+            {
+                candidates.AddRange(SplitAtValley(_mask, r));
+            }
+            if (small.Count > 1)
+            {
+                // One object can fall apart into several blobs (limbs, rain drops): their hull is a proposal too.
+                candidates.Add(small.Aggregate((a, b) => a | b));
+            }
+        }
+        var full = new Rect(0, 0, frame.Width, frame.Height);
+        var blobs = candidates
+            .Select(r => new Rect((int)(r.X / scale), (int)(r.Y / scale), (int)Math.Ceiling(r.Width / scale), (int)Math.Ceiling(r.Height / scale)) & full)
+            .Distinct()
+            .ToList();
+        Mat? background = null;
+        if (blobs.Count > 0)
+        {
+            // Snapshot what the camera saw before the blobs, at frame size: the baseline a region is scored against.
+            using var bg = new Mat();
+            _mog.GetBackgroundImage(bg);
+            if (!bg.Empty())
+            {
+                background = new Mat();
+                Cv2.Resize(bg, background, frame.Size(), 0, 0, InterpolationFlags.Linear);
+                if (background.Type() != frame.Type() && background.Channels() == 1)
+                {
+                    Cv2.CvtColor(background, background, ColorConversionCodes.GRAY2BGR);
+                }
+            }
+        }
         Frames++;
         lock (_lock)
         {
             _blobs = blobs;
+            _background?.Dispose();
+            _background = background;
         }
+    }
+
+    /// <summary>A copy of the background at frame size as of the newest blobs (null when there are none); the caller disposes it.</summary>
+    public Mat? Background()
+    {
+        lock (_lock)
+        {
+            return _background?.Clone();
+        }
+    }
+
+    /// <summary>The two halves of a blob either side of its deepest dip in foreground columns, each tightened to its foreground; none without a clear dip.</summary>
+    private static IEnumerable<Rect> SplitAtValley(Mat mask, Rect r)
+    {
+        if (r.Width < 8)
+        {
+            return [];
+        }
+        using var roi = new Mat(mask, r);
+        using var columns = new Mat();
+        Cv2.Reduce(roi, columns, ReduceDimension.Row, ReduceTypes.Sum, MatType.CV_32S);
+        var sums = new int[r.Width];
+        for (var x = 0; x < r.Width; x++)
+        {
+            sums[x] = columns.At<int>(0, x);
+        }
+        var peak = sums.Max();
+        var lo = r.Width / 5;
+        var hi = r.Width - lo;
+        var cut = Enumerable.Range(lo, hi - lo).MinBy(x => sums[x]);
+        if (peak <= 0 || sums[cut] > 0.3 * peak)
+        {
+            return [];
+        }
+        var halves = new List<Rect>(2);
+        foreach (var part in new[] { new Rect(r.X, r.Y, cut, r.Height), new Rect(r.X + cut, r.Y, r.Width - cut, r.Height) })
+        {
+            using var half = new Mat(mask, part);
+            var tight = Cv2.BoundingRect(half);
+            if (tight.Width > 1 && tight.Height > 1)
+            {
+                halves.Add(new Rect(part.X + tight.X, part.Y + tight.Y, tight.Width, tight.Height));
+            }
+        }
+        return halves;
     }
 
     /// <inheritdoc />
     public void Dispose()
     {
+        _background?.Dispose();
         _mog.Dispose();
         _small.Dispose();
         _mask.Dispose();
