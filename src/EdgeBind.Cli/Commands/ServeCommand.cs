@@ -37,7 +37,8 @@ public static class ServeCommand
             }
             using var host = BuildHost(definition, format!, TimeSpan.FromSeconds(timeout), parse.GetValue(CliApp.VerboseOption));
             await host.RunAsync(cancellationToken).ConfigureAwait(false);
-            return Environment.ExitCode;
+            // SIGTERM is how a service manager asks a daemon to stop: a normal end, 0. Ctrl-C is an interrupt, 130.
+            return Environment.ExitCode == CliApp.ExitOk && CliApp.Signals?.Received == 2 ? CliApp.ExitInterrupted : Environment.ExitCode;
         });
         return command;
     }
@@ -61,6 +62,11 @@ public static class ServeCommand
             });
         }
         builder.Logging.SetMinimumLevel(verbose ? LogLevel.Debug : LogLevel.Information);
+        if (!verbose)
+        {
+            // ASP.NET Core logs two lines per HTTP request at Information: a dashboard polling /metrics would bury the pipeline's own log.
+            builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        }
         // Sends READY=1 once every hosted service started and STOPPING=1 on shutdown when NOTIFY_SOCKET is set.
         builder.Services.AddSystemd();
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = shutdownTimeout);

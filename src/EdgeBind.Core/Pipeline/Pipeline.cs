@@ -1,5 +1,6 @@
 using EdgeBind.Core.Buffers;
 using EdgeBind.Core.Channels;
+using EdgeBind.Core.IO;
 using EdgeBind.Core.Metrics;
 using EdgeBind.Core.Sources;
 using EdgeBind.Core.Stages;
@@ -163,7 +164,8 @@ public sealed class Pipeline : IAsyncDisposable
         catch (Exception ex)
         {
             source.Stats.AddError();
-            _logger.LogError(ex, "source {Source} failed: {Message}", source.Id, ex.Message);
+            // A missing native dependency is a setup problem its message says how to fix; the stack trace only buries that.
+            _logger.LogError(ex is NativeDependencyException ? null : ex, "source {Source} failed: {Message}", source.Id, ex.Message);
             if (runtime.Definition.Required)
             {
                 _failed.TrySetException(new InvalidOperationException($"required source '{source.Id}' failed: {ex.Message}", ex));
