@@ -9,7 +9,7 @@ using EdgeBind.Devices.Replay.Mcap;
 namespace EdgeBind.Devices.Replay;
 
 /// <summary>Options of an MCAP replay source (<c>replay.mcap.{modality}</c>).</summary>
-public sealed class McapReplayOptions : IValidatable, IPacedOptions
+public sealed class McapReplayOptions : IValidatable, IPacedOptions, IRecordingOptions
 {
     /// <summary>The MCAP file written by <c>edgebind record</c>.</summary>
     public string Path { get; set; } = "";
