@@ -7,7 +7,8 @@ cd "$(dirname "$0")"
 . tools/setup/debian.sh
 
 mapfile -t missing < <(opencv_missing_packages)
-apt_install "${missing[@]}"
+# stdout is the demo's events only (`./demo.sh | jq` works): installing talks on stderr.
+apt_install "${missing[@]}" >&2
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 [ $# -gt 0 ] || set -- pipelines/demo.yaml

@@ -65,6 +65,16 @@ for proj in tests/*.Tests/*.Tests.csproj; do
   rm -f "$attempt"
 done
 
+# The README's first command on a clean Debian 12 with only the .NET SDK (a debootstrap chroot): in CI, or
+# when asked, since it needs root and takes minutes (debootstrap, NuGet restore and build inside).
+if [ "${CI:-}" = "true" ] || [ "${EDGEBIND_QUICKSTART_CHECK:-}" = "1" ]; then
+  echo "== quickstart check: tools/setup/check-quickstart.sh"
+  if ! tools/setup/check-quickstart.sh 2>&1 | tee -a "$log"; then
+    echo "  tools/setup/check-quickstart.sh" >> "$failed"
+    status=1
+  fi
+fi
+
 if [ -s "$failed" ]; then
   echo "test.sh: failed:"
   cat "$failed"
