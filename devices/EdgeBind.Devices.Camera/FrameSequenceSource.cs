@@ -14,10 +14,12 @@ namespace EdgeBind.Devices.Camera;
 /// Options of a frame-sequence folder: PNG (8- or 16-bit) and/or .npy frames played in file-name order, with
 /// an optional <c>timestamps.csv</c> (<c>frame,t_s</c>: a 0-based frame index or file name, and seconds).
 /// </summary>
-public sealed class FrameSequenceOptions : IValidatable, IPacedOptions, IRecordingOptions
+public sealed class FrameSequenceOptions : IValidatable, IPacedOptions, IInputFileOptions, IRecordingOptions
 {
     /// <summary>The folder holding the frames.</summary>
     public string Path { get; set; } = "";
+
+    bool IInputFileOptions.PathIsFolder => true;
 
     /// <summary>Frame rate used when the folder has no timestamps.csv, frames/s.</summary>
     public double Fps { get; set; } = 10;

@@ -9,6 +9,7 @@ using EdgeBind.Devices.Synthetic;
 using EdgeBind.Devices.Thermal;
 using EdgeBind.Inference.Pipeline;
 using EdgeBind.Matching;
+using EdgeBind.Server.Preview;
 using EdgeBind.Sinks;
 
 namespace EdgeBind.Cli;
@@ -29,14 +30,18 @@ public static class Composition
         .AddDepthSources()
         .AddReplaySources();
 
-    /// <summary>The pipeline modules, in the order they wire their stages after the windowers.</summary>
-    public static IReadOnlyList<IPipelineModule> CreateModules() =>
+    /// <summary>
+    /// The pipeline modules, in the order they wire their stages after the windowers. The server module binds
+    /// <c>server:</c> always and taps previews only when <paramref name="serving"/>.
+    /// </summary>
+    public static IReadOnlyList<IPipelineModule> CreateModules(bool serving = false) =>
     [
+        new PreviewModule(tap: serving),
         new InferenceModule(),
         new MatchingModule(),
         new SinksModule(),
     ];
 
-    /// <summary>Loads and validates a pipeline file with the full registry.</summary>
-    public static PipelineDefinition LoadPipeline(string path) => PipelineDefinition.Load(path, CreateRegistry());
+    /// <summary>Loads a pipeline file with the full registry and every module, binding and checking every section.</summary>
+    public static PipelineDefinition LoadPipeline(string path, bool serving = false) => PipelineDefinition.Load(path, CreateRegistry(), CreateModules(serving));
 }

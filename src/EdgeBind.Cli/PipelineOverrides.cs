@@ -131,7 +131,8 @@ public sealed class PipelineOverrides
     }
 
     /// <summary>Parses and validates the rewritten pipeline with the full source registry.</summary>
-    public PipelineDefinition Parse() => PipelineDefinition.Parse(ToYaml(), File, Composition.CreateRegistry());
+    /// <param name="serving">Parse as <c>serve</c> does (its modules tap previews for the dashboard).</param>
+    public PipelineDefinition Parse(bool serving = false) => PipelineDefinition.Parse(ToYaml(), File, Composition.CreateRegistry(), Composition.CreateModules(serving));
 
     private static YamlNode? Child(YamlMappingNode node, string key) =>
         node.Children.TryGetValue(new YamlScalarNode(key), out var value) ? value : null;

@@ -42,7 +42,7 @@ public static class RecordedRun
             {
                 stop.CancelAfter(d);
             }
-            await using (var pipeline = new Pipeline(definition, Composition.CreateModules(), loggerFactory ?? NullLoggerFactory.Instance))
+            await using (var pipeline = new Pipeline(definition, loggerFactory ?? NullLoggerFactory.Instance))
             {
                 await pipeline.StartAsync(stop.Token).ConfigureAwait(false);
                 try

@@ -46,6 +46,14 @@ public sealed class StatusReporter
         {
             sb.Append(CultureInfo.InvariantCulture, $" | {st.Name} in {st.In} out {st.Out} err {st.Errors} q {st.QueueDepth?.Invoke() ?? 0} p50 {Ms(st.Latency.PercentileNs(0.5))} p99 {Ms(st.Latency.PercentileNs(0.99))}");
         }
+        foreach (var sink in SinkCounters())
+        {
+            sb.Append(CultureInfo.InvariantCulture, $" | sink {sink.Id} q {sink.QueueDepth} drop {sink.Dropped} fail {sink.Failed}");
+            if (sink.Outbox is { } o)
+            {
+                sb.Append(CultureInfo.InvariantCulture, $" sent {sink.Delivered} retry {sink.Retries} outbox {o.Records} ({Bytes(o.Bytes)}) evict {o.Evicted} lost {o.LostDamaged + o.LostMissing + o.LostTornTail}");
+            }
+        }
         return sb.ToString();
     }
 
@@ -63,6 +71,17 @@ public sealed class StatusReporter
         foreach (var st in ShownStages())
         {
             sb.AppendLine(CultureInfo.InvariantCulture, $"  stage {st.Name}: {st.In} in, {st.Out} out, {st.Errors} errors, p50 {Ms(st.Latency.PercentileNs(0.5))}, p99 {Ms(st.Latency.PercentileNs(0.99))}");
+        }
+        foreach (var sink in SinkCounters())
+        {
+            sb.Append(CultureInfo.InvariantCulture,
+                $"  sink {sink.Id} ({sink.Type}): {sink.Accepted} in, {sink.Delivered} delivered, {sink.Dropped} dropped (queue full), {sink.Failed} failed");
+            if (sink.Outbox is { } o)
+            {
+                sb.Append(CultureInfo.InvariantCulture,
+                    $", {sink.Retries} retries, {sink.Rejected} rejected, outbox {o.Records} waiting ({Bytes(o.Bytes)}), {o.Evicted} evicted, {o.LostDamaged + o.LostMissing + o.LostTornTail} lost on recovery");
+            }
+            sb.AppendLine();
         }
         if (stop is not null)
         {
@@ -94,6 +113,13 @@ public sealed class StatusReporter
             yield return runner.Stats;
         }
     }
+
+    private IReadOnlyList<SinkCounters> SinkCounters() =>
+        _pipeline.Services.TryGetValue(typeof(ISinkCounterSource), out var s) && s is ISinkCounterSource source ? source.SinkCounters() : [];
+
+    private static string Bytes(long bytes) => bytes < 1 << 20
+        ? (bytes / 1024.0).ToString("F1", CultureInfo.InvariantCulture) + " KiB"
+        : (bytes / (1024.0 * 1024)).ToString("F1", CultureInfo.InvariantCulture) + " MiB";
 
     private static string Ms(long ns) => (ns / 1e6).ToString(ns < 10_000_000 ? "F2" : "F0", CultureInfo.InvariantCulture) + "ms";
 }

@@ -10,7 +10,7 @@ namespace EdgeBind.Matching;
 /// <summary>
 /// Adds the matcher when the pipeline file has <c>queries:</c>: takes <see cref="Ports.Embeddings"/>,
 /// publishes <see cref="Ports.Events"/> (<see cref="Edge{T}"/> of <see cref="MatchEvent"/>) and shares
-/// <see cref="IQueryStore"/> and <see cref="ScoreFeed"/> through <c>b.Services</c>. Reads the
+/// <see cref="IQueryStore"/> and <see cref="ScoreFeed"/> through <c>b.Services</c>. Owns the
 /// <c>queries</c>, <c>events</c>, <c>fusion</c>, <c>evidence</c> and <c>detection</c> sections.
 /// </summary>
 public sealed class MatchingModule : IPipelineModule
@@ -19,16 +19,47 @@ public sealed class MatchingModule : IPipelineModule
     public string Name => "matching";
 
     /// <inheritdoc />
+    public IReadOnlyList<string> Sections => ["queries", "events", "fusion", "evidence", "detection"];
+
+    /// <summary>Binds the matching sections into a <see cref="MatchingConfig"/> (null when the file has none of them).</summary>
+    public object? Bind(PipelineDefinition definition)
+    {
+        ArgumentNullException.ThrowIfNull(definition);
+        if (!Sections.Any(s => definition.Section(s) is not null))
+        {
+            return null;
+        }
+        var config = Parse(definition);
+        if (definition.Section("queries") is { } queries && definition.Modules.Contains(this) && !definition.IsPublishedBefore(this, Ports.Embeddings))
+        {
+            throw queries.Error("queries need window embeddings: add a 'model:' section so the inference module publishes them");
+        }
+        return config;
+    }
+
+    /// <inheritdoc />
+    public IReadOnlyList<string> Publishes(object? options) => options is MatchingConfig { Active: true } ? [Ports.Events] : [];
+
+    /// <summary>Opens (and closes) the detector model, as <see cref="Build"/> would.</summary>
+    public void Verify(PipelineDefinition definition)
+    {
+        ArgumentNullException.ThrowIfNull(definition);
+        if (definition.OptionsOf(this) is MatchingConfig { Detection: { } detection })
+        {
+            OpenDetector(definition, detection)?.Dispose();
+        }
+    }
+
+    /// <inheritdoc />
     public void Build(PipelineBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
         var definition = builder.Definition;
-        var queriesNode = definition.Section("queries");
-        if (queriesNode is null)
+        if (definition.OptionsOf(this) is not MatchingConfig { Active: true } config)
         {
             return;
         }
-        var config = Parse(definition);
+        var queriesNode = definition.Section("queries")!;
         if (!builder.TryTake<EmbeddedWindow>(Ports.Embeddings, out var input))
         {
             throw queriesNode.Error("queries need window embeddings: add a 'model:' section so the inference module publishes them");
@@ -55,19 +86,7 @@ public sealed class MatchingModule : IPipelineModule
         DetectionEngine? engine = null;
         if (config.Detection is { } detection)
         {
-            OnnxOpenVocabularyDetector? detector = null;
-            if (detection.Detector is { } d)
-            {
-                var path = Path.IsPathRooted(d.Path) ? d.Path : Path.GetFullPath(Path.Combine(baseDirectory ?? ".", d.Path));
-                try
-                {
-                    detector = new OnnxOpenVocabularyDetector(path);
-                }
-                catch (Exception ex) when (ex is InvalidDataException or FileNotFoundException)
-                {
-                    throw new ConfigException(definition.File, "detection.detector.path", ex.Message, inner: ex);
-                }
-            }
+            var detector = OpenDetector(definition, detection);
             builder.Services.TryGetValue(typeof(IRegionEmbedder), out var regionService);
             if (detector is null && regionService is not IRegionEmbedder)
             {
@@ -95,8 +114,27 @@ public sealed class MatchingModule : IPipelineModule
         builder.Publish(Ports.Events, events);
     }
 
+    private static OnnxOpenVocabularyDetector? OpenDetector(PipelineDefinition definition, DetectionOptions detection)
+    {
+        if (detection.Detector is not { } d)
+        {
+            return null;
+        }
+        var baseDirectory = Path.GetDirectoryName(Path.GetFullPath(definition.File));
+        var path = Path.IsPathRooted(d.Path) ? d.Path : Path.GetFullPath(Path.Combine(baseDirectory ?? ".", d.Path));
+        try
+        {
+            return new OnnxOpenVocabularyDetector(path);
+        }
+        catch (Exception ex) when (ex is InvalidDataException or IOException)
+        {
+            var at = definition.Section("detection")?.Get("detector")?.Get("path");
+            throw new ConfigException(definition.File, "detection.detector.path", ex.Message, at?.Line ?? 0, at?.Column ?? 0, ex);
+        }
+    }
+
     /// <summary>The matching sections of a pipeline file, bound and cross-checked.</summary>
-    public static MatchingConfig Parse(PipelineDefinition definition)
+    private static MatchingConfig Parse(PipelineDefinition definition)
     {
         ArgumentNullException.ThrowIfNull(definition);
         var queriesNode = definition.Section("queries");
@@ -147,7 +185,7 @@ public sealed class MatchingModule : IPipelineModule
                 throw new ConfigException(detectionNode!.File, "detection.triggers", $"unknown query id \"{id}\"; expected one of: {string.Join(", ", known)}", detectionNode.Line, detectionNode.Column);
             }
         }
-        return new MatchingConfig(queries, events, fusion, evidence, detection);
+        return new MatchingConfig(queries, events, fusion, evidence, detection) { Active = queriesNode is not null };
     }
 }
 
@@ -157,4 +195,8 @@ public sealed class MatchingModule : IPipelineModule
 /// <param name="Fusion">The <c>fusion:</c> section (defaults when absent).</param>
 /// <param name="Evidence">The <c>evidence:</c> section; null when absent and no query wants evidence.</param>
 /// <param name="Detection">The <c>detection:</c> section, or null.</param>
-public sealed record MatchingConfig(IReadOnlyList<QueryDefinition> Queries, EventsOptions Events, FusionOptions Fusion, EvidenceOptions? Evidence, DetectionOptions? Detection);
+public sealed record MatchingConfig(IReadOnlyList<QueryDefinition> Queries, EventsOptions Events, FusionOptions Fusion, EvidenceOptions? Evidence, DetectionOptions? Detection)
+{
+    /// <summary>True when the file has a <c>queries:</c> section (even an empty one): the matcher runs and publishes events.</summary>
+    public bool Active { get; init; }
+}

@@ -41,6 +41,7 @@ public static class EdgeBindServer
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(loggerFactory);
         var file = pipeline.Definition.File;
+        loggerFactory = new SafeLoggerFactory(loggerFactory);
         var logger = loggerFactory.CreateLogger("server");
         var token = options.ResolveToken();
         options.EnsureSafe(file);
@@ -72,6 +73,7 @@ public static class EdgeBindServer
             form.ValueLengthLimit = (int)Math.Min(int.MaxValue, options.MaxBodyBytes);
             form.ValueCountLimit = 64;
         });
+        var refusals = new Refusals();
         if (options.RateLimitPerS > 0)
         {
             builder.Services.AddRateLimiter(limiter =>
@@ -79,14 +81,16 @@ public static class EdgeBindServer
                 limiter.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
                 limiter.OnRejected = async (context, cancellationToken) =>
                 {
+                    refusals.Count("rate");
                     context.HttpContext.Response.Headers.RetryAfter = "1";
                     await ApiJson.Error(StatusCodes.Status429TooManyRequests,
-                        $"rate limit exceeded: at most {options.RateLimitPerS.ToString(CultureInfo.InvariantCulture)} requests/s per client (server.rate_limit_per_s); retry after 1 s")
+                        $"rate limit exceeded: at most {options.RateLimitPerS.ToString(CultureInfo.InvariantCulture)} requests/s per client (server.rate_limit_per_s); retry after 1 s",
+                        limit: "server.rate_limit_per_s")
                         .ExecuteAsync(context.HttpContext).ConfigureAwait(false);
                 };
                 limiter.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(context =>
                     IsLimited(context.Request.Path)
-                        ? RateLimitPartition.GetTokenBucketLimiter(context.Connection.RemoteIpAddress?.ToString() ?? "?", _ => Bucket(options.RateLimitPerS))
+                        ? RateLimitPartition.GetTokenBucketLimiter(context.Connection.RemoteIpAddress?.ToString() ?? "?", _ => RequestGuard.Bucket(options.RateLimitPerS, burstS: 1))
                         : RateLimitPartition.GetNoLimiter("unlimited"));
             });
         }
@@ -94,16 +98,30 @@ public static class EdgeBindServer
         var events = new EventStore(options.EventsCapacity);
         var status = new PipelineStatus(pipeline);
         var tokenCheck = new TokenCheck(token);
-        var queries = new QueryApi(pipeline, options);
+        var guard = new RequestGuard(options, refusals);
+        var queries = new QueryApi(pipeline, options, refusals);
+        queries.Attach();
         LiveHub? hub = null;
-        var metrics = new MetricsExport(pipeline, () => hub, events);
-        hub = new LiveHub(options, tokenCheck, logger, () => Greeting(pipeline, queries, events, status));
+        var metrics = new MetricsExport(pipeline, () => hub, events, refusals);
+        hub = new LiveHub(options, tokenCheck, logger, () => Greeting(pipeline, queries, events, status)) { Refusals = refusals };
         var feeds = new LiveFeeds(pipeline, hub, events, status, queries, logger);
         builder.Services.AddSingleton<IHostedService>(feeds);
 
         var app = builder.Build();
         app.Lifetime.ApplicationStopped.Register(metrics.Dispose);
-        app.Use(ErrorsAsJson(logger));
+        app.Lifetime.ApplicationStopped.Register(guard.Dispose);
+        app.Use(Headers);
+        app.Use(RequestLog(logger));
+        app.Use(ErrorsAsJson(logger, refusals));
+        app.Use(async (context, next) =>
+        {
+            if (guard.CheckHost(context.Request) is { } refused)
+            {
+                await guard.RefuseAsync(context, refused).ConfigureAwait(false);
+                return;
+            }
+            await next(context).ConfigureAwait(false);
+        });
         app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(15) });
         if (options.Dashboard)
         {
@@ -121,7 +139,13 @@ public static class EdgeBindServer
                 && !tokenCheck.Accepts(TokenCheck.FromHeader(context.Request)))
             {
                 context.Response.Headers.WWWAuthenticate = "Bearer";
-                await ApiJson.Error(StatusCodes.Status401Unauthorized, "missing or invalid bearer token (Authorization: Bearer <token>)").ExecuteAsync(context).ConfigureAwait(false);
+                await guard.RefuseAsync(context, new("token", ApiJson.Error(StatusCodes.Status401Unauthorized,
+                    "missing or invalid bearer token (Authorization: Bearer <token>)", "Authorization"))).ConfigureAwait(false);
+                return;
+            }
+            if (guard.CheckRequest(context) is { } refused)
+            {
+                await guard.RefuseAsync(context, refused).ConfigureAwait(false);
                 return;
             }
             if (path.StartsWithSegments("/api"))
@@ -129,6 +153,7 @@ public static class EdgeBindServer
                 var limit = context.Request.HasFormContentType ? options.MaxUploadBytes : options.MaxBodyBytes;
                 if (context.Request.ContentLength > limit)
                 {
+                    refusals.Count("body_size");
                     await TooLarge(context, limit).ConfigureAwait(false);
                     return;
                 }
@@ -162,7 +187,7 @@ public static class EdgeBindServer
         app.MapPut("/api/queries/{id}", (HttpRequest request, string id, CancellationToken ct) => queries.SaveAsync(request, id, ct));
         app.MapDelete("/api/queries/{id}", queries.Delete);
         app.Map("/ws", hub.HandleAsync);
-        app.MapFallback((HttpContext context) => ApiJson.Error(StatusCodes.Status404NotFound, $"no such endpoint: {context.Request.Method} {context.Request.Path}"));
+        app.MapFallback((HttpContext context) => ApiJson.Error(StatusCodes.Status404NotFound, $"no such endpoint: {context.Request.Method} {Shorten(context.Request.Path.Value)}"));
 
         logger.LogInformation("server for {Pipeline} on {Urls}{Auth}", pipeline.Definition.Name, string.Join(", ", options.Urls),
             token is null ? "" : options.TokenEnv is not null && string.IsNullOrEmpty(options.Token) ? $" (bearer token from ${options.TokenEnv})" : " (bearer token from server.token)");
@@ -171,25 +196,59 @@ public static class EdgeBindServer
 
     private const string BodyLimitKey = "edgebind.body_limit";
 
+    /// <summary>Policy for responses that do not set their own: the dashboard's files carry a page CSP.</summary>
+    private const string ApiCsp = "default-src 'none'; frame-ancestors 'none'";
+
     private static bool IsLimited(PathString path) =>
         path.StartsWithSegments("/api") || path.StartsWithSegments("/metrics") || path.StartsWithSegments("/ws");
 
-    private static TokenBucketRateLimiterOptions Bucket(double perSecond)
+    private static string Shorten(string? text) => text is null ? "" : text.Length <= 200 ? text : text[..200] + "...";
+
+    /// <summary>
+    /// nosniff on every response (a browser must take the content type the server chose), and a
+    /// deny-all CSP plus no-store on everything that is not the dashboard.
+    /// </summary>
+    private static Task Headers(HttpContext context, RequestDelegate next)
     {
-        // Refill ten times a second where the rate allows it, so a client's budget is spread evenly.
-        var period = perSecond >= 10 ? TimeSpan.FromMilliseconds(100) : TimeSpan.FromSeconds(1 / perSecond);
-        var tokens = perSecond >= 10 ? (int)Math.Round(perSecond / 10) : 1;
-        return new TokenBucketRateLimiterOptions
+        context.Response.OnStarting(() =>
         {
-            TokenLimit = Math.Max(1, (int)Math.Ceiling(perSecond)),
-            TokensPerPeriod = Math.Max(1, tokens),
-            ReplenishmentPeriod = period,
-            QueueLimit = 0,
-            AutoReplenishment = true,
-        };
+            var headers = context.Response.Headers;
+            headers.XContentTypeOptions = "nosniff";
+            headers.XFrameOptions = "DENY";
+            headers["Referrer-Policy"] = "no-referrer";
+            headers["Cross-Origin-Resource-Policy"] = "same-origin";
+            if (string.IsNullOrEmpty(headers.ContentSecurityPolicy))
+            {
+                headers.ContentSecurityPolicy = ApiCsp;
+                headers.CacheControl = "no-store";
+            }
+            return Task.CompletedTask;
+        });
+        return next(context);
     }
 
-    private static Func<HttpContext, RequestDelegate, Task> ErrorsAsJson(ILogger logger) => async (context, next) =>
+    /// <summary>One debug line per request: a client can make many, and the level must not let it fill the log.</summary>
+    private static Func<HttpContext, RequestDelegate, Task> RequestLog(ILogger logger) => async (context, next) =>
+    {
+        if (!logger.IsEnabled(LogLevel.Debug))
+        {
+            await next(context).ConfigureAwait(false);
+            return;
+        }
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        try
+        {
+            await next(context).ConfigureAwait(false);
+        }
+        finally
+        {
+            logger.LogDebug("{Client} {Method} {Path}{Query} -> {Status} in {Ms:F1} ms", context.Connection.RemoteIpAddress, context.Request.Method,
+                Shorten(context.Request.Path.Value), Shorten(context.Request.QueryString.Value), context.Response.StatusCode,
+                System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        }
+    };
+
+    private static Func<HttpContext, RequestDelegate, Task> ErrorsAsJson(ILogger logger, Refusals refusals) => async (context, next) =>
     {
         try
         {
@@ -199,6 +258,7 @@ public static class EdgeBindServer
         {
             if (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
             {
+                refusals.Count("body_size");
                 var limit = context.Items.TryGetValue(BodyLimitKey, out var l) && l is long n ? n : 0;
                 await TooLarge(context, limit).ConfigureAwait(false);
                 return;
@@ -209,18 +269,24 @@ public static class EdgeBindServer
         {
             // Malformed multipart bodies (and multipart sections over the upload limit) land here.
             var tooLarge = ex.Message.Contains("limit", StringComparison.OrdinalIgnoreCase);
-            await ApiJson.Error(tooLarge ? StatusCodes.Status413PayloadTooLarge : StatusCodes.Status400BadRequest, $"malformed or oversized form data: {ex.Message}").ExecuteAsync(context).ConfigureAwait(false);
+            if (tooLarge)
+            {
+                refusals.Count("body_size");
+            }
+            await ApiJson.Error(tooLarge ? StatusCodes.Status413PayloadTooLarge : StatusCodes.Status400BadRequest, $"malformed or oversized form data: {ex.Message}",
+                limit: tooLarge ? "server.max_upload_bytes" : null).ExecuteAsync(context).ConfigureAwait(false);
         }
         catch (Exception ex) when (!context.Response.HasStarted && ex is not OperationCanceledException)
         {
-            logger.LogError(ex, "{Method} {Path} failed: {Message}", context.Request.Method, context.Request.Path, ex.Message);
+            logger.LogError(ex, "{Method} {Path} failed: {Message}", context.Request.Method, Shorten(context.Request.Path.Value), ex.Message);
             await ApiJson.Error(StatusCodes.Status500InternalServerError, "internal error; see the server log").ExecuteAsync(context).ConfigureAwait(false);
         }
     };
 
     private static Task TooLarge(HttpContext context, long limit) =>
         ApiJson.Error(StatusCodes.Status413PayloadTooLarge,
-            limit > 0 ? $"request body too large: at most {limit} bytes (server.max_body_bytes for JSON, server.max_upload_bytes for uploads)" : "request body too large")
+            limit > 0 ? $"request body too large: at most {limit} bytes (server.max_body_bytes for JSON, server.max_upload_bytes for uploads)" : "request body too large",
+            limit: context.Request.HasFormContentType ? "server.max_upload_bytes" : "server.max_body_bytes")
             .ExecuteAsync(context);
 
     private static IResult Events(HttpRequest request, EventStore events)
@@ -274,9 +340,12 @@ public static class EdgeBindServer
         }
         var directory = EvidenceDirectory(pipeline, options);
         var path = directory is null ? null : Evidence.Resolve(directory, id);
-        return path is null
-            ? ApiJson.Error(StatusCodes.Status404NotFound, $"no evidence \"{id}\"", "id")
-            : Results.File(path, Evidence.ContentTypeOf(path), enableRangeProcessing: true);
+        if (path is null)
+        {
+            return ApiJson.Error(StatusCodes.Status404NotFound, $"no evidence \"{id}\"", "id");
+        }
+        var type = Evidence.ContentTypeOf(path);
+        return Results.File(path, type, fileDownloadName: type == Evidence.Download ? id : null, enableRangeProcessing: true);
     }
 
     internal static string? EvidenceDirectory(Pipeline pipeline, ServerOptions options)
@@ -285,14 +354,7 @@ public static class EdgeBindServer
         {
             return options.EvidenceDir;
         }
-        try
-        {
-            return MatchingModule.Parse(pipeline.Definition).Evidence?.Directory;
-        }
-        catch (ConfigException)
-        {
-            return null;
-        }
+        return pipeline.Definition.Options<MatchingConfig>()?.Evidence?.Directory;
     }
 
     private static IEnumerable<OutMessage> Greeting(Pipeline pipeline, QueryApi queries, EventStore events, PipelineStatus status)

@@ -46,10 +46,47 @@ public sealed class ServerOptions : IValidatable
     /// <summary>Messages queued per WebSocket client before the oldest are dropped (a slow client never slows the pipeline).</summary>
     public int WsQueue { get; set; } = 256;
 
+    /// <summary>Largest total size of the upload directory, bytes (an upload that would pass it: 413).</summary>
+    public long MaxUploadDirBytes { get; set; } = 256L * 1024 * 1024;
+
+    /// <summary>
+    /// Host names clients may use besides the defaults (the hosts of <see cref="Urls"/>, localhost,
+    /// 127.0.0.1, [::1]; with a wildcard URL also any IP address and this machine's name). A request
+    /// naming another host is refused (400): that is what defeats DNS rebinding. <c>*</c> allows any host.
+    /// </summary>
+    public List<string> AllowedHosts { get; set; } = [];
+
+    /// <summary>
+    /// Origins (<c>https://host:port</c>) besides the server's own whose pages may open <c>/ws</c> and
+    /// change state; needed behind a reverse proxy whose public origin differs from the server's URL.
+    /// </summary>
+    public List<string> AllowedOrigins { get; set; } = [];
+
+    /// <summary>Most queries the store may hold; creating one more through the API: 409.</summary>
+    public int MaxQueries { get; set; } = 256;
+
+    /// <summary>Longest query id accepted through the API, characters (ids are letters, digits, '_', '-', '.').</summary>
+    public int MaxIdChars { get; set; } = 64;
+
+    /// <summary>Longest query text or expression accepted through the API, characters.</summary>
+    public int MaxTextChars { get; set; } = 1000;
+
+    /// <summary>Writes (POST, PUT, DELETE) per second per client address (token bucket, burst of two seconds); 0 disables (over: 429).</summary>
+    public double WriteRatePerS { get; set; } = 10;
+
+    /// <summary>Bytes queued per WebSocket client before its oldest messages are dropped.</summary>
+    public long WsQueueBytes { get; set; } = 4L * 1024 * 1024;
+
+    /// <summary>Longest a WebSocket client may take to accept one message before it is disconnected, s.</summary>
+    public double WsSendTimeoutS { get; set; } = 10;
+
     /// <summary>Directory of evidence files (JPEG/WAV per event); default: the matching module's evidence directory.</summary>
     public string? EvidenceDir { get; set; }
 
-    /// <summary>Directory where uploaded query clips and images are kept (default: a folder in the system's temp directory).</summary>
+    /// <summary>
+    /// Directory the server owns for uploaded query clips and images (default: a folder per pipeline in
+    /// the system's temp directory). Files in it that no query uses are deleted.
+    /// </summary>
     public string? UploadDir { get; set; }
 
     /// <summary>Serve the dashboard at <c>/</c>.</summary>
@@ -140,6 +177,23 @@ public sealed class ServerOptions : IValidatable
         validator.Require(ImuPreviewSamples is >= 10 and <= 10_000, "imu_preview_samples", "a sample count from 10 to 10000", ImuPreviewSamples);
         validator.Require(EventsCapacity is >= 1 and <= 1_000_000, "events_capacity", "a count from 1 to 1000000", EventsCapacity);
         validator.Require(WsQueue is >= 4 and <= 100_000, "ws_queue", "a message count from 4 to 100000", WsQueue);
+        validator.Require(WsQueueBytes is >= 64 * 1024 and <= 1024L * 1024 * 1024, "ws_queue_bytes", "a size in bytes from 65536 to 1073741824", WsQueueBytes);
+        validator.Require(WsSendTimeoutS is >= 0.1 and <= 3600, "ws_send_timeout_s", "seconds from 0.1 to 3600", WsSendTimeoutS);
+        validator.Require(MaxUploadDirBytes >= MaxUploadBytes && MaxUploadDirBytes <= 1L << 40, "max_upload_dir_bytes", $"a size in bytes from max_upload_bytes ({MaxUploadBytes}) to 1099511627776", MaxUploadDirBytes);
+        validator.Require(MaxQueries is >= 1 and <= 100_000, "max_queries", "a count from 1 to 100000", MaxQueries);
+        validator.Require(MaxIdChars is >= 1 and <= 256, "max_id_chars", "a length from 1 to 256", MaxIdChars);
+        validator.Require(MaxTextChars is >= 1 and <= 100_000, "max_text_chars", "a length from 1 to 100000", MaxTextChars);
+        validator.Require(WriteRatePerS is >= 0 and <= 1_000_000, "write_rate_per_s", "writes per second from 0 (no limit) to 1000000", WriteRatePerS);
+        foreach (var host in AllowedHosts)
+        {
+            validator.Require(host == "*" || Uri.CheckHostName(host.TrimStart('*', '.').Trim('[', ']')) != UriHostNameType.Unknown, "allowed_hosts",
+                "host names or addresses without scheme or port (example.com, *.example.com, 192.168.1.20) or *", host);
+        }
+        foreach (var origin in AllowedOrigins)
+        {
+            validator.Require(Uri.TryCreate(origin, UriKind.Absolute, out var o) && o.Scheme is "http" or "https" && o.AbsolutePath == "/" && !origin.EndsWith('/'),
+                "allowed_origins", "origins of the form https://host or https://host:port (no path, no trailing slash)", origin);
+        }
         if (TokenEnv is not null)
         {
             validator.Require(TokenEnv.Length > 0 && TokenEnv.All(c => char.IsAsciiLetterOrDigit(c) || c == '_'), "token_env", "an environment variable name (letters, digits, _)", TokenEnv);

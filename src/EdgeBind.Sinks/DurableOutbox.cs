@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Globalization;
 using EdgeBind.Core.Config;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -21,6 +22,9 @@ public sealed class OutboxOptions : IValidatable
     /// <summary>Size at which a new segment file is started, MB.</summary>
     public double SegmentMb { get; set; } = 16;
 
+    /// <summary>Largest segment size allowed, MB.</summary>
+    public const double MaxSegmentMb = 256;
+
     /// <summary>Whether every append is fsynced before it is acknowledged (turn off only for tests of speed).</summary>
     public bool Fsync { get; set; } = true;
 
@@ -30,7 +34,7 @@ public sealed class OutboxOptions : IValidatable
         ArgumentNullException.ThrowIfNull(validator);
         validator.Require(MaxMb > 0, "max_mb", "a size > 0 MB", MaxMb);
         validator.Require(MaxAgeH > 0, "max_age_h", "an age > 0 h", MaxAgeH);
-        validator.Require(SegmentMb > 0, "segment_mb", "a size > 0 MB", SegmentMb);
+        validator.Require(SegmentMb is > 0 and <= MaxSegmentMb, "segment_mb", $"a size in (0, {MaxSegmentMb}] MB (recovery reads a segment whole)", SegmentMb);
     }
 }
 
@@ -121,8 +125,20 @@ public sealed class DurableOutbox : IDisposable
     /// <summary>Records evicted (size or age bound) since opening.</summary>
     public long Evicted { get; private set; }
 
-    /// <summary>Records found damaged when opening (torn tail or bad CRC) and skipped.</summary>
+    /// <summary>Damaged regions found when opening (a torn tail, or bytes that failed their CRC and were skipped).</summary>
     public long Corrupted { get; private set; }
+
+    /// <summary>Records lost when opening: <see cref="LostDamaged"/> + <see cref="LostMissing"/> + <see cref="LostTornTail"/>.</summary>
+    public long Lost => LostDamaged + LostMissing + LostTornTail;
+
+    /// <summary>Records lost to damaged bytes in the middle of the outbox (counted by the sequence gap around them).</summary>
+    public long LostDamaged { get; private set; }
+
+    /// <summary>Records missing with no damaged bytes in their place (a segment file deleted or emptied).</summary>
+    public long LostMissing { get; private set; }
+
+    /// <summary>Records in a torn tail cut off the newest segment (a lower bound: at least one per torn tail).</summary>
+    public long LostTornTail { get; private set; }
 
     /// <summary>Records recovered from disk when opening.</summary>
     public long Recovered { get; private set; }
@@ -326,6 +342,7 @@ public sealed class DurableOutbox : IDisposable
     private void Recover()
     {
         var ackPath = Path.Combine(Directory, "ack");
+        var ackKnown = true;
         if (File.Exists(ackPath))
         {
             var bytes = File.ReadAllBytes(ackPath);
@@ -336,17 +353,31 @@ public sealed class DurableOutbox : IDisposable
             else
             {
                 // Resending is safe (consumers deduplicate by id); skipping would lose records.
+                ackKnown = false;
                 _logger.LogWarning("outbox {Directory}: ack file is damaged; resending every stored record", Directory);
             }
         }
-        _nextSequence = _acked + 1;
+        var scan = new RecoveryScan { Expected = ackKnown ? _acked + 1 : 0 };
         var files = System.IO.Directory.GetFiles(Directory, "*.seg").Order(StringComparer.Ordinal).ToList();
         for (var f = 0; f < files.Count; f++)
         {
+            var isLast = f == files.Count - 1;
             var segment = new Segment(files[f]);
-            var length = ScanSegment(segment, isLast: f == files.Count - 1);
-            segment.Length = length;
-            if (segment.LastSequence > _acked || f == files.Count - 1)
+            var size = new FileInfo(files[f]).Length;
+            if (size > Math.Max(_segmentBytes, HeaderBytes + MaxRecordBytes))
+            {
+                // Not a file this outbox wrote (its segments never grow past the bound): set it aside for a human.
+                _logger.LogError("outbox {Path}: {Bytes} bytes is larger than any segment this outbox writes; moved aside as .bad", files[f], size);
+                File.Move(files[f], files[f] + ".bad", overwrite: true);
+                continue;
+            }
+            ScanSegment(segment, isLast, scan);
+            if (long.TryParse(System.IO.Path.GetFileNameWithoutExtension(files[f]), NumberStyles.None, CultureInfo.InvariantCulture, out var named))
+            {
+                // A new segment is named by its first sequence: it must sort after every kept file.
+                scan.HighestName = Math.Max(scan.HighestName, named);
+            }
+            if (segment.LastSequence > _acked || isLast)
             {
                 _segments.Add(segment);
             }
@@ -356,13 +387,15 @@ public sealed class DurableOutbox : IDisposable
                 File.Delete(files[f]);
             }
         }
+        _nextSequence = Math.Max(Math.Max(_acked, scan.LastSeen) + 1, scan.HighestName + 1);
         Recovered = _entries.Count;
-        if (Recovered > 0 || Corrupted > 0)
+        if (Recovered > 0 || Corrupted > 0 || Lost > 0)
         {
-            _logger.LogInformation("outbox {Directory}: recovered {Count} unsent records ({Corrupted} damaged skipped)", Directory, Recovered, Corrupted);
+            _logger.LogInformation("outbox {Directory}: recovered {Count} unsent records; {Lost} lost ({Damaged} to damage, {Missing} missing, {Torn} in a torn tail)",
+                Directory, Recovered, Lost, LostDamaged, LostMissing, LostTornTail);
         }
         // New appends go to a fresh segment so nothing is ever written after a repaired tail.
-        if (_segments.Count > 0 && _segments[^1].Length == 0 && _segments[^1].LastSequence < _segments[^1].FirstSequence)
+        if (_segments.Count > 0 && _segments[^1].Length == 0)
         {
             _segments[^1].Close();
             File.Delete(_segments[^1].Path);
@@ -370,63 +403,162 @@ public sealed class DurableOutbox : IDisposable
         }
     }
 
-    private long ScanSegment(Segment segment, bool isLast)
+    /// <summary>
+    /// Reads one segment: every record whose length, CRC and sequence check out is kept; damaged bytes
+    /// are skipped by resynchronising on the next offset where a valid record starts (a record's CRC
+    /// covers its sequence, time and payload, so a false start passes with odds of 2^-32). Damage that
+    /// runs to the end of the newest segment is a torn tail (a write cut short by a crash) and is cut
+    /// off; anywhere else the records in it are reported lost by the sequence gap around them.
+    /// </summary>
+    private void ScanSegment(Segment segment, bool isLast, RecoveryScan scan)
     {
-        using var stream = new FileStream(segment.Path, FileMode.Open, FileAccess.ReadWrite, FileShare.Read);
-        var header = new byte[HeaderBytes];
+        // Segments are bounded by segment_mb (at most MaxSegmentMb) or one record, so reading one whole is bounded too.
+        var bytes = File.ReadAllBytes(segment.Path);
         long offset = 0;
+        long damageStart = -1;
         segment.FirstSequence = long.MaxValue;
-        while (true)
+        segment.LastSequence = long.MinValue;
+        while (offset < bytes.Length)
         {
-            stream.Position = offset;
-            var read = stream.ReadAtLeast(header, HeaderBytes, throwOnEndOfStream: false);
-            if (read == 0)
+            if (!TryReadRecord(bytes, offset, scan.LastSeen, out var seq, out var unixMs, out var length))
             {
-                break;
+                if (damageStart < 0)
+                {
+                    damageStart = offset;
+                }
+                offset++;
+                continue;
             }
-            var length = read == HeaderBytes ? BinaryPrimitives.ReadInt32LittleEndian(header) : -1;
-            var ok = length is >= 0 and <= MaxRecordBytes && offset + HeaderBytes + length <= stream.Length;
-            byte[]? body = null;
-            if (ok)
-            {
-                body = new byte[HeaderBytes - 8 + length];
-                header.AsSpan(8).CopyTo(body);
-                stream.ReadExactly(body.AsSpan(HeaderBytes - 8));
-                ok = Crc32.Compute(body) == BinaryPrimitives.ReadUInt32LittleEndian(header.AsSpan(4));
-            }
-            if (!ok)
+            if (damageStart >= 0)
             {
                 Corrupted++;
-                if (isLast)
-                {
-                    _logger.LogWarning("outbox {Path}: damaged record at byte {Offset} (an interrupted write); cutting the file there", segment.Path, offset);
-                    stream.SetLength(offset);
-                    stream.Flush(flushToDisk: true);
-                }
-                else
-                {
-                    _logger.LogWarning("outbox {Path}: damaged record at byte {Offset}; skipping the rest of the segment", segment.Path, offset);
-                }
-                break;
+                _logger.LogWarning("outbox {Path}: damaged bytes {From}..{To}; resynchronised on record {Sequence}", segment.Path, damageStart, offset, seq);
+                scan.DamageSinceLastRecord = $"damaged bytes {damageStart}..{offset} of {System.IO.Path.GetFileName(segment.Path)}";
+                damageStart = -1;
             }
-            var seq = BinaryPrimitives.ReadInt64LittleEndian(header.AsSpan(8));
-            var unixMs = BinaryPrimitives.ReadInt64LittleEndian(header.AsSpan(16));
+            if (scan.Expected > 0 && seq > scan.Expected)
+            {
+                ReportGap(scan, seq);
+            }
+            scan.DamageSinceLastRecord = null;
+            scan.EmptySinceLastRecord = null;
+            scan.Expected = Math.Max(scan.Expected, seq + 1);
+            scan.LastSeen = seq;
             segment.FirstSequence = Math.Min(segment.FirstSequence, seq);
-            segment.LastSequence = Math.Max(segment.LastSequence, seq);
+            segment.LastSequence = seq;
             if (seq > _acked)
             {
                 _entries.AddLast(new Entry(seq, unixMs, segment, offset + HeaderBytes, length));
                 _bytes += length + HeaderBytes;
             }
-            _nextSequence = Math.Max(_nextSequence, seq + 1);
             offset += HeaderBytes + length;
         }
+        if (damageStart >= 0)
+        {
+            Corrupted++;
+            if (isLast)
+            {
+                var torn = CountTornRecords(bytes, damageStart, scan);
+                LostTornTail += torn;
+                _logger.LogWarning("outbox {Path}: torn tail of {Bytes} bytes at byte {Offset} (a write interrupted by a crash, at least {Records} record(s) lost); cut off",
+                    segment.Path, bytes.Length - damageStart, damageStart, torn);
+                using var stream = new FileStream(segment.Path, FileMode.Open, FileAccess.Write, FileShare.Read);
+                stream.SetLength(damageStart);
+                stream.Flush(flushToDisk: true);
+                bytes = bytes[..(int)damageStart];
+            }
+            else
+            {
+                _logger.LogWarning("outbox {Path}: damaged bytes {From}..{To} up to the end of the segment", segment.Path, damageStart, bytes.Length);
+                scan.DamageSinceLastRecord = $"damaged bytes {damageStart}..{bytes.Length} of {System.IO.Path.GetFileName(segment.Path)}";
+            }
+        }
+        else if (bytes.Length == 0 && !isLast)
+        {
+            scan.EmptySinceLastRecord ??= $"{System.IO.Path.GetFileName(segment.Path)} is empty";
+        }
+        segment.Length = bytes.Length;
         if (segment.FirstSequence == long.MaxValue)
         {
-            segment.FirstSequence = _nextSequence;
-            segment.LastSequence = _nextSequence - 1;
+            segment.FirstSequence = scan.LastSeen + 1;
+            segment.LastSequence = scan.LastSeen;
         }
-        return offset;
+    }
+
+    private void ReportGap(RecoveryScan scan, long next)
+    {
+        var lost = next - scan.Expected;
+        string why;
+        if (scan.DamageSinceLastRecord is { } damage)
+        {
+            LostDamaged += lost;
+            why = damage;
+        }
+        else
+        {
+            LostMissing += lost;
+            why = scan.EmptySinceLastRecord ?? "no segment holds them (a segment file was deleted)";
+        }
+        _logger.LogError("outbox {Directory}: records {From}..{To} ({Lost}) lost: {Why}", Directory, scan.Expected, next - 1, lost, why);
+    }
+
+    /// <summary>Records in a torn tail: headers that follow one another with consecutive sequences, at least one.</summary>
+    private static long CountTornRecords(byte[] bytes, long offset, RecoveryScan scan)
+    {
+        long count = 0;
+        var expected = scan.LastSeen + 1;
+        while (offset + HeaderBytes <= bytes.Length)
+        {
+            var length = BinaryPrimitives.ReadInt32LittleEndian(bytes.AsSpan((int)offset));
+            var seq = BinaryPrimitives.ReadInt64LittleEndian(bytes.AsSpan((int)offset + 8));
+            if (length is < 0 or > MaxRecordBytes || seq != expected)
+            {
+                break;
+            }
+            count++;
+            expected++;
+            offset += HeaderBytes + length;
+        }
+        return Math.Max(1, count);
+    }
+
+    /// <summary>True when a whole record with a matching CRC and a sequence above <paramref name="after"/> starts at <paramref name="offset"/>.</summary>
+    private static bool TryReadRecord(byte[] bytes, long offset, long after, out long seq, out long unixMs, out int length)
+    {
+        seq = 0;
+        unixMs = 0;
+        length = 0;
+        if (bytes.Length - offset < HeaderBytes)
+        {
+            return false;
+        }
+        var header = bytes.AsSpan((int)offset, HeaderBytes);
+        length = BinaryPrimitives.ReadInt32LittleEndian(header);
+        seq = BinaryPrimitives.ReadInt64LittleEndian(header[8..]);
+        if (length is < 0 or > MaxRecordBytes || length > bytes.Length - offset - HeaderBytes || seq <= after)
+        {
+            return false;
+        }
+        unixMs = BinaryPrimitives.ReadInt64LittleEndian(header[16..]);
+        return Crc32.Compute(bytes.AsSpan((int)offset + 8, HeaderBytes - 8 + length)) == BinaryPrimitives.ReadUInt32LittleEndian(header[4..]);
+    }
+
+    private sealed class RecoveryScan
+    {
+        /// <summary>The sequence the next record should have (0: unknown, the ack file was damaged).</summary>
+        public long Expected { get; set; }
+
+        /// <summary>Highest sequence read so far (sequences only increase).</summary>
+        public long LastSeen { get; set; }
+
+        /// <summary>Highest first sequence named by a segment file.</summary>
+        public long HighestName { get; set; }
+
+        /// <summary>What damage lies between the last good record and the next (null: none seen).</summary>
+        public string? DamageSinceLastRecord { get; set; }
+
+        /// <summary>Which segment file was found empty between the last good record and the next (null: none).</summary>
+        public string? EmptySinceLastRecord { get; set; }
     }
 
     private sealed record Entry(long Sequence, long UnixMs, Segment Segment, long Offset, int Length);

@@ -1,4 +1,5 @@
 using EdgeBind.Core.Config;
+using EdgeBind.Core.Metrics;
 using Microsoft.Extensions.Logging;
 
 namespace EdgeBind.Sinks;
@@ -81,6 +82,13 @@ public abstract class DurableSink : EventSink
 
     /// <summary>Failed attempts that were retried.</summary>
     public long Retries => Interlocked.Read(ref _retries);
+
+    /// <inheritdoc />
+    public override SinkCounters Counters()
+    {
+        var outbox = Outbox is { } o ? new OutboxCounters(o.Count, o.Bytes, o.Evicted, o.LostDamaged, o.LostMissing, o.LostTornTail) : null;
+        return new SinkCounters(Id, Type, Accepted, Dropped, Failed, Delivered, Retries, Rejected, QueueDepth, outbox);
+    }
 
     /// <inheritdoc />
     protected override async Task OpenAsync(CancellationToken cancellationToken)

@@ -1,4 +1,5 @@
 using System.Threading.Channels;
+using EdgeBind.Core.Metrics;
 using EdgeBind.Matching;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -65,6 +66,9 @@ public abstract class EventSink : IAsyncDisposable
 
     /// <summary>Cancelled when the sink stops for good.</summary>
     protected CancellationToken Stopping => _stop.Token;
+
+    /// <summary>This sink's counters now.</summary>
+    public virtual SinkCounters Counters() => new(Id, Type, Accepted, Dropped, Failed, Handled, 0, 0, QueueDepth, null);
 
     /// <summary>True when this sink takes <paramref name="e"/> (kind and the query's sink list).</summary>
     public bool Accepts(MatchEvent e)

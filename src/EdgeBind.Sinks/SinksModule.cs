@@ -1,4 +1,5 @@
 using EdgeBind.Core.Config;
+using EdgeBind.Core.Metrics;
 using EdgeBind.Core.Pipeline;
 using EdgeBind.Core.Stages;
 using EdgeBind.Core.Timing;
@@ -22,35 +23,87 @@ public sealed class SinksModule : IPipelineModule
     public string Name => "sinks";
 
     /// <inheritdoc />
+    public IReadOnlyList<string> Sections => ["sinks"];
+
+    /// <summary>Binds <c>sinks:</c> into <see cref="SinkSpec"/>s (an empty list when absent); creates nothing.</summary>
+    public object? Bind(PipelineDefinition definition)
+    {
+        ArgumentNullException.ThrowIfNull(definition);
+        var node = definition.Section("sinks");
+        if (node is not null && !node.IsNull && definition.Modules.Contains(this) && !definition.IsPublishedBefore(this, Ports.Events))
+        {
+            throw node.Error("sinks need events: add a 'queries:' section (and a model) so the matcher publishes them");
+        }
+        return new SinksConfig(BindSpecs(node));
+    }
+
+    /// <inheritdoc />
     public void Build(PipelineBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        var node = builder.Definition.Section("sinks");
+        var config = (SinksConfig?)builder.Definition.OptionsOf(this) ?? new SinksConfig([]);
         if (!builder.TryTake<MatchEvent>(Ports.Events, out var events))
         {
-            if (node is not null && !node.IsNull)
+            if (config.Sinks.Count > 0)
             {
-                throw node.Error("sinks need events: add a 'queries:' section (and a model) so the matcher publishes them");
+                throw builder.Definition.Section("sinks")!.Error("sinks need events: add a 'queries:' section (and a model) so the matcher publishes them");
             }
             return;
         }
         var hub = new EventHub();
         builder.Services.TryGetValue(typeof(IQueryStore), out var store);
-        var sinks = Create(node, builder.Definition.Name, hub, store as IQueryStore, builder.LoggerFactory);
+        var sinks = Create(config.Sinks, builder.Definition.Name, hub, store as IQueryStore, builder.LoggerFactory);
         var stage = new SinkFanoutStage(sinks, hub, TimeSpan.FromSeconds(builder.Definition.Shutdown.DrainTimeoutS));
         builder.Services[typeof(EventHub)] = hub;
         builder.Services[typeof(SinkFanoutStage)] = stage;
+        builder.Services[typeof(ISinkCounterSource)] = stage;
         builder.AddTerminal(stage, events);
     }
 
     /// <summary>Creates the sinks of a <c>sinks:</c> node (a list of {type, id, options, kinds, queue}).</summary>
-    public static IReadOnlyList<EventSink> Create(ConfigNode? node, string pipeline, EventHub hub, IQueryStore? queries, ILoggerFactory? loggerFactory = null)
+    public static IReadOnlyList<EventSink> Create(ConfigNode? node, string pipeline, EventHub hub, IQueryStore? queries, ILoggerFactory? loggerFactory = null) =>
+        Create(BindSpecs(node), pipeline, hub, queries, loggerFactory);
+
+    /// <summary>Creates the sinks <paramref name="specs"/> describe (each opens its file or queue here).</summary>
+    public static IReadOnlyList<EventSink> Create(IReadOnlyList<SinkSpec> specs, string pipeline, EventHub hub, IQueryStore? queries, ILoggerFactory? loggerFactory = null)
     {
+        ArgumentNullException.ThrowIfNull(specs);
         loggerFactory ??= NullLoggerFactory.Instance;
         var sinks = new List<EventSink>();
+        try
+        {
+            foreach (var spec in specs)
+            {
+                var logger = loggerFactory.CreateLogger($"sink/{spec.Id}");
+                EventSink sink = spec.Options switch
+                {
+                    JsonlOptions o => new JsonlSink(spec.Id, o, spec.Queue, logger) { Kinds = spec.Kinds },
+                    MqttSinkOptions o => new MqttSink(spec.Id, o, pipeline, queries, spec.Queue, logger) { Kinds = spec.Kinds },
+                    WebhookOptions o => new WebhookSink(spec.Id, o, spec.Queue, logger) { Kinds = spec.Kinds },
+                    _ when spec.Type == "websocket" => new WebSocketSink(spec.Id, hub, spec.Queue, logger) { Kinds = spec.Kinds },
+                    _ => new StdoutSink(spec.Id, spec.Queue, logger) { Kinds = spec.Kinds },
+                };
+                sinks.Add(sink);
+            }
+        }
+        catch
+        {
+            foreach (var sink in sinks)
+            {
+                sink.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            }
+            throw;
+        }
+        return sinks;
+    }
+
+    /// <summary>Binds and checks a <c>sinks:</c> node: types, unique ids, queues, kinds and each sink's options.</summary>
+    public static IReadOnlyList<SinkSpec> BindSpecs(ConfigNode? node)
+    {
+        var specs = new List<SinkSpec>();
         if (node is null || node.IsNull)
         {
-            return sinks;
+            return specs;
         }
         if (!node.IsSequence)
         {
@@ -78,18 +131,16 @@ public sealed class SinksModule : IPipelineModule
             }
             var kinds = ParseKinds(item.Get("kinds"));
             var options = item.Get("options");
-            var logger = loggerFactory.CreateLogger($"sink/{id}");
-            EventSink sink = type switch
+            object? bound = type switch
             {
-                "stdout" => new StdoutSink(id, queue, logger) { Kinds = kinds },
-                "jsonl" => new JsonlSink(id, Bind<JsonlOptions>(options), queue, logger) { Kinds = kinds },
-                "mqtt" => new MqttSink(id, Bind<MqttSinkOptions>(options), pipeline, queries, queue, logger) { Kinds = kinds },
-                "webhook" => new WebhookSink(id, Bind<WebhookOptions>(options, required: true), queue, logger) { Kinds = kinds },
-                _ => new WebSocketSink(id, hub, queue, logger) { Kinds = kinds },
+                "jsonl" => Bind<JsonlOptions>(options),
+                "mqtt" => Bind<MqttSinkOptions>(options),
+                "webhook" => Bind<WebhookOptions>(options, required: true),
+                _ => null,
             };
-            sinks.Add(sink);
+            specs.Add(new SinkSpec(type, id, queue, kinds, bound));
         }
-        return sinks;
+        return specs;
     }
 
     private static T Bind<T>(ConfigNode? node, bool required = false) where T : new()
@@ -128,11 +179,23 @@ public sealed class SinksModule : IPipelineModule
     }
 }
 
+/// <summary>One bound entry of the <c>sinks:</c> list.</summary>
+/// <param name="Type">Sink type (one of <see cref="SinksModule.Types"/>).</param>
+/// <param name="Id">Unique sink id.</param>
+/// <param name="Queue">Events queued for the sink at most.</param>
+/// <param name="Kinds">Event kinds the sink takes.</param>
+/// <param name="Options">The type's bound options (null for stdout and websocket).</param>
+public sealed record SinkSpec(string Type, string Id, int Queue, IReadOnlySet<MatchEventKind> Kinds, object? Options);
+
+/// <summary>The bound <c>sinks:</c> section.</summary>
+/// <param name="Sinks">Sinks in file order.</param>
+public sealed record SinksConfig(IReadOnlyList<SinkSpec> Sinks);
+
 /// <summary>
 /// The terminal stage of the events port: stamps the sink time, serializes each event once, and
 /// offers it to the event hub and to every sink that takes it. Never waits on a sink.
 /// </summary>
-public sealed class SinkFanoutStage : IStage<MatchEvent, NoOutput>
+public sealed class SinkFanoutStage : IStage<MatchEvent, NoOutput>, ISinkCounterSource
 {
     private readonly EventHub _hub;
     private readonly TimeSpan _drainTimeout;
@@ -147,6 +210,9 @@ public sealed class SinkFanoutStage : IStage<MatchEvent, NoOutput>
 
     /// <summary>The sinks.</summary>
     public IReadOnlyList<EventSink> Sinks { get; }
+
+    /// <inheritdoc />
+    public IReadOnlyList<SinkCounters> SinkCounters() => [.. Sinks.Select(s => s.Counters())];
 
     /// <inheritdoc />
     public string Name => "sinks";

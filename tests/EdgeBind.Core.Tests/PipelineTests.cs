@@ -67,9 +67,9 @@ public sealed class PipelineTests
     [Fact]
     public async Task Synthetic_sources_produce_the_expected_windows_per_modality()
     {
-        var definition = PipelineDefinition.Parse(AllFive, "t.yaml", Registry);
         var counter = new CountingModule(TimeSpan.Zero);
-        await using var pipeline = new Pipeline.Pipeline(definition, [counter]);
+        var definition = PipelineDefinition.Parse(AllFive, "t.yaml", Registry, [counter]);
+        await using var pipeline = new Pipeline.Pipeline(definition);
         var clock = System.Diagnostics.Stopwatch.StartNew();
         await pipeline.StartAsync();
         await Task.Delay(TimeSpan.FromSeconds(3));
@@ -108,7 +108,7 @@ public sealed class PipelineTests
               imu: { samples: 2000, rate_hz: 200, hop_s: 2.5 }
             """;
         var counter = new CountingModule(TimeSpan.Zero);
-        await using var pipeline = new Pipeline.Pipeline(PipelineDefinition.Parse(yaml, "t.yaml", Registry), [counter]);
+        await using var pipeline = new Pipeline.Pipeline(PipelineDefinition.Parse(yaml, "t.yaml", Registry, [counter]));
         await pipeline.StartAsync();
         await pipeline.Completion.WaitAsync(TimeSpan.FromSeconds(30));
         Assert.Equal(17, counter.Counts["mic0"]);  // 1 + (10 - 2) / 0.5
@@ -127,7 +127,7 @@ public sealed class PipelineTests
               windows: { capacity: 64, full_mode: wait }
             """;
         var slow = new CountingModule(TimeSpan.FromMilliseconds(100));
-        await using var pipeline = new Pipeline.Pipeline(PipelineDefinition.Parse(yaml, "t.yaml", Registry), [slow]);
+        await using var pipeline = new Pipeline.Pipeline(PipelineDefinition.Parse(yaml, "t.yaml", Registry, [slow]));
         await pipeline.StartAsync();
         await Task.Delay(500);
         var started = DateTime.UtcNow;
@@ -139,7 +139,7 @@ public sealed class PipelineTests
         Assert.Equal(0, pipeline.WindowPool.Outstanding);
 
         var fast = new CountingModule(TimeSpan.Zero);
-        await using var second = new Pipeline.Pipeline(PipelineDefinition.Parse(yaml, "t.yaml", Registry), [fast]);
+        await using var second = new Pipeline.Pipeline(PipelineDefinition.Parse(yaml, "t.yaml", Registry, [fast]));
         await second.StartAsync();
         await Task.Delay(300);
         var clean = await second.StopAsync(TimeSpan.FromSeconds(5));

@@ -44,9 +44,10 @@ public sealed class McapTests
         return result;
     }
 
-    private static async Task<RecordingSummary> RecordAsync(string yaml, string path)
+    private static async Task<RecordingSummary> RecordAsync(string yaml, string path, Action? afterLoad = null)
     {
         var def = PipelineDefinition.Parse(yaml, "p.yaml", Registry());
+        afterLoad?.Invoke();
         var recorder = new McapRecorder(path);
         foreach (var s in def.Sources)
         {
@@ -231,7 +232,10 @@ public sealed class McapTests
               - { type: imu.file, id: imu0, options: { path: "{{dir.File("imu.csv")}}", pacing: fast } }
               - { type: audio.wav, id: mic0, options: { path: "{{dir.File("missing.wav")}}" } }
             """;
-        var summary = await RecordAsync(yaml, dir.File("partial.mcap"));
+        // The loader refuses a missing file, so the file vanishes after the load: the source fails while running.
+        void Vanish() => File.Delete(dir.File("missing.wav"));
+        File.WriteAllBytes(dir.File("missing.wav"), []);
+        var summary = await RecordAsync(yaml, dir.File("partial.mcap"), Vanish);
         var mic = summary.Sources.Single(s => s.SourceId == "mic0");
         Assert.Equal(SourceState.Failed, mic.State);
         Assert.Contains("missing.wav", mic.LastError, StringComparison.Ordinal);
@@ -239,7 +243,8 @@ public sealed class McapTests
         Assert.True(McapCheck.Run(dir.File("partial.mcap")).GetProperty("ok").GetBoolean());
 
         var required = yaml.Replace("id: mic0,", "id: mic0, required: true,", StringComparison.Ordinal);
-        var ex = await Assert.ThrowsAsync<IOException>(() => RecordAsync(required, dir.File("required.mcap")));
+        File.WriteAllBytes(dir.File("missing.wav"), []);
+        var ex = await Assert.ThrowsAsync<IOException>(() => RecordAsync(required, dir.File("required.mcap"), Vanish));
         Assert.Contains("required source 'mic0'", ex.Message, StringComparison.Ordinal);
     }
 

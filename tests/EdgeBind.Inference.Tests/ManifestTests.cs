@@ -44,6 +44,39 @@ public class ManifestTests
     }
 
     [Theory]
+    [InlineData("vision", "../../../../etc/passwd", "modalities.vision.file: expected a file inside the package directory, found \"../../../../etc/passwd\"")]
+    [InlineData("vision", "sub/../../outside.onnx", "modalities.vision.file: expected a file inside the package directory")]
+    [InlineData("vision", "/etc/passwd", "modalities.vision.file: expected a path relative to the package directory, found the absolute path \"/etc/passwd\"")]
+    [InlineData("vision", "", "modalities.vision.file: expected a file name inside the package")]
+    [InlineData("tokenizer", "../bpe_test.txt.gz", "tokenizer.vocab: expected a file inside the package directory")]
+    public void File_paths_that_leave_the_package_are_refused_by_field(string where, string path, string message)
+    {
+        // A missing file would be a FileNotFoundException: the InvalidDataException is the confinement check.
+        using var copy = new PackageCopy(m =>
+        {
+            if (where == "tokenizer")
+            {
+                m["tokenizer"]!["vocab"] = path;
+            }
+            else
+            {
+                m["modalities"]![where]!["file"] = path;
+            }
+        });
+        var ex = Assert.Throws<InvalidDataException>(() => ModelManifest.Load(copy.Directory));
+        Assert.Contains(message, ex.Message);
+        Assert.Contains(ModelManifest.FileName, ex.Message);
+    }
+
+    [Fact]
+    public void Files_in_subdirectories_of_the_package_are_allowed()
+    {
+        using var copy = new PackageCopy(m => m["modalities"]!["imu"]!["file"] = "sub/../imu.onnx");
+        Assert.Equal(Path.GetFullPath(copy.PathOf("imu.onnx")), ModelManifest.Load(copy.Directory).ResolvePath("sub/../imu.onnx"));
+        Assert.Throws<InvalidDataException>(() => ModelManifest.Load(copy.Directory).ResolvePath("../x.onnx"));
+    }
+
+    [Theory]
     [InlineData("schema", "\"edgebind-model/2\"", "schema: expected \"edgebind-model/1\", found \"edgebind-model/2\"")]
     [InlineData("embedding_dim", "0", "embedding_dim: expected a positive whole number, found 0")]
     [InlineData("colour", "1", "colour: unknown key")]

@@ -143,11 +143,11 @@ public class StageTests
                   batching:
                     imu: { max_batch: 4, max_wait_ms: 2 }
                 """);
-            var definition = PipelineDefinition.Load(file, ImuTestSource.Registry());
             // The default preprocessing: IMU windows go through EdgeBind.Preprocessing's ImuPreprocessor.
             var module = new InferenceModule();
             var collector = new CollectorModule();
-            await using (var pipeline = new PipelineRuntime(definition, [module, collector], new ListLogger()))
+            var definition = PipelineDefinition.Load(file, ImuTestSource.Registry(), [module, collector]);
+            await using (var pipeline = new PipelineRuntime(definition, new ListLogger()))
             {
                 await pipeline.StartAsync();
                 var service = Assert.IsAssignableFrom<IEmbeddingService>(pipeline.Services[typeof(IEmbeddingService)]);
@@ -300,10 +300,10 @@ public class StageTests
         File.WriteAllText(file, "sources:\n  - { type: test.imu, id: imu0 }\n" + section);
         try
         {
-            var definition = PipelineDefinition.Load(file, ImuTestSource.Registry());
-            await using var pipeline = new PipelineRuntime(definition, [new InferenceModule()]);
-            var ex = await Assert.ThrowsAsync<ConfigException>(() => pipeline.StartAsync());
+            // The loader binds model: with the module that owns it, so the file is refused before anything starts.
+            var ex = Assert.Throws<ConfigException>(() => PipelineDefinition.Load(file, ImuTestSource.Registry(), [new InferenceModule()]));
             Assert.Contains(message, ex.Message);
+            await Task.CompletedTask;
         }
         finally
         {

@@ -56,7 +56,7 @@ public class QueryTests
     public void PipelineFile_InvalidExpression_NamesFileLineAndPath()
     {
         var yaml = "queries:\n  - id: ok\n    text: a dog\n  - id: bad\n    expr: 'image:crane.jpg + + audio:waves.wav'\n";
-        var ex = Assert.Throws<ConfigException>(() => MatchingModule.Parse(Pipelines.Parse(yaml)));
+        var ex = Assert.Throws<ConfigException>(() => Pipelines.Matching(yaml));
         Assert.Equal("queries[1].expr", ex.ConfigPath);
         Assert.Contains("/tmp/p/pipeline.yaml:", ex.Message, StringComparison.Ordinal);
         Assert.Contains("at character 19", ex.Message, StringComparison.Ordinal);
@@ -73,7 +73,7 @@ public class QueryTests
     [InlineData("queries:\n  - id: q\n    text: a\nfusion:\n  weights: {smell: 2}\n", "fusion.weights", "\"smell\"")]
     public void PipelineFile_Errors_NameThePath(string yaml, string path, string expected)
     {
-        var ex = Assert.Throws<ConfigException>(() => MatchingModule.Parse(Pipelines.Parse(yaml)));
+        var ex = Assert.Throws<ConfigException>(() => Pipelines.Matching(yaml));
         Assert.Equal(path, ex.ConfigPath);
         Assert.Contains(expected, ex.Message, StringComparison.Ordinal);
     }
@@ -110,7 +110,7 @@ public class QueryTests
               directory: /tmp/evidence
               max_total_mb: 10
             """;
-        var config = MatchingModule.Parse(Pipelines.Parse(yaml));
+        var config = Pipelines.Matching(yaml);
         Assert.Equal(2, config.Queries.Count);
         Assert.Equal(new EventRules(0.3, 0.22, 1_000_000_000, 10_000_000_000, 4), config.Events.RulesFor(config.Queries[0]));
         Assert.Equal(new EventRules(0.28, 0.22, 0, 0, 0), config.Events.RulesFor(config.Queries[1]));

@@ -37,10 +37,25 @@ internal static class Pipelines
 {
     internal sealed class NoOptions;
 
+    /// <summary>Stands for the inference module at load: it declares the embeddings port the matcher needs.</summary>
+    private sealed class EmbeddingsPort : IPipelineModule
+    {
+        public string Name => "embeddings";
+
+        public IReadOnlyList<string> Publishes(object? options) => [Ports.Embeddings];
+
+        public void Build(PipelineBuilder builder)
+        {
+        }
+    }
+
     public static SourceRegistry Registry() =>
         new SourceRegistry().Register<NoOptions>("test.audio", Modality.Audio, "never started", (_, _) => throw new NotSupportedException());
 
     /// <summary>A pipeline definition with one (never started) source and the given extra sections.</summary>
     public static PipelineDefinition Parse(string sections, string file = "/tmp/p/pipeline.yaml") =>
-        PipelineDefinition.Parse("name: t\nsources:\n  - type: test.audio\n    id: mic\n" + sections, file, Registry());
+        PipelineDefinition.Parse("name: t\nsources:\n  - type: test.audio\n    id: mic\n" + sections, file, Registry(), [new EmbeddingsPort(), new MatchingModule()]);
+
+    /// <summary>The matching sections of <paramref name="sections"/>, as the loader binds them.</summary>
+    public static MatchingConfig Matching(string sections) => Parse(sections).Options<MatchingConfig>()!;
 }

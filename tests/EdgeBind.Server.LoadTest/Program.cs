@@ -49,10 +49,11 @@ var yaml = """
       audio: { length_s: 2.0, hop_s: 0.25 }
       imu: { samples: 2000, rate_hz: 200, hop_s: 0.5 }
     """;
-var definition = PipelineDefinition.Parse(yaml, "server-load.yaml", new EdgeBind.Core.Sources.SourceRegistry().AddSyntheticSources());
 var consumer = new LatencyConsumer();
 var options = new ServerOptions { RateLimitPerS = 0, PreviewFps = 10 };
-await using var pipeline = new Pipeline(definition, [new PreviewModule(options), new ConsumerModule(consumer)], NullLoggerFactory.Instance);
+var definition = PipelineDefinition.Parse(yaml, "server-load.yaml", new EdgeBind.Core.Sources.SourceRegistry().AddSyntheticSources(),
+    [new PreviewModule(options), new ConsumerModule(consumer)]);
+await using var pipeline = new Pipeline(definition, NullLoggerFactory.Instance);
 await pipeline.StartAsync();
 var port = FreePort();
 options.Urls = [$"http://127.0.0.1:{port}"];

@@ -76,6 +76,12 @@ public sealed class ApiTests(PipelineFixture fixture) : IClassFixture<PipelineFi
         Assert.Contains("edgebind_stage_queue_depth{stage=\"matcher\",kind=\"matcher\"}", text);
         Assert.Matches("edgebind_stage_latency_seconds_bucket\\{stage=\"preview\",le=\"0.005\"\\} [1-9]", text);
         Assert.Matches("edgebind_stage_latency_seconds_count\\{stage=\"window/cam0\"\\} [1-9]", text);
+        Assert.Contains("edgebind_sink_messages_total{sink=\"hook\",type=\"webhook\",outcome=\"dropped\"} 0", text);
+        Assert.Contains("edgebind_sink_retries_total{sink=\"hook\"}", text);
+        Assert.Contains("edgebind_outbox_records{sink=\"hook\"} 0", text);
+        Assert.Contains("edgebind_outbox_bytes{sink=\"hook\"} 0", text);
+        Assert.Contains("edgebind_outbox_records_lost_total{sink=\"hook\",reason=\"damaged\"} 0", text);
+        Assert.Contains("edgebind_outbox_records_lost_total{sink=\"hook\",reason=\"evicted\"} 0", text);
     }
 
     [Fact]
@@ -224,8 +230,8 @@ public sealed class ApiTests(PipelineFixture fixture) : IClassFixture<PipelineFi
         var response = await client.PostAsync("/api/queries", Json(json));
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         var error = await JsonOf(response);
-        Assert.Equal(path, error.GetProperty("path").GetString());
-        Assert.False(string.IsNullOrWhiteSpace(error.GetProperty("error").GetString()));
+        Assert.Equal(path, error.GetProperty("field").GetString());
+        Assert.False(string.IsNullOrWhiteSpace(error.GetProperty("detail").GetString()));
     }
 
     [Fact]
@@ -408,7 +414,7 @@ public sealed class ApiTests(PipelineFixture fixture) : IClassFixture<PipelineFi
         json.Headers.ExpectContinue = true;
         var response = await client.SendAsync(json);
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
-        Assert.Contains("1024", (await JsonOf(response)).GetProperty("error").GetString());
+        Assert.Contains("1024", (await JsonOf(response)).GetProperty("detail").GetString());
 
         // Without a Content-Length the limit bites while reading.
         var (chunkedStatus, chunkedResponse) = await RawChunkedPostAsync(server.BaseUri, "/api/queries", big);
@@ -459,7 +465,7 @@ public sealed class ApiTests(PipelineFixture fixture) : IClassFixture<PipelineFi
         Assert.Contains(HttpStatusCode.OK, statuses);
         Assert.NotNull(limited);
         Assert.Equal("1", limited!.Headers.GetValues("Retry-After").Single());
-        Assert.Contains("rate_limit_per_s", (await JsonOf(limited)).GetProperty("error").GetString());
+        Assert.Contains("rate_limit_per_s", (await JsonOf(limited)).GetProperty("detail").GetString());
         // Health probes are never limited.
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/health/live")).StatusCode);
     }
@@ -471,7 +477,7 @@ public sealed class ApiTests(PipelineFixture fixture) : IClassFixture<PipelineFi
         using var client = server.Client();
         var missing = await client.GetAsync("/api/nothing");
         Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
-        Assert.Contains("no such endpoint", (await JsonOf(missing)).GetProperty("error").GetString());
+        Assert.Contains("no such endpoint", (await JsonOf(missing)).GetProperty("detail").GetString());
         var page = await client.GetAsync("/");
         Assert.Equal(HttpStatusCode.OK, page.StatusCode);
         Assert.Equal("text/html", page.Content.Headers.ContentType!.MediaType);

@@ -13,12 +13,12 @@ public sealed class DashboardBrowserTests(PipelineFixture fixture) : IClassFixtu
 {
     private const string Chromium = "/usr/bin/chromium";
 
-    internal static async Task<IBrowser> LaunchAsync(IPlaywright playwright) =>
+    internal static async Task<IBrowser> LaunchAsync(IPlaywright playwright, params string[] extraArgs) =>
         await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
         {
             ExecutablePath = Chromium,
             Headless = true,
-            Args = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+            Args = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync", .. extraArgs],
         });
 
     private static string ArtifactDir()

@@ -13,7 +13,7 @@ public sealed class ServerOptionsTests
         sources:
           - {"{"} type: test.camera, id: cam0 {"}"}
         {server}
-        """, "t.yaml", TestSources.Registry());
+        """, "t.yaml", TestSources.Registry(), [new EdgeBind.Server.Preview.PreviewModule()]);
 
     [Fact]
     public void Defaults_listen_on_loopback_8080()

@@ -15,12 +15,12 @@ public sealed class OutboxTests : IDisposable
         }
     }
 
-    private DurableOutbox Open(double maxMb = 16, double segmentMb = 1, double maxAgeH = 1, Func<long>? clock = null) =>
-        new(new OutboxOptions { Directory = _dir, MaxMb = maxMb, SegmentMb = segmentMb, MaxAgeH = maxAgeH }, clockMs: clock);
+    private DurableOutbox Open(double maxMb = 16, double segmentMb = 1, double maxAgeH = 1, Func<long>? clock = null, ListLogger? logger = null) =>
+        new(new OutboxOptions { Directory = _dir, MaxMb = maxMb, SegmentMb = segmentMb, MaxAgeH = maxAgeH }, logger, clockMs: clock);
 
     private static byte[] B(string s) => Encoding.UTF8.GetBytes(s);
 
-    private static List<string> Drain(DurableOutbox outbox, int max = int.MaxValue)
+    internal static List<string> Drain(DurableOutbox outbox, int max = int.MaxValue)
     {
         var result = new List<string>();
         while (result.Count < max && outbox.TryPeek(out var r))
@@ -89,20 +89,121 @@ public sealed class OutboxTests : IDisposable
     }
 
     [Fact]
-    public void BadChecksum_StopsRecoveryAtTheDamagedRecord()
+    public void FlippedByteInTheNewestSegment_LosesOnlyThatRecord_AndSaysSo()
     {
         using (var outbox = Open())
         {
-            outbox.AppendMany([B("first"), B("second"), B("third")]);
+            outbox.AppendMany(Enumerable.Range(0, 89).Select(i => B($"record-{i}")).ToList());
         }
         var segment = Directory.GetFiles(_dir, "*.seg").Single();
         var bytes = File.ReadAllBytes(segment);
-        var at = Encoding.UTF8.GetString(bytes).IndexOf("second", StringComparison.Ordinal);
-        bytes[at] ^= 0xFF;
+        bytes[Encoding.UTF8.GetString(bytes).IndexOf("record-1", StringComparison.Ordinal) + 3] ^= 0x01;
+        File.WriteAllBytes(segment, bytes);
+        var log = new ListLogger();
+        using var reopened = Open(logger: log);
+        Assert.Equal(Enumerable.Range(0, 89).Where(i => i != 1).Select(i => $"record-{i}"), Drain(reopened));
+        Assert.Equal(1, reopened.LostDamaged);
+        Assert.Equal(0, reopened.LostTornTail);
+        Assert.Contains(log.Messages, m => m.Contains("records 2..2 (1) lost", StringComparison.Ordinal) && m.Contains("damaged bytes", StringComparison.Ordinal));
+        Assert.DoesNotContain(log.Messages, m => m.Contains("torn tail of", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void BadLengthField_SkipsOneRecord_AndKeepsEveryLaterOne()
+    {
+        using (var outbox = Open())
+        {
+            outbox.AppendMany(Enumerable.Range(0, 40).Select(i => B($"r{i:D2}")).ToList());
+        }
+        var segment = Directory.GetFiles(_dir, "*.seg").Single();
+        var bytes = File.ReadAllBytes(segment);
+        // Record 0 is 24 + 3 bytes: the length field of record 1 starts at byte 27. A length that still fits in the file.
+        bytes[27] = 200;
         File.WriteAllBytes(segment, bytes);
         using var reopened = Open();
-        Assert.Equal(1, reopened.Corrupted);
-        Assert.Equal(["first"], Drain(reopened));
+        Assert.Equal(Enumerable.Range(0, 40).Where(i => i != 1).Select(i => $"r{i:D2}"), Drain(reopened));
+        Assert.Equal(1, reopened.Lost);
+    }
+
+    [Fact]
+    public void EmptiedMiddleSegment_IsASequenceGap_CountedAndLogged()
+    {
+        using (var outbox = Open(segmentMb: 1024 / (1024.0 * 1024)))
+        {
+            for (var i = 0; i < 60; i++)
+            {
+                outbox.Append(B($"payload-{i:D3}-{new string('x', 60)}"));
+            }
+        }
+        var segments = Directory.GetFiles(_dir, "*.seg").Order(StringComparer.Ordinal).ToList();
+        Assert.True(segments.Count >= 3);
+        var emptied = CountRecords(segments[1]);
+        File.WriteAllBytes(segments[1], []);
+        var log = new ListLogger();
+        using var reopened = Open(segmentMb: 1024 / (1024.0 * 1024), logger: log);
+        Assert.Equal(60 - emptied, Drain(reopened).Count);
+        Assert.Equal(emptied, reopened.LostMissing);
+        Assert.Contains(log.Messages, m => m.Contains($"({emptied}) lost", StringComparison.Ordinal) && m.Contains("is empty", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void DeletedMiddleSegment_IsASequenceGap()
+    {
+        using (var outbox = Open(segmentMb: 1024 / (1024.0 * 1024)))
+        {
+            for (var i = 0; i < 60; i++)
+            {
+                outbox.Append(B($"payload-{i:D3}-{new string('x', 60)}"));
+            }
+        }
+        var segments = Directory.GetFiles(_dir, "*.seg").Order(StringComparer.Ordinal).ToList();
+        var deleted = CountRecords(segments[1]);
+        File.Delete(segments[1]);
+        using var reopened = Open(segmentMb: 1024 / (1024.0 * 1024));
+        Assert.Equal(60 - deleted, Drain(reopened).Count);
+        Assert.Equal(deleted, reopened.LostMissing);
+    }
+
+    [Fact]
+    public void DamageInAMiddleSegment_KeepsTheRestOfThatSegment_AndCountsTheLoss()
+    {
+        using (var outbox = Open(segmentMb: 2048 / (1024.0 * 1024)))
+        {
+            for (var i = 0; i < 60; i++)
+            {
+                outbox.Append(B($"payload-{i:D3}-{new string('y', 60)}"));
+            }
+        }
+        var segments = Directory.GetFiles(_dir, "*.seg").Order(StringComparer.Ordinal).ToList();
+        var bytes = File.ReadAllBytes(segments[0]);
+        // Zero 200 bytes in the middle: two or three records.
+        Array.Clear(bytes, 500, 200);
+        File.WriteAllBytes(segments[0], bytes);
+        using var reopened = Open(segmentMb: 2048 / (1024.0 * 1024));
+        var drained = Drain(reopened);
+        Assert.Equal(60, drained.Count + (int)reopened.LostDamaged);
+        Assert.InRange(reopened.LostDamaged, 2, 3);
+        Assert.Contains("payload-059-" + new string('y', 60), drained);
+    }
+
+    [Fact]
+    public void FaultInjection_EveryIntactRecordIsDeliveredExactlyOnce_AndEveryGapIsCounted()
+    {
+        for (var seed = 0; seed < 100; seed++)
+        {
+            OutboxFaults.Run(Path.Combine(_dir, $"seed-{seed}"), seed);
+        }
+    }
+
+    private static int CountRecords(string segment)
+    {
+        var bytes = File.ReadAllBytes(segment);
+        var count = 0;
+        for (var offset = 0; offset < bytes.Length; offset += 24 + BitConverter.ToInt32(bytes, offset))
+        {
+            count++;
+        }
+        return count;
     }
 
     [Fact]

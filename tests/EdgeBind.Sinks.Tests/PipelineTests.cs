@@ -41,6 +41,8 @@ internal sealed class LoudnessEncoderModule : IPipelineModule
 {
     public string Name => "loudness";
 
+    public IReadOnlyList<string> Publishes(object? options) => [Ports.Embeddings];
+
     public void Build(PipelineBuilder builder)
     {
         Assert.True(builder.TryTake<Window>(Ports.Windows, out var windows));
@@ -120,8 +122,8 @@ public sealed class PipelineTests : IDisposable
                 id: log
                 options: {path: "{{events}}", fsync: always}
             """;
-        var definition = PipelineDefinition.Parse(yaml, Path.Combine(_dir, "p.yaml"), registry);
-        await using var pipeline = new Pipeline(definition, [new LoudnessEncoderModule(), new MatchingModule(), new SinksModule()]);
+        var definition = PipelineDefinition.Parse(yaml, Path.Combine(_dir, "p.yaml"), registry, [new LoudnessEncoderModule(), new MatchingModule(), new SinksModule()]);
+        await using var pipeline = new Pipeline(definition);
         await pipeline.StartAsync();
         Assert.IsType<QueryStore>(pipeline.Services[typeof(IQueryStore)]);
         Assert.IsType<EventHub>(pipeline.Services[typeof(EventHub)]);

@@ -47,7 +47,7 @@ public static class RunCommand
         {
             stop.CancelAfter(TimeSpan.FromSeconds(s));
         }
-        await using var pipeline = new Pipeline(definition, Composition.CreateModules(), loggerFactory);
+        await using var pipeline = new Pipeline(definition, loggerFactory);
         await pipeline.StartAsync(stop.Token).ConfigureAwait(false);
         var reporter = new StatusReporter(pipeline);
         var exit = CliApp.ExitOk;

@@ -31,11 +31,11 @@ public static class ServeCommand
             }
             var path = parse.GetValue(file)!;
             // Parsed as written first, so errors point at the user's lines; then recordings loop unless the file says loop: false.
-            var definition = Composition.LoadPipeline(path);
+            var definition = Composition.LoadPipeline(path, serving: true);
             var overrides = PipelineOverrides.Load(path).LoopRecordings(definition, out var looped);
             if (looped.Count > 0)
             {
-                definition = overrides.Parse();
+                definition = overrides.Parse(serving: true);
             }
             var timeout = parse.GetValue(shutdownTimeout) ?? (definition.Shutdown.DrainTimeoutS + 5);
             if (timeout <= 0)
@@ -83,12 +83,9 @@ public static class ServeCommand
         builder.Services.AddSystemd();
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = shutdownTimeout);
         builder.Services.AddSingleton(definition);
-        // The HTTP API and dashboard run when the pipeline file has a server: section; their options are
-        // checked here so a bad section (or a non-loopback URL without a token) fails before anything starts.
-        var server = definition.Section("server") is null ? null : ServerOptions.FromDefinition(definition);
-        // The preview tap sees every window before inference takes them.
-        IReadOnlyList<IPipelineModule> modules = server is null ? Composition.CreateModules() : [new PreviewModule(), .. Composition.CreateModules()];
-        builder.Services.AddSingleton(modules);
+        // The HTTP API and dashboard run when the pipeline file has a server: section; the loader bound and
+        // checked it, so a bad section (or a non-loopback URL without a token) failed before anything started.
+        var server = definition.Options<ServerOptions>();
         builder.Services.AddSingleton<PipelineHostedService>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<PipelineHostedService>());
         if (server is not null)

@@ -124,7 +124,8 @@ public static class NpyFile
             throw new InvalidDataException($"{label}: not a .npy file (missing the \\x93NUMPY magic)");
         }
         var major = bytes[6];
-        int headerLength, offset;
+        long headerLength;
+        int offset;
         if (major == 1)
         {
             headerLength = BinaryPrimitives.ReadUInt16LittleEndian(bytes.AsSpan(8));
@@ -134,20 +135,20 @@ public static class NpyFile
         {
             if (bytes.Length < 12)
             {
-                throw new InvalidDataException($"{label}: truncated .npy header");
+                throw new InvalidDataException($"{label}: truncated .npy header (a version {major} header needs 12 bytes, the file has {bytes.Length})");
             }
-            headerLength = (int)BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(8));
+            headerLength = BinaryPrimitives.ReadUInt32LittleEndian(bytes.AsSpan(8));
             offset = 12;
         }
         else
         {
-            throw new InvalidDataException($"{label}: unsupported .npy format version {major}");
+            throw new InvalidDataException($"{label}: unsupported .npy format version {major}; expected 1, 2 or 3");
         }
-        if (offset + headerLength > bytes.Length)
+        if (headerLength > bytes.Length - offset)
         {
-            throw new InvalidDataException($"{label}: truncated .npy header");
+            throw new InvalidDataException($"{label}: truncated .npy header: it declares {headerLength} bytes, the file has {bytes.Length - offset} after the preamble");
         }
-        var header = Encoding.Latin1.GetString(bytes, offset, headerLength);
+        var header = Encoding.Latin1.GetString(bytes, offset, (int)headerLength);
         var descr = HeaderValue(header, "descr", label).Trim('\'', '"');
         var fortran = HeaderValue(header, "fortran_order", label);
         if (fortran.StartsWith("True", StringComparison.Ordinal))
@@ -162,20 +163,54 @@ public static class NpyFile
             "<i4" => NpyDType.Int32,
             "<u2" => NpyDType.UInt16,
             "|u1" or "<u1" => NpyDType.UInt8,
-            _ => throw new InvalidDataException($"{label}: unsupported dtype '{descr}'; expected one of <f4, <f8, <i8, <i4, <u2, |u1"),
+            _ => throw new InvalidDataException($"{label}: unsupported dtype '{Clip(descr)}'; expected one of <f4, <f8, <i8, <i4, <u2, |u1"),
         };
-        var shapeText = HeaderValue(header, "shape", label).Trim().TrimStart('(').TrimEnd(')');
-        var shape = shapeText.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-            .Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray();
-        var dataOffset = offset + headerLength;
-        long count = shape.Aggregate(1L, (a, b) => a * b);
-        var size = count * ElementSize(dtype);
-        if (dataOffset + size > bytes.Length)
+        var shapeText = HeaderValue(header, "shape", label).Trim();
+        var shape = ParseShape(shapeText, label);
+        var dataOffset = offset + (int)headerLength;
+        var available = bytes.Length - dataOffset;
+        // Checked against what the file holds before anything is allocated: a header can promise any size.
+        long size = ElementSize(dtype);
+        foreach (var d in shape)
         {
-            throw new InvalidDataException($"{label}: truncated data: shape ({string.Join(",", shape)}) needs {size} bytes, file has {bytes.Length - dataOffset}");
+            size = d == 0 ? 0 : size > available / d ? long.MaxValue : size * d;
+        }
+        if (size > available)
+        {
+            throw new InvalidDataException($"{label}: truncated data: shape ({string.Join(",", shape)}) of {descr} needs {(size == long.MaxValue ? "more" : size.ToString(CultureInfo.InvariantCulture))} bytes, the file has {available}");
         }
         return new NpyArray(shape, dtype, bytes.AsSpan(dataOffset, (int)size).ToArray());
     }
+
+    private static int[] ParseShape(string text, string label)
+    {
+        if (!text.StartsWith('(') || !text.EndsWith(')'))
+        {
+            throw new InvalidDataException($"{label}: .npy shape '{Clip(text)}' is not a tuple such as (3, 224, 224)");
+        }
+        if (text[1..^1].Trim().Length == 0)
+        {
+            return [];
+        }
+        var parts = text[1..^1].Split(',', StringSplitOptions.TrimEntries);
+        var dims = new List<int>(parts.Length);
+        for (var i = 0; i < parts.Length; i++)
+        {
+            // A one-element tuple ends with a comma: "(5,)".
+            if (parts[i].Length == 0 && i == parts.Length - 1 && i > 0)
+            {
+                break;
+            }
+            if (!int.TryParse(parts[i], NumberStyles.None, CultureInfo.InvariantCulture, out var d))
+            {
+                throw new InvalidDataException($"{label}: .npy shape '{Clip(text)}' has '{Clip(parts[i])}' where a dimension (an integer from 0 to {int.MaxValue}) belongs");
+            }
+            dims.Add(d);
+        }
+        return [.. dims];
+    }
+
+    private static string Clip(string text) => text.Length <= 40 ? text : text[..40] + "...";
 
     /// <summary>Writes float32 data with the given shape.</summary>
     public static void Write(string path, ReadOnlySpan<float> data, params int[] shape) =>
@@ -215,12 +250,17 @@ public static class NpyFile
     private static string HeaderValue(string header, string key, string label)
     {
         var index = header.IndexOf($"'{key}'", StringComparison.Ordinal);
-        if (index < 0)
+        var colon = index < 0 ? -1 : header.IndexOf(':', index);
+        if (colon < 0)
         {
-            throw new InvalidDataException($"{label}: .npy header has no '{key}'");
+            throw new InvalidDataException($"{label}: .npy header has no '{key}' entry");
         }
-        var start = header.IndexOf(':', index) + 1;
+        var start = colon + 1;
         var end = key == "shape" ? header.IndexOf(')', start) + 1 : header.IndexOf(',', start);
+        if (end <= start)
+        {
+            throw new InvalidDataException($"{label}: .npy header's '{key}' entry is not terminated");
+        }
         return header[start..end].Trim();
     }
 }

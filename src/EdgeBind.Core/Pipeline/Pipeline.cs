@@ -67,12 +67,15 @@ public sealed class Pipeline : IAsyncDisposable
     private Edge<Window>? _windows;
     private Task? _completion;
 
-    /// <summary>Creates a pipeline (nothing runs until <see cref="StartAsync"/>).</summary>
-    public Pipeline(PipelineDefinition definition, IReadOnlyList<IPipelineModule>? modules = null, ILoggerFactory? loggerFactory = null)
+    /// <summary>
+    /// Creates a pipeline from a loaded file; its stages come from the modules the file was loaded with
+    /// (<see cref="PipelineDefinition.Modules"/>). Nothing runs until <see cref="StartAsync"/>.
+    /// </summary>
+    public Pipeline(PipelineDefinition definition, ILoggerFactory? loggerFactory = null)
     {
         ArgumentNullException.ThrowIfNull(definition);
         _definition = definition;
-        _modules = modules ?? [];
+        _modules = definition.Modules;
         _loggerFactory = loggerFactory ?? NullLoggerFactory.Instance;
         _logger = _loggerFactory.CreateLogger("pipeline");
         WindowPool = new LeasePool<Window>(() => new Window(), 512);

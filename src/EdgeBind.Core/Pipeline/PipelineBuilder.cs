@@ -7,13 +7,40 @@ namespace EdgeBind.Core.Pipeline;
 
 /// <summary>
 /// A part of the runtime that adds stages after the windowers when the pipeline file asks for it
-/// (inference for <c>model</c>, matching for <c>queries</c>, sinks for <c>sinks</c>...). Modules run
-/// in registration order; each takes the ports it consumes and publishes the ports it produces.
+/// (inference for <c>model</c>, matching for <c>queries</c>, sinks for <c>sinks</c>...). A module declares
+/// the top-level sections it owns; the loader binds them all when the file is loaded (<see cref="Bind"/>), so
+/// <c>validate</c> reports what <c>run</c> would; <see cref="Build"/> then consumes the bound options.
+/// Modules run in registration order; each takes the ports it consumes and publishes the ports it produces.
 /// </summary>
 public interface IPipelineModule
 {
     /// <summary>Module name, for logs and errors.</summary>
     string Name { get; }
+
+    /// <summary>The top-level sections of a pipeline file this module owns (no other code reads them).</summary>
+    IReadOnlyList<string> Sections => [];
+
+    /// <summary>
+    /// Binds and cross-checks the module's sections (including that the files they name exist) when the file
+    /// is loaded; throws a located <see cref="Config.ConfigException"/>. Returns the module's typed options, or
+    /// null when the file does not use the module. Options of modules registered earlier are available through
+    /// <see cref="PipelineDefinition.Options{T}"/>.
+    /// </summary>
+    object? Bind(PipelineDefinition definition) => null;
+
+    /// <summary>
+    /// The ports (<see cref="Ports"/>) the module publishes given its bound <paramref name="options"/>; a later
+    /// module that needs a port checks at load that an earlier one publishes it.
+    /// </summary>
+    IReadOnlyList<string> Publishes(object? options) => [];
+
+    /// <summary>
+    /// Checks that need the module's resources (opening the model package): what <see cref="Build"/> would
+    /// fail on, with the same error, without building anything. <c>edgebind validate</c> calls it.
+    /// </summary>
+    void Verify(PipelineDefinition definition)
+    {
+    }
 
     /// <summary>Adds this module's stages, or nothing when the pipeline file does not use it.</summary>
     void Build(PipelineBuilder builder);

@@ -80,14 +80,16 @@ public sealed class ShutdownSettings : IValidatable
 }
 
 /// <summary>
-/// A parsed, validated pipeline file. Sections of later stages (<c>model</c>, <c>queries</c>, <c>sinks</c>...)
-/// are kept as located nodes so the module that owns each section binds it with the same precise errors.
+/// A parsed, validated pipeline file: the core sections (<see cref="CoreSections"/>) bound here, and every
+/// other section bound by the module that declares it (<see cref="IPipelineModule.Sections"/>) when the file is
+/// loaded, so a file that loads is a file the pipeline can build.
 /// </summary>
 public sealed class PipelineDefinition
 {
-    /// <summary>Top-level keys a pipeline file may have.</summary>
-    public static readonly string[] TopLevelKeys =
-        ["name", "description", "sources", "windows", "edges", "shutdown", "model", "encoders", "queries", "fusion", "events", "evidence", "detection", "sinks", "server"];
+    /// <summary>Top-level keys Core owns; every other key belongs to a module.</summary>
+    public static readonly string[] CoreSections = ["name", "description", "sources", "windows", "edges", "shutdown"];
+
+    private readonly Dictionary<IPipelineModule, object?> _moduleOptions = new(ReferenceEqualityComparer.Instance);
 
     /// <summary>The file it came from.</summary>
     public required string File { get; init; }
@@ -107,49 +109,125 @@ public sealed class PipelineDefinition
     /// <summary>Shutdown settings.</summary>
     public required ShutdownSettings Shutdown { get; init; }
 
-    /// <summary>The whole file's root node (for sections owned by later modules).</summary>
+    /// <summary>The whole file's root node.</summary>
     public required ConfigNode Root { get; init; }
 
-    /// <summary>A later stage's section, or null when the file has none.</summary>
+    /// <summary>The modules the file was loaded with, in build order; their sections are bound.</summary>
+    public IReadOnlyList<IPipelineModule> Modules { get; private init; } = [];
+
+    /// <summary>A top-level section's node, or null when the file has none (for the module that owns it).</summary>
     public ConfigNode? Section(string key) => Root.Get(key);
+
+    /// <summary>The options <paramref name="module"/> bound from this file (null when the file does not use it).</summary>
+    public object? OptionsOf(IPipelineModule module)
+    {
+        ArgumentNullException.ThrowIfNull(module);
+        if (!_moduleOptions.TryGetValue(module, out var options))
+        {
+            // A module the file was not loaded with (a test's extra stage) binds when first asked.
+            options = module.Bind(this);
+            _moduleOptions[module] = options;
+        }
+        return options;
+    }
+
+    /// <summary>True when a module loaded before <paramref name="module"/> publishes <paramref name="port"/> for this file.</summary>
+    public bool IsPublishedBefore(IPipelineModule module, string port)
+    {
+        foreach (var earlier in Modules)
+        {
+            if (ReferenceEquals(earlier, module))
+            {
+                return false;
+            }
+            if (earlier.Publishes(OptionsOf(earlier)).Contains(port))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /// <summary>The bound options of type <typeparamref name="T"/> of any module, or null.</summary>
+    public T? Options<T>() where T : class => _moduleOptions.Values.OfType<T>().FirstOrDefault();
 
     /// <summary>Window options for a modality.</summary>
     public WindowOptions WindowFor(Modality modality) =>
         Windows.TryGetValue(modality, out var options) ? options : WindowOptions.DefaultFor(modality);
 
-    /// <summary>Loads and validates a pipeline file; every problem is a <see cref="ConfigException"/> naming the file and path.</summary>
-    public static PipelineDefinition Load(string path, SourceRegistry registry) => FromNode(ConfigNode.LoadFile(path), registry);
+    /// <summary>
+    /// Loads and validates a pipeline file with the sections of <paramref name="modules"/>; every problem is a
+    /// <see cref="ConfigException"/> naming the file and path.
+    /// </summary>
+    public static PipelineDefinition Load(string path, SourceRegistry registry, IReadOnlyList<IPipelineModule>? modules = null) =>
+        FromNode(ConfigNode.LoadFile(path), registry, modules ?? []);
 
     /// <summary>Parses and validates pipeline YAML text; <paramref name="file"/> labels errors.</summary>
-    public static PipelineDefinition Parse(string yaml, string file, SourceRegistry registry) => FromNode(ConfigNode.Parse(yaml, file), registry);
+    public static PipelineDefinition Parse(string yaml, string file, SourceRegistry registry, IReadOnlyList<IPipelineModule>? modules = null) =>
+        FromNode(ConfigNode.Parse(yaml, file), registry, modules ?? []);
+
+    /// <summary>Runs every module's <see cref="IPipelineModule.Verify"/>: the checks that need resources (the model package).</summary>
+    public void Verify()
+    {
+        foreach (var module in Modules)
+        {
+            module.Verify(this);
+        }
+    }
 
     /// <summary>
     /// Makes a relative <c>path</c> option relative to the pipeline file's folder, so a pipeline runs the
-    /// same from any working directory (as the model's <c>path</c> does).
+    /// same from any working directory (as the model's <c>path</c> does), and checks that an input file exists.
     /// </summary>
-    private static void ResolvePaths(object options, string file)
+    private static void ResolvePaths(object options, ConfigNode item)
     {
+        var file = item.File;
         var property = options.GetType().GetProperty("Path");
-        if (property is null || property.PropertyType != typeof(string) || !property.CanWrite || !System.IO.File.Exists(file))
+        if (property is null || property.PropertyType != typeof(string) || !property.CanWrite)
         {
             return;
         }
         var value = (string?)property.GetValue(options);
-        if (!string.IsNullOrEmpty(value) && !System.IO.Path.IsPathRooted(value) && !value.Contains("://", StringComparison.Ordinal))
+        if (string.IsNullOrEmpty(value) || value.Contains("://", StringComparison.Ordinal))
+        {
+            return;
+        }
+        if (!System.IO.Path.IsPathRooted(value) && System.IO.File.Exists(file))
         {
             var folder = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(file))!;
-            property.SetValue(options, System.IO.Path.GetFullPath(System.IO.Path.Combine(folder, value)));
+            value = System.IO.Path.GetFullPath(System.IO.Path.Combine(folder, value));
+            property.SetValue(options, value);
+        }
+        if (options is IInputFileOptions input && System.IO.Path.IsPathRooted(value))
+        {
+            var exists = input.PathIsFolder ? System.IO.Directory.Exists(value) : System.IO.File.Exists(value);
+            if (!exists)
+            {
+                var at = item.Get("options")?.Get("path") ?? item;
+                throw new ConfigException(file, at.Path, $"{(input.PathIsFolder ? "folder" : "file")} not found: {value}", at.Line, at.Column);
+            }
         }
     }
 
-    private static PipelineDefinition FromNode(ConfigNode root, SourceRegistry registry)
+    private static PipelineDefinition FromNode(ConfigNode root, SourceRegistry registry, IReadOnlyList<IPipelineModule> modules)
     {
         ArgumentNullException.ThrowIfNull(registry);
         if (!root.IsMapping)
         {
             throw root.Error("expected a pipeline: a mapping with at least a 'sources' list");
         }
-        root.RequireKeys(TopLevelKeys);
+        var owners = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var module in modules)
+        {
+            foreach (var section in module.Sections)
+            {
+                if (CoreSections.Contains(section) || !owners.TryAdd(section, module.Name))
+                {
+                    throw new ArgumentException($"module '{module.Name}' declares section '{section}', which {(owners.TryGetValue(section, out var o) ? $"module '{o}'" : "Core")} owns", nameof(modules));
+                }
+            }
+        }
+        root.RequireKeys([.. CoreSections, .. owners.Keys]);
         var name = root.Get("name")?.ConvertTo(typeof(string)) as string ?? System.IO.Path.GetFileNameWithoutExtension(root.File);
 
         var sourcesNode = root.Get("sources") ?? throw root.Error("missing 'sources': expected a list of sources (type, id, options)");
@@ -179,7 +257,7 @@ public sealed class PipelineDefinition
                 throw idNode.Error($"duplicate source id \"{id}\"; ids must be unique");
             }
             var options = type.BindOptions(item.Get("options"));
-            ResolvePaths(options, root.File);
+            ResolvePaths(options, item);
             var required = item.Get("required")?.ConvertTo(typeof(bool)) as bool? ?? false;
             sources.Add(new SourceDefinition { Id = id, Type = type, Options = options, Required = required, Path = item.Path });
         }
@@ -203,7 +281,7 @@ public sealed class PipelineDefinition
         }
         var edges = root.Get("edges")?.Bind<EdgeSettings>() ?? new EdgeSettings();
         var shutdown = root.Get("shutdown")?.Bind<ShutdownSettings>() ?? new ShutdownSettings();
-        return new PipelineDefinition
+        var definition = new PipelineDefinition
         {
             File = root.File,
             Name = name,
@@ -212,6 +290,12 @@ public sealed class PipelineDefinition
             Edges = edges,
             Shutdown = shutdown,
             Root = root,
+            Modules = modules,
         };
+        foreach (var module in modules)
+        {
+            definition.OptionsOf(module);
+        }
+        return definition;
     }
 }

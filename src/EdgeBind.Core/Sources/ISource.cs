@@ -62,6 +62,19 @@ public interface IPacedOptions
 }
 
 /// <summary>
+/// Options of a source that reads a file or folder named by <c>path</c>: the loader resolves a relative path
+/// against the pipeline file's folder and refuses the file when the path does not exist.
+/// </summary>
+public interface IInputFileOptions
+{
+    /// <summary>The file or folder.</summary>
+    string Path { get; }
+
+    /// <summary>True when <see cref="Path"/> names a folder rather than a file.</summary>
+    bool PathIsFolder => false;
+}
+
+/// <summary>
 /// Options of a source that plays a recording (a video or WAV file, a folder of frames, an IMU CSV, an MCAP
 /// session) and can start again at its end. <c>serve</c> makes such sources loop unless the file says
 /// <c>loop: false</c>, so a daemon on a recording does not stop when the recording ends.

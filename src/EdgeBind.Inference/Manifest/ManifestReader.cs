@@ -34,6 +34,28 @@ internal readonly record struct JsonField(string File, string Path, JsonElement 
 
     public string String() => Value.ValueKind == JsonValueKind.String ? Value.GetString()! : throw Error($"expected a string, found {Found()}");
 
+    /// <summary>
+    /// A file named by the manifest, relative to the package and inside it: a manifest from elsewhere
+    /// must not make the runtime read files outside its package ("../../etc/passwd", "/etc/shadow").
+    /// </summary>
+    public string PackageFile(string directory)
+    {
+        var relative = String();
+        if (relative.Length == 0 || relative.Contains('\0', StringComparison.Ordinal))
+        {
+            throw Error("expected a file name inside the package, found an empty or invalid name");
+        }
+        if (System.IO.Path.IsPathRooted(relative))
+        {
+            throw Error($"expected a path relative to the package directory, found the absolute path \"{relative}\"");
+        }
+        if (!ModelManifest.IsInside(directory, relative))
+        {
+            throw Error($"expected a file inside the package directory, found \"{relative}\", which leads outside it");
+        }
+        return relative;
+    }
+
     public bool Bool() => Value.ValueKind switch
     {
         JsonValueKind.True => true,
@@ -126,13 +148,13 @@ internal static class ManifestReader
         foreach (var property in modalitiesNode.Value.EnumerateObject())
         {
             ModalityNames.TryParse(property.Name, out var modality);
-            modalities[modality] = ReadModality(modalitiesNode.Require(property.Name), modality, dim);
+            modalities[modality] = ReadModality(modalitiesNode.Require(property.Name), modality, dim, directory);
         }
         if (modalities.Count == 0)
         {
             throw modalitiesNode.Error("expected at least one modality");
         }
-        var tokenizer = root.Get("tokenizer") is { } t ? ReadTokenizer(t) : null;
+        var tokenizer = root.Get("tokenizer") is { } t ? ReadTokenizer(t, directory) : null;
         if (tokenizer is null && modalities.TryGetValue(Modality.Text, out var text))
         {
             throw root.Error("missing 'tokenizer': the package has a text encoder");
@@ -157,7 +179,7 @@ internal static class ManifestReader
         };
     }
 
-    private static TokenizerSpec ReadTokenizer(JsonField node)
+    private static TokenizerSpec ReadTokenizer(JsonField node, string directory)
     {
         node.RequireObject("type", "vocab", "merges", "context_length");
         var type = node.Require("type").String();
@@ -165,10 +187,10 @@ internal static class ManifestReader
         {
             throw node.Require("type").Error($"expected \"clip-bpe\", found \"{type}\"");
         }
-        return new TokenizerSpec(type, node.Require("vocab").String(), node.Require("merges").PositiveInt(), node.Require("context_length").PositiveInt());
+        return new TokenizerSpec(type, node.Require("vocab").PackageFile(directory), node.Require("merges").PositiveInt(), node.Require("context_length").PositiveInt());
     }
 
-    private static ModalitySpec ReadModality(JsonField node, Modality modality, int dim)
+    private static ModalitySpec ReadModality(JsonField node, Modality modality, int dim, string directory)
     {
         node.RequireObject(ModalityKeys);
         var input = ReadTensor(node.Require("input"));
@@ -191,7 +213,7 @@ internal static class ManifestReader
         return new ModalitySpec
         {
             Modality = modality,
-            File = node.Require("file").String(),
+            File = node.Require("file").PackageFile(directory),
             Input = input,
             Output = output,
             Normalized = node.Get("normalized")?.Bool() ?? false,

@@ -117,8 +117,31 @@ public sealed class ModelManifest
     /// <summary>Free-form evaluation results, as JSON text (null when absent).</summary>
     public string? EvaluationJson { get; init; }
 
-    /// <summary>A path inside the package (absolute paths are kept).</summary>
-    public string ResolvePath(string relative) => Path.GetFullPath(Path.Combine(Directory, relative));
+    /// <summary>The full path of <paramref name="relative"/> inside the package.</summary>
+    /// <exception cref="InvalidDataException"><paramref name="relative"/> is absolute or leads outside the package.</exception>
+    public string ResolvePath(string relative)
+    {
+        ArgumentNullException.ThrowIfNull(relative);
+        if (Path.IsPathRooted(relative) || !IsInside(Directory, relative))
+        {
+            throw new InvalidDataException($"{Path.Combine(Directory, FileName)}: file '{relative}' is not inside the package directory");
+        }
+        return Path.GetFullPath(Path.Combine(Directory, relative));
+    }
+
+    /// <summary>
+    /// True when <paramref name="relative"/>, resolved against <paramref name="directory"/>, names a file
+    /// below it. The check is on the names, not on links: a link inside the package was put there by
+    /// whoever may write the package anyway (shared weights linked in are a normal layout).
+    /// </summary>
+    public static bool IsInside(string directory, string relative)
+    {
+        ArgumentNullException.ThrowIfNull(directory);
+        ArgumentNullException.ThrowIfNull(relative);
+        var root = Path.GetFullPath(directory);
+        var rootWithSlash = root.EndsWith(Path.DirectorySeparatorChar) ? root : root + Path.DirectorySeparatorChar;
+        return !Path.IsPathRooted(relative) && Path.GetFullPath(Path.Combine(root, relative)).StartsWith(rootWithSlash, StringComparison.Ordinal);
+    }
 
     /// <summary>Reads and validates <c>DIR/edgebind-model.json</c>; checks that every file it names exists.</summary>
     public static ModelManifest Load(string directory)

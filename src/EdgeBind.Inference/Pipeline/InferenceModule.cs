@@ -2,7 +2,9 @@ using EdgeBind.Core;
 using EdgeBind.Core.Config;
 using EdgeBind.Core.Pipeline;
 using EdgeBind.Core.Windows;
+using EdgeBind.Inference.Manifest;
 using EdgeBind.Inference.Preprocessing;
+using EdgeBind.Inference.Runtime;
 using Microsoft.Extensions.Logging;
 
 namespace EdgeBind.Inference.Pipeline;
@@ -27,22 +29,53 @@ public sealed class InferenceModule : IPipelineModule
     public InferenceStage? Stage { get; private set; }
 
     /// <inheritdoc />
+    public IReadOnlyList<string> Sections => ["model"];
+
+    /// <summary>
+    /// Binds <c>model:</c> into <see cref="InferenceOptions"/> with <see cref="InferenceOptions.Path"/> made
+    /// absolute, and reads the package's manifest, so a missing or malformed package fails the load.
+    /// </summary>
+    public object? Bind(PipelineDefinition definition)
+    {
+        ArgumentNullException.ThrowIfNull(definition);
+        var node = definition.Section("model");
+        if (node is null)
+        {
+            return null;
+        }
+        var options = node.Bind<InferenceOptions>();
+        options.Path = ResolvePackagePath(definition.File, options.Path);
+        if (!Directory.Exists(options.Path))
+        {
+            throw (node.Get("path") ?? node).Error($"model package directory not found: {options.Path}");
+        }
+        Located(definition, () => ModelManifest.Load(options.Path));
+        return options;
+    }
+
+    /// <inheritdoc />
+    public IReadOnlyList<string> Publishes(object? options) => options is null ? [] : [Ports.Embeddings];
+
+    /// <summary>Opens (and closes) the package: a truncated or mismatched .onnx fails here as it would at start.</summary>
+    public void Verify(PipelineDefinition definition)
+    {
+        ArgumentNullException.ThrowIfNull(definition);
+        if (definition.OptionsOf(this) is InferenceOptions options)
+        {
+            Open(definition, options, Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance).Dispose();
+        }
+    }
+
+    /// <inheritdoc />
     public void Build(PipelineBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        var node = builder.Definition.Section("model");
-        if (node is null)
+        if (builder.Definition.OptionsOf(this) is not InferenceOptions options)
         {
             return;
         }
-        var options = node.Bind<InferenceOptions>();
-        var directory = ResolvePackagePath(builder.Definition.File, options.Path);
-        if (!Directory.Exists(directory))
-        {
-            throw (node.Get("path") ?? node).Error($"model package directory not found: {directory}");
-        }
         var logger = builder.LoggerFactory.CreateLogger("inference");
-        var package = ModelPackage.Open(directory, options, logger);
+        var package = Open(builder.Definition, options, logger);
         EmbeddingService? service = null;
         try
         {
@@ -64,6 +97,23 @@ public sealed class InferenceModule : IPipelineModule
         else
         {
             logger.LogWarning("inference: no '{Port}' port to take (another module took it); only the embedding service is available", Ports.Windows);
+        }
+    }
+
+    private static ModelPackage Open(PipelineDefinition definition, InferenceOptions options, ILogger logger) =>
+        Located(definition, () => ModelPackage.Open(options.Path, options, logger));
+
+    /// <summary>Runs <paramref name="open"/>, turning a package that does not open into an error located at <c>model.path</c>.</summary>
+    private static T Located<T>(PipelineDefinition definition, Func<T> open)
+    {
+        try
+        {
+            return open();
+        }
+        catch (Exception ex) when (ex is InvalidDataException or IOException or InferenceException or NotSupportedException)
+        {
+            var at = definition.Section("model")?.Get("path") ?? definition.Section("model")!;
+            throw new ConfigException(definition.File, at.Path, $"model package {definition.Section("model")?.Get("path")?.Scalar}: {ex.Message}", at.Line, at.Column, ex);
         }
     }
 

@@ -1,15 +1,21 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.WebUtilities;
 
 namespace EdgeBind.Server.Api;
 
 /// <summary>
 /// The API's JSON conventions: snake_case names, unknown fields rejected, and every error answered as
-/// <c>{"error": "...", "path": "$.field"}</c> so a client learns exactly what to fix.
+/// RFC 9457 problem details (<c>application/problem+json</c>) whose <c>detail</c> says what was expected
+/// and whose <c>field</c> names the JSON path or parameter at fault, so a client learns exactly what to fix.
 /// </summary>
-public static class ApiJson
+public static partial class ApiJson
 {
+    /// <summary>Media type of error responses (RFC 9457).</summary>
+    public const string ProblemContentType = "application/problem+json";
+
     /// <summary>Options for reading requests and writing responses.</summary>
     public static readonly JsonSerializerOptions Options = Create();
 
@@ -32,9 +38,14 @@ public static class ApiJson
         return options;
     }
 
-    /// <summary>An error response: status, message and, when known, the JSON path or parameter at fault.</summary>
-    public static IResult Error(int status, string message, string? path = null) =>
-        Results.Json(new ApiError(message, path), Options, statusCode: status);
+    /// <summary>
+    /// An error response as RFC 9457 problem details: the status, <paramref name="detail"/> (what is wrong
+    /// and what was expected; .NET type names are replaced by JSON kinds), the <paramref name="field"/> at
+    /// fault when known and, for a refusal by a configured limit, the <paramref name="limit"/>'s config key.
+    /// </summary>
+    public static IResult Error(int status, string detail, string? field = null, string? limit = null) =>
+        Results.Json(new ApiProblem("about:blank", ReasonPhrases.GetReasonPhrase(status), status, WithoutTypeNames(detail), field, limit),
+            Options, ProblemContentType, status);
 
     /// <summary>
     /// Reads a JSON body as <typeparamref name="T"/>. Returns the value, or an error result naming the
@@ -77,6 +88,10 @@ public static class ApiJson
     // The serializer's messages name .NET types; keep the part a client can act on.
     private static string Describe(JsonException ex)
     {
+        if (ConvertFailure().Match(ex.Message) is { Success: true } failed)
+        {
+            return $"expected {JsonKindOf(failed.Groups["type"].Value)}";
+        }
         var message = ex.Message;
         var cut = message.IndexOf(" Path:", StringComparison.Ordinal);
         if (cut > 0)
@@ -89,9 +104,35 @@ public static class ApiJson
         }
         return message.Length > 300 ? message[..300] : message;
     }
+
+    [GeneratedRegex(@"could not be converted to (?<type>\S+?)\.( |$)", RegexOptions.CultureInvariant)]
+    private static partial Regex ConvertFailure();
+
+    [GeneratedRegex(@"\bSystem\.[A-Za-z0-9_.`]+(\[[^\]\s]*\]+)?", RegexOptions.CultureInvariant)]
+    private static partial Regex TypeName();
+
+    private static string JsonKindOf(string typeName)
+    {
+        var name = typeName.Replace("System.Nullable`1[", "", StringComparison.Ordinal).TrimEnd(']');
+        return name switch
+        {
+            "System.Double" or "System.Single" or "System.Decimal" => "a number",
+            "System.Int32" or "System.Int64" or "System.Int16" or "System.Byte" or "System.UInt32" or "System.UInt64" => "a whole number",
+            "System.Boolean" => "true or false",
+            "System.String" => "a string",
+            _ when name.Contains("List`1", StringComparison.Ordinal) || name.EndsWith("[]", StringComparison.Ordinal) => "an array",
+            _ => "an object",
+        };
+    }
+
+    private static string WithoutTypeNames(string text) => TypeName().Replace(text, "a value");
 }
 
-/// <summary>The body of every error response.</summary>
-/// <param name="Error">What is wrong and what was expected.</param>
-/// <param name="Path">JSON path (<c>$.terms[1].weight</c>) or parameter name at fault, when known.</param>
-public sealed record ApiError(string Error, string? Path);
+/// <summary>The body of every error response: RFC 9457 problem details with two extension members.</summary>
+/// <param name="Type">Problem type URI; <c>about:blank</c> (the status says it all).</param>
+/// <param name="Title">The status's reason phrase.</param>
+/// <param name="Status">HTTP status code.</param>
+/// <param name="Detail">What is wrong and what was expected.</param>
+/// <param name="Field">JSON path (<c>$.terms[1].weight</c>), parameter or header at fault, when known.</param>
+/// <param name="Limit">Config key of the limit that refused the request (<c>server.max_queries</c>), when one did.</param>
+public sealed record ApiProblem(string Type, string Title, int Status, string Detail, string? Field, string? Limit);

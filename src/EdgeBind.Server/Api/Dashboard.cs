@@ -10,7 +10,7 @@ namespace EdgeBind.Server.Api;
 /// </summary>
 internal sealed class Dashboard
 {
-    private const string Csp = "default-src 'self'; img-src 'self' blob: data:; media-src 'self' blob:; connect-src 'self' ws: wss:; style-src 'self'; script-src 'self'; frame-ancestors 'none'";
+    private const string Csp = "default-src 'self'; img-src 'self' blob: data:; media-src 'self' blob:; connect-src 'self'; style-src 'self'; script-src 'self'; frame-ancestors 'none'";
     private readonly Dictionary<string, (byte[] Bytes, string ContentType, string ETag)> _files = new(StringComparer.Ordinal);
 
     public Dashboard()

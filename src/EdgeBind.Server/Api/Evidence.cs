@@ -46,12 +46,38 @@ internal static partial class Evidence
         return candidate;
     }
 
-    public static string ContentTypeOf(string path) => Path.GetExtension(path) switch
+    /// <summary>
+    /// The content type of what the file holds, read from its first bytes (JPEG, PNG, RIFF/WAVE, JSON
+    /// object), never from its name: a planted "x.jpg" holding HTML is served as bytes to download.
+    /// </summary>
+    public static string ContentTypeOf(string path)
     {
-        ".jpg" or ".jpeg" => "image/jpeg",
-        ".png" => "image/png",
-        ".wav" => "audio/wav",
-        ".json" => "application/json",
-        _ => "application/octet-stream",
-    };
+        Span<byte> head = stackalloc byte[12];
+        int read;
+        using (var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete))
+        {
+            read = stream.ReadAtLeast(head, head.Length, throwOnEndOfStream: false);
+        }
+        head = head[..read];
+        if (head.StartsWith((ReadOnlySpan<byte>)[0xFF, 0xD8, 0xFF]))
+        {
+            return "image/jpeg";
+        }
+        if (head.StartsWith((ReadOnlySpan<byte>)[0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A]))
+        {
+            return "image/png";
+        }
+        if (head.Length == 12 && head[..4].SequenceEqual("RIFF"u8) && head[8..12].SequenceEqual("WAVE"u8))
+        {
+            return "audio/wav";
+        }
+        if (head.Length > 0 && head[0] == (byte)'{')
+        {
+            return "application/json";
+        }
+        return Download;
+    }
+
+    /// <summary>The type of anything not recognised; served as an attachment.</summary>
+    public const string Download = "application/octet-stream";
 }

@@ -24,7 +24,7 @@ internal sealed class MetricsExport : IDisposable
     private readonly MeterListener _listener = new();
     private readonly ConcurrentDictionary<string, Histogram.Child> _latency = new(StringComparer.Ordinal);
 
-    public MetricsExport(Pipeline pipeline, Func<LiveHub?> hub, EventStore events)
+    public MetricsExport(Pipeline pipeline, Func<LiveHub?> hub, EventStore events, Security.Refusals refusals)
     {
         Registry = Metrics.NewCustomRegistry();
         var factory = Metrics.WithCustomRegistry(Registry);
@@ -47,6 +47,16 @@ internal sealed class MetricsExport : IDisposable
         var sent = factory.CreateCounter("edgebind_ws_messages_sent_total", "WebSocket messages sent");
         var dropped = factory.CreateCounter("edgebind_ws_messages_dropped_total", "WebSocket messages dropped because a client's queue was full");
         var eventCount = factory.CreateCounter("edgebind_events_total", "Events received by the server");
+        var sinkMessages = factory.CreateCounter("edgebind_sink_messages_total",
+            "Messages per sink by outcome: accepted into its queue, dropped (queue full), failed, delivered, rejected by the receiver", "sink", "type", "outcome");
+        var sinkRetries = factory.CreateCounter("edgebind_sink_retries_total", "Delivery attempts that failed and were retried", "sink");
+        var sinkQueue = factory.CreateGauge("edgebind_sink_queue_depth", "Messages waiting in a sink's queue", "sink");
+        var outboxRecords = factory.CreateGauge("edgebind_outbox_records", "Records waiting in a durable sink's outbox", "sink");
+        var outboxBytes = factory.CreateGauge("edgebind_outbox_bytes", "Bytes of the records waiting in a durable sink's outbox", "sink");
+        var outboxLost = factory.CreateCounter("edgebind_outbox_records_lost_total",
+            "Outbox records lost: evicted (size or age bound), damaged, missing (segment deleted or emptied), torn_tail (cut when opening)", "sink", "reason");
+        var evicted = factory.CreateCounter("edgebind_ws_clients_evicted_total", "WebSocket clients disconnected because they took no message for server.ws_send_timeout_s");
+        var refused = factory.CreateCounter("edgebind_http_refused_total", "Requests refused by a safety check or limit", "reason");
         Registry.AddBeforeCollectCallback(() =>
         {
             var now = MonotonicClock.NowNs;
@@ -81,8 +91,35 @@ internal sealed class MetricsExport : IDisposable
                 clients.Set(h.ClientCount);
                 sent.IncTo(h.MessagesSent);
                 dropped.IncTo(h.MessagesDropped);
+                evicted.IncTo(h.ClientsEvicted);
+            }
+            foreach (var (reason, count) in refusals.Snapshot())
+            {
+                refused.WithLabels(reason).IncTo(count);
             }
             eventCount.IncTo(events.LastSeq);
+            if (pipeline.Services.TryGetValue(typeof(ISinkCounterSource), out var sinks) && sinks is ISinkCounterSource source)
+            {
+                foreach (var sink in source.SinkCounters())
+                {
+                    sinkMessages.WithLabels(sink.Id, sink.Type, "accepted").IncTo(sink.Accepted);
+                    sinkMessages.WithLabels(sink.Id, sink.Type, "dropped").IncTo(sink.Dropped);
+                    sinkMessages.WithLabels(sink.Id, sink.Type, "failed").IncTo(sink.Failed);
+                    sinkMessages.WithLabels(sink.Id, sink.Type, "delivered").IncTo(sink.Delivered);
+                    sinkMessages.WithLabels(sink.Id, sink.Type, "rejected").IncTo(sink.Rejected);
+                    sinkRetries.WithLabels(sink.Id).IncTo(sink.Retries);
+                    sinkQueue.WithLabels(sink.Id).Set(sink.QueueDepth);
+                    if (sink.Outbox is { } o)
+                    {
+                        outboxRecords.WithLabels(sink.Id).Set(o.Records);
+                        outboxBytes.WithLabels(sink.Id).Set(o.Bytes);
+                        outboxLost.WithLabels(sink.Id, "evicted").IncTo(o.Evicted);
+                        outboxLost.WithLabels(sink.Id, "damaged").IncTo(o.LostDamaged);
+                        outboxLost.WithLabels(sink.Id, "missing").IncTo(o.LostMissing);
+                        outboxLost.WithLabels(sink.Id, "torn_tail").IncTo(o.LostTornTail);
+                    }
+                }
+            }
         });
 
         _listener.InstrumentPublished = (instrument, listener) =>

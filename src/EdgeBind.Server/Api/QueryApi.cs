@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using System.Text.RegularExpressions;
 using EdgeBind.Core;
 using EdgeBind.Core.Config;
 using EdgeBind.Core.Pipeline;
@@ -82,8 +83,11 @@ public sealed record QueryView(string Id, string Kind, string? Text, string? Exp
     double Enter, double Exit, double MinDurationS, double CooldownS, int MaxPerMinute, bool? Evidence);
 
 /// <summary>Handlers of <c>/api/queries</c> over the matching module's <see cref="IQueryStore"/>.</summary>
-internal sealed class QueryApi
+internal sealed partial class QueryApi
 {
+    private const int MaxTerms = 16;
+    private const int MaxWatch = 16;
+
     private static readonly Dictionary<string, Modality> Extensions = new(StringComparer.OrdinalIgnoreCase)
     {
         [".wav"] = Modality.Audio,
@@ -96,16 +100,60 @@ internal sealed class QueryApi
 
     private readonly Pipeline _pipeline;
     private readonly ServerOptions _options;
-    private readonly string _uploadDir;
+    private readonly Uploads _uploads;
+    private readonly Security.Refusals _refusals;
+    private IQueryStore? _attached;
 
-    public QueryApi(Pipeline pipeline, ServerOptions options)
+    public QueryApi(Pipeline pipeline, ServerOptions options, Security.Refusals refusals)
     {
         _pipeline = pipeline;
         _options = options;
-        _uploadDir = Path.GetFullPath(options.UploadDir ?? Path.Combine(Path.GetTempPath(), "edgebind-uploads"));
+        _refusals = refusals;
+        _uploads = new Uploads(options.UploadDir ?? DefaultUploadDir(pipeline.Definition), options.MaxUploadDirBytes);
     }
 
-    private IQueryStore? Store => _pipeline.Services.TryGetValue(typeof(IQueryStore), out var s) ? s as IQueryStore : null;
+    /// <summary>The managed upload directory.</summary>
+    public Uploads Uploads => _uploads;
+
+    /// <summary>
+    /// One folder per pipeline file under the temp directory, so two daemons never sweep each other's
+    /// uploads.
+    /// </summary>
+    internal static string DefaultUploadDir(PipelineDefinition definition)
+    {
+        var file = Path.GetFullPath(definition.File);
+        var hash = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(file)).AsSpan(0, 6)).ToLowerInvariant();
+        var name = string.Concat(Path.GetFileNameWithoutExtension(file).Select(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' ? c : '_'));
+        return Path.Combine(Path.GetTempPath(), "edgebind-uploads", $"{name}-{hash}");
+    }
+
+    private IQueryStore? Store
+    {
+        get
+        {
+            var store = _pipeline.Services.TryGetValue(typeof(IQueryStore), out var s) ? s as IQueryStore : null;
+            if (store is not null && Interlocked.CompareExchange(ref _attached, store, null) is null)
+            {
+                // First sight of the store (it exists once the pipeline has started): orphans of an
+                // earlier run go now, and every later change sweeps what it left unused.
+                store.Changed += (_, _) => _uploads.Sweep(store);
+                _uploads.Sweep(store);
+            }
+            return store;
+        }
+    }
+
+    /// <summary>Attaches to the query store now when the pipeline has one (the start-up sweep).</summary>
+    public void Attach() => _ = Store;
+
+    [GeneratedRegex("^[A-Za-z0-9][A-Za-z0-9_.-]*$", RegexOptions.CultureInvariant)]
+    private static partial Regex IdPattern();
+
+    private IResult Limit(int status, string detail, string? field, string limit)
+    {
+        _refusals.Count("limit");
+        return ApiJson.Error(status, detail, field, limit);
+    }
 
     private static IResult NoStore() => ApiJson.Error(StatusCodes.Status503ServiceUnavailable,
         "queries are not available: the pipeline file has no 'queries:' section (add 'queries: []') or the pipeline has not started");
@@ -194,11 +242,34 @@ internal sealed class QueryApi
         {
             return ApiJson.Error(StatusCodes.Status400BadRequest, "expected an id", "$.id");
         }
+        if (CheckLimits(id, body!) is { } refused)
+        {
+            return refused;
+        }
         if (routeId is null && store.Get(id) is not null)
         {
             return ApiJson.Error(StatusCodes.Status409Conflict, $"a query with id \"{id}\" exists; use PUT /api/queries/{id} to replace it", "$.id");
         }
-        var (definition, problem) = await ToDefinitionAsync(id, body!, files, cancellationToken).ConfigureAwait(false);
+        if (store.Get(id) is null && store.List().Count >= _options.MaxQueries)
+        {
+            return Limit(StatusCodes.Status409Conflict,
+                $"the daemon holds {_options.MaxQueries} queries, the most it keeps (server.max_queries); delete one first", "$.id", "server.max_queries");
+        }
+        var saved = new List<string>();
+        try
+        {
+            return await SaveAsync(store, id, body!, files, saved, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            // Files of a refused query go now; those of a stored one stay while it names them.
+            _uploads.Release(saved, store);
+        }
+    }
+
+    private async Task<IResult> SaveAsync(IQueryStore store, string id, QueryRequest body, IFormFileCollection files, List<string> saved, CancellationToken cancellationToken)
+    {
+        var (definition, problem) = await ToDefinitionAsync(id, body, files, saved, cancellationToken).ConfigureAwait(false);
         if (problem is not null)
         {
             return problem;
@@ -211,21 +282,62 @@ internal sealed class QueryApi
         catch (ArgumentException ex)
         {
             var path = ex.InnerException is ConfigException ce ? "$." + ce.ConfigPath : null;
-            return ApiJson.Error(StatusCodes.Status400BadRequest, ex.Message, path);
+            return ApiJson.Error(StatusCodes.Status400BadRequest, WithoutUploadPaths(ex.Message), path);
         }
         catch (Exception ex) when (ex is InvalidDataException or FileNotFoundException or NotSupportedException)
         {
-            return ApiJson.Error(StatusCodes.Status422UnprocessableEntity, $"the query could not be embedded: {ex.Message}");
+            return ApiJson.Error(StatusCodes.Status422UnprocessableEntity, $"the query could not be embedded: {WithoutUploadPaths(ex.Message)}");
         }
         catch (InvalidOperationException ex)
         {
-            return ApiJson.Error(StatusCodes.Status503ServiceUnavailable, ex.Message);
+            return ApiJson.Error(StatusCodes.Status503ServiceUnavailable, WithoutUploadPaths(ex.Message));
         }
         var view = View(store.Get(id)!, (store as QueryStore)?.Defaults ?? new EventsOptions());
         return existed ? Results.Json(view, ApiJson.Options) : Results.Json(view, ApiJson.Options, statusCode: StatusCodes.Status201Created);
     }
 
-    private async Task<(QueryDefinition? Definition, IResult? Error)> ToDefinitionAsync(string id, QueryRequest body, IFormFileCollection files, CancellationToken cancellationToken)
+    /// <summary>The limits on what one request may ask for; null when within them.</summary>
+    private IResult? CheckLimits(string id, QueryRequest body)
+    {
+        if (id.Length > _options.MaxIdChars)
+        {
+            return Limit(StatusCodes.Status400BadRequest, $"expected an id of at most {_options.MaxIdChars} characters (server.max_id_chars), found {id.Length}", "$.id", "server.max_id_chars");
+        }
+        if (!IdPattern().IsMatch(id))
+        {
+            return ApiJson.Error(StatusCodes.Status400BadRequest, "expected an id of ASCII letters, digits, '_', '-' and '.', starting with a letter or digit", "$.id");
+        }
+        var max = _options.MaxTextChars;
+        if (body.Text?.Length > max)
+        {
+            return Limit(StatusCodes.Status400BadRequest, $"expected a text of at most {max} characters (server.max_text_chars), found {body.Text.Length}", "$.text", "server.max_text_chars");
+        }
+        if (body.Expr?.Length > max)
+        {
+            return Limit(StatusCodes.Status400BadRequest, $"expected an expression of at most {max} characters (server.max_text_chars), found {body.Expr.Length}", "$.expr", "server.max_text_chars");
+        }
+        if (body.Terms?.Count > MaxTerms)
+        {
+            return Limit(StatusCodes.Status400BadRequest, $"expected at most {MaxTerms} terms, found {body.Terms.Count}", "$.terms", "terms");
+        }
+        for (var i = 0; i < (body.Terms?.Count ?? 0); i++)
+        {
+            if (body.Terms![i].Text?.Length > max)
+            {
+                return Limit(StatusCodes.Status400BadRequest, $"expected a text of at most {max} characters (server.max_text_chars), found {body.Terms[i].Text!.Length}", $"$.terms[{i}].text", "server.max_text_chars");
+            }
+        }
+        if (body.Watch?.Count > MaxWatch)
+        {
+            return Limit(StatusCodes.Status400BadRequest, $"expected at most {MaxWatch} watch targets, found {body.Watch.Count}", "$.watch", "watch");
+        }
+        return null;
+    }
+
+    private string WithoutUploadPaths(string message) =>
+        message.Replace(_uploads.Directory + Path.DirectorySeparatorChar, "", StringComparison.Ordinal).Replace(_uploads.Directory, "uploads", StringComparison.Ordinal);
+
+    private async Task<(QueryDefinition? Definition, IResult? Error)> ToDefinitionAsync(string id, QueryRequest body, IFormFileCollection files, List<string> saved, CancellationToken cancellationToken)
     {
         var definition = new QueryDefinition
         {
@@ -263,7 +375,7 @@ internal sealed class QueryApi
         }
         if (files.GetFile("file") is { } single)
         {
-            var (path, modality, error) = await SaveUploadAsync(id, single, null, "file", cancellationToken).ConfigureAwait(false);
+            var (path, modality, error) = await SaveUploadAsync(id, single, null, "file", saved, cancellationToken).ConfigureAwait(false);
             if (error is not null)
             {
                 return (null, error);
@@ -320,7 +432,7 @@ internal sealed class QueryApi
                     {
                         return (null, ApiJson.Error(StatusCodes.Status400BadRequest, $"no uploaded file in multipart field \"{term.Upload}\"", at + ".upload"));
                     }
-                    var (path, modality, error) = await SaveUploadAsync(id, file, term.Modality, at + ".modality", cancellationToken).ConfigureAwait(false);
+                    var (path, modality, error) = await SaveUploadAsync(id, file, term.Modality, at + ".modality", saved, cancellationToken).ConfigureAwait(false);
                     if (error is not null)
                     {
                         return (null, error);
@@ -344,7 +456,7 @@ internal sealed class QueryApi
         return (definition, null);
     }
 
-    private async Task<(string? Path, Modality Modality, IResult? Error)> SaveUploadAsync(string queryId, IFormFile file, string? modalityName, string path, CancellationToken cancellationToken)
+    private async Task<(string? Path, Modality Modality, IResult? Error)> SaveUploadAsync(string queryId, IFormFile file, string? modalityName, string path, List<string> saved, CancellationToken cancellationToken)
     {
         var extension = Path.GetExtension(file.FileName).ToLowerInvariant();
         Modality modality;
@@ -368,15 +480,13 @@ internal sealed class QueryApi
         {
             return (null, default, ApiJson.Error(StatusCodes.Status400BadRequest, $"upload \"{file.Name}\" is empty", file.Name));
         }
-        Directory.CreateDirectory(_uploadDir);
-        // The server names the file: a client's file name never reaches the file system.
-        var safeId = string.Concat(queryId.Select(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' ? c : '_'));
-        var target = Path.Combine(_uploadDir, $"{safeId}-{Guid.NewGuid():N}{extension}");
-        var stream = new FileStream(target, FileMode.CreateNew, FileAccess.Write);
-        await using (stream.ConfigureAwait(false))
+        var (target, error) = await _uploads.SaveAsync(queryId, file, extension, cancellationToken).ConfigureAwait(false);
+        if (error is not null)
         {
-            await file.CopyToAsync(stream, cancellationToken).ConfigureAwait(false);
+            _refusals.Count("limit");
+            return (null, default, error);
         }
+        saved.Add(target!);
         return (target, modality, null);
     }
 

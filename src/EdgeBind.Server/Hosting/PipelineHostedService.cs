@@ -12,18 +12,16 @@ namespace EdgeBind.Server.Hosting;
 public sealed class PipelineHostedService : IHostedService, IAsyncDisposable
 {
     private readonly PipelineDefinition _definition;
-    private readonly IReadOnlyList<IPipelineModule> _modules;
     private readonly ILoggerFactory _loggerFactory;
     private readonly IHostApplicationLifetime _lifetime;
     private readonly ILogger _logger;
     private Pipeline? _pipeline;
     private volatile bool _stopping;
 
-    /// <summary>Creates the service for <paramref name="definition"/> with <paramref name="modules"/>.</summary>
-    public PipelineHostedService(PipelineDefinition definition, IReadOnlyList<IPipelineModule> modules, ILoggerFactory loggerFactory, IHostApplicationLifetime lifetime)
+    /// <summary>Creates the service for <paramref name="definition"/> (with the modules it was loaded with).</summary>
+    public PipelineHostedService(PipelineDefinition definition, ILoggerFactory loggerFactory, IHostApplicationLifetime lifetime)
     {
         _definition = definition;
-        _modules = modules;
         _loggerFactory = loggerFactory;
         _lifetime = lifetime;
         _logger = loggerFactory.CreateLogger<PipelineHostedService>();
@@ -51,7 +49,7 @@ public sealed class PipelineHostedService : IHostedService, IAsyncDisposable
     /// <inheritdoc />
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        _pipeline = new Pipeline(_definition, _modules, _loggerFactory);
+        _pipeline = new Pipeline(_definition, _loggerFactory);
         await _pipeline.StartAsync(cancellationToken).ConfigureAwait(false);
         _started.TrySetResult();
         _ = _pipeline.Completion.ContinueWith(t =>

@@ -18,8 +18,10 @@ namespace EdgeBind.Server.Live;
 /// The <c>/ws</c> endpoint: streams events, similarity scores, status and previews as messages with a
 /// <c>type</c> field (JSON text; previews with an image are binary: a little-endian uint32 header length,
 /// the JSON header, then the JPEG bytes). Each message is encoded once and shared by every client; each
-/// client has its own bounded queue that drops its oldest messages, so a slow client only loses its own
-/// messages and never slows the pipeline or the other clients.
+/// client has its own queue, bounded in messages and in bytes, that drops its oldest messages, so a slow
+/// client only loses its own messages and never slows the pipeline or the other clients; a client that
+/// takes no message for <see cref="ServerOptions.WsSendTimeoutS"/> is disconnected, which frees what its
+/// connection held.
 /// </summary>
 internal sealed class LiveHub
 {
@@ -32,6 +34,7 @@ internal sealed class LiveHub
     private long _nextId;
     private long _sent;
     private long _dropped;
+    private long _evicted;
 
     public LiveHub(ServerOptions options, TokenCheck token, ILogger logger, Func<IEnumerable<OutMessage>> greeting)
     {
@@ -46,6 +49,11 @@ internal sealed class LiveHub
     public long MessagesSent => Interlocked.Read(ref _sent);
 
     public long MessagesDropped => Interlocked.Read(ref _dropped);
+
+    public long ClientsEvicted => Interlocked.Read(ref _evicted);
+
+    /// <summary>Refusals of the WebSocket token check are counted here (set by the server).</summary>
+    public Security.Refusals? Refusals { get; init; }
 
     public void Broadcast(OutMessage message)
     {
@@ -67,6 +75,7 @@ internal sealed class LiveHub
         var headerToken = TokenCheck.FromHeader(context.Request);
         if (headerToken is not null && !_token.Accepts(headerToken))
         {
+            Refusals?.Count("token");
             await ApiJson.Error(StatusCodes.Status401Unauthorized, "invalid bearer token").ExecuteAsync(context).ConfigureAwait(false);
             return;
         }
@@ -75,9 +84,10 @@ internal sealed class LiveHub
         // Browsers cannot set headers on a WebSocket; they send {"type":"auth","token":...} first instead.
         if (_token.Required && headerToken is null && !await AuthenticateAsync(socket, aborted).ConfigureAwait(false))
         {
+            Refusals?.Count("token");
             return;
         }
-        var client = new LiveClient(Interlocked.Increment(ref _nextId), _options.WsQueue, this);
+        var client = new LiveClient(Interlocked.Increment(ref _nextId), _options, this);
         foreach (var message in _greeting())
         {
             client.Enqueue(message);
@@ -195,6 +205,8 @@ internal sealed class LiveHub
 
     internal void CountDropped() => Interlocked.Increment(ref _dropped);
 
+    internal void CountEvicted() => Interlocked.Increment(ref _evicted);
+
     /// <summary>Encodes a preview as the message clients receive.</summary>
     public static OutMessage Encode(PreviewItem item) => item switch
     {
@@ -257,39 +269,89 @@ internal sealed class LiveClient
 {
     private readonly Channel<OutMessage> _queue;
     private readonly LiveHub _hub;
+    private readonly long _budgetBytes;
+    private readonly TimeSpan _sendTimeout;
+    private long _queuedBytes;
 
-    public LiveClient(long id, int capacity, LiveHub hub)
+    public LiveClient(long id, ServerOptions options, LiveHub hub)
     {
         Id = id;
         _hub = hub;
+        _budgetBytes = options.WsQueueBytes;
+        _sendTimeout = TimeSpan.FromSeconds(options.WsSendTimeoutS);
         _queue = Channel.CreateBounded<OutMessage>(
-            new BoundedChannelOptions(capacity) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true },
-            _ => hub.CountDropped());
+            new BoundedChannelOptions(options.WsQueue) { FullMode = BoundedChannelFullMode.DropOldest },
+            dropped =>
+            {
+                Interlocked.Add(ref _queuedBytes, -dropped.Payload.Length);
+                hub.CountDropped();
+            });
     }
 
     public long Id { get; }
 
-    public void Enqueue(OutMessage message) => _queue.Writer.TryWrite(message);
+    /// <summary>Bytes waiting in this client's queue.</summary>
+    public long QueuedBytes => Interlocked.Read(ref _queuedBytes);
+
+    public void Enqueue(OutMessage message)
+    {
+        Interlocked.Add(ref _queuedBytes, message.Payload.Length);
+        if (!_queue.Writer.TryWrite(message))
+        {
+            Interlocked.Add(ref _queuedBytes, -message.Payload.Length);
+            return;
+        }
+        // Over the byte budget: drop the oldest until it fits (counted like the count bound's drops).
+        while (Interlocked.Read(ref _queuedBytes) > _budgetBytes && _queue.Reader.TryRead(out var oldest))
+        {
+            Interlocked.Add(ref _queuedBytes, -oldest.Payload.Length);
+            _hub.CountDropped();
+        }
+    }
 
     public void Complete() => _queue.Writer.TryComplete();
 
     public async Task SendLoopAsync(WebSocket socket, CancellationToken cancellationToken)
     {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         try
         {
             await foreach (var message in _queue.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
             {
+                Interlocked.Add(ref _queuedBytes, -message.Payload.Length);
                 if (socket.State != WebSocketState.Open)
                 {
                     return;
                 }
-                await socket.SendAsync(message.Payload, message.Type, endOfMessage: true, cancellationToken).ConfigureAwait(false);
+                deadline.CancelAfter(_sendTimeout);
+                await socket.SendAsync(message.Payload, message.Type, endOfMessage: true, deadline.Token).ConfigureAwait(false);
+                if (!deadline.TryReset())
+                {
+                    // The timer fired as the send finished: treat it as the timeout it nearly was.
+                    socket.Abort();
+                    _hub.CountEvicted();
+                    return;
+                }
                 _hub.CountSent();
             }
+        }
+        catch (OperationCanceledException) when (deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            // Cancelling a send aborts the socket: the client, which took nothing for the whole timeout,
+            // is gone, and the kernel and Kestrel buffers its connection held are released.
+            _hub.CountEvicted();
         }
         catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or IOException)
         {
             // The receive loop sees the same failure and ends the connection.
+        }
+        finally
+        {
+            // Messages still queued are released with the channel; stop counting their bytes.
+            while (_queue.Reader.TryRead(out var left))
+            {
+                Interlocked.Add(ref _queuedBytes, -left.Payload.Length);
+            }
         }
     }
 }

@@ -4,19 +4,39 @@ using EdgeBind.Core.Windows;
 namespace EdgeBind.Server.Preview;
 
 /// <summary>
-/// Taps the windows stream for the dashboard: registered before inference, it takes
+/// Owns the pipeline file's <c>server:</c> section (bound into <see cref="ServerOptions"/> when the file is
+/// loaded, so <c>validate</c> and <c>run</c> refuse an unsafe one as <c>serve</c> does) and, when the daemon
+/// serves, taps the windows stream for the dashboard: registered before inference, it takes
 /// <see cref="Ports.Windows"/>, copies throttled previews into a <see cref="PreviewStore"/> (shared as a
 /// service) and re-publishes the same windows, unchanged, on <see cref="Ports.Windows"/>.
 /// </summary>
 public sealed class PreviewModule : IPipelineModule
 {
     private readonly ServerOptions? _options;
+    private readonly bool _tap;
 
-    /// <summary>Creates the module; without <paramref name="options"/> it reads the pipeline file's <c>server</c> section.</summary>
-    public PreviewModule(ServerOptions? options = null) => _options = options;
+    /// <summary>
+    /// Creates the module. Without <paramref name="options"/> the tap runs when the file has a <c>server:</c>
+    /// section, with its options; <paramref name="tap"/> false only binds and checks the section (<c>run</c>).
+    /// </summary>
+    public PreviewModule(ServerOptions? options = null, bool tap = true)
+    {
+        _options = options;
+        _tap = tap;
+    }
 
     /// <inheritdoc />
     public string Name => "preview";
+
+    /// <inheritdoc />
+    public IReadOnlyList<string> Sections => ["server"];
+
+    /// <summary>Binds <c>server:</c> (null when the file has none) and checks it is safe to serve.</summary>
+    public object? Bind(PipelineDefinition definition)
+    {
+        ArgumentNullException.ThrowIfNull(definition);
+        return definition.Section("server") is null ? null : ServerOptions.FromDefinition(definition);
+    }
 
     /// <summary>The store of the last build (null before).</summary>
     public PreviewStore? Store { get; private set; }
@@ -25,7 +45,11 @@ public sealed class PreviewModule : IPipelineModule
     public void Build(PipelineBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        var options = _options ?? ServerOptions.FromDefinition(builder.Definition);
+        var options = _options ?? builder.Definition.OptionsOf(this) as ServerOptions;
+        if (!_tap || options is null)
+        {
+            return;
+        }
         var store = new PreviewStore();
         Store = store;
         builder.Services[typeof(PreviewStore)] = store;

@@ -41,6 +41,8 @@
   // ---------- HTTP with the bearer token ----------
   async function api(path, options = {}) {
     const headers = new Headers(options.headers || {});
+    // The server refuses state changes a cross-site form could make; this header shows it is us.
+    headers.set('X-EdgeBind-Request', '1');
     const used = state.token;
     if (used) headers.set('Authorization', 'Bearer ' + used);
     const response = await fetch(path, { ...options, headers });
@@ -351,7 +353,7 @@
   }
 
   function showError(body) {
-    $('#q-error').textContent = body && body.error ? (body.path ? `${body.path}: ${body.error}` : body.error) : 'request failed';
+    $('#q-error').textContent = body && body.detail ? (body.field ? `${body.field}: ${body.detail}` : body.detail) : 'request failed';
   }
 
   $('#query-form').addEventListener('submit', async (e) => {
@@ -367,11 +369,11 @@
       if (v !== '') query[key] = Number(v);
     }
     if (!text && !file) {
-      showError({ error: 'type a text or choose an audio clip or image' });
+      showError({ detail: 'type a text or choose an audio clip or image' });
       return;
     }
     if (text && file) {
-      showError({ error: 'give either a text or a file, not both' });
+      showError({ detail: 'give either a text or a file, not both' });
       return;
     }
     const editing = state.editing;

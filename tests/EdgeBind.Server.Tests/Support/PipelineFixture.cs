@@ -48,12 +48,14 @@ public sealed class PipelineFixture : IAsyncLifetime
               evidence: true
             evidence:
               directory: {EvidenceDir}
+            sinks:
+              - {"{"} type: webhook, id: hook, options: {"{"} url: "http://127.0.0.1:9/never", outbox: {"{"} directory: {System.IO.Path.Combine(Directory, "outbox")} {"}"} {"}"} {"}"}
             """;
         var file = Path.Combine(Directory, "pipeline.yaml");
         await File.WriteAllTextAsync(file, yaml);
-        var definition = PipelineDefinition.Load(file, TestSources.Registry());
         IPipelineModule[] modules = [new PreviewModule(new ServerOptions { PreviewFps = 10 }), new TestOnlyEmbeddingModule(), new MatchingModule(), new SinksModule()];
-        Pipeline = new Pipeline(definition, modules, LoggerFactory);
+        var definition = PipelineDefinition.Load(file, TestSources.Registry(), modules);
+        Pipeline = new Pipeline(definition, LoggerFactory);
         await Pipeline.StartAsync();
     }
 
@@ -94,9 +96,17 @@ public sealed class RunningServer(WebApplication app, Uri baseUri) : IAsyncDispo
 
     public Uri BaseUri { get; } = baseUri;
 
-    public HttpClient Client(string? token = null)
+    /// <summary>
+    /// A client as a script following the README is: it marks its requests with X-EdgeBind-Request
+    /// (needed for multipart uploads) unless <paramref name="marked"/> is false.
+    /// </summary>
+    public HttpClient Client(string? token = null, bool marked = true)
     {
         var client = new HttpClient { BaseAddress = BaseUri, Timeout = TimeSpan.FromSeconds(20) };
+        if (marked)
+        {
+            client.DefaultRequestHeaders.Add("X-EdgeBind-Request", "1");
+        }
         if (token is not null)
         {
             client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);

@@ -16,6 +16,8 @@ public sealed class TestOnlyEmbeddingModule : IPipelineModule
 {
     public string Name => "test-embedding";
 
+    public IReadOnlyList<string> Publishes(object? options) => [Ports.Embeddings];
+
     public void Build(PipelineBuilder builder)
     {
         builder.Services[typeof(IQueryEmbedder)] = new TestOnlyKeywordEmbedder();
