@@ -22,6 +22,20 @@ public static class ParityCheck
     /// <summary>Minimum cosine similarity a modality must reach.</summary>
     public const double Threshold = 0.9999;
 
+    /// <summary>
+    /// Minimum cosine for an encoder whose weights are stored as float16, compared with the float32
+    /// source's outputs: rounding every weight to 11 significant bits moves embeddings by more than
+    /// export error does.
+    /// </summary>
+    public const double Float16Threshold = 0.999;
+
+    /// <summary>The minimum cosine <paramref name="spec"/>'s encoder must reach.</summary>
+    public static double ThresholdFor(ModalitySpec spec)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        return spec.Weights == ModalitySpec.Float16Weights ? Float16Threshold : Threshold;
+    }
+
     /// <summary>Runs every modality of <paramref name="package"/> that has parity files, in batches of up to 8.</summary>
     public static IReadOnlyList<ParityResult> Run(ModelPackage package)
     {

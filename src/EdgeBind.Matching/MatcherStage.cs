@@ -1,5 +1,5 @@
-using System.Threading.Channels;
 using EdgeBind.Core;
+using EdgeBind.Core.Channels;
 using EdgeBind.Core.Stages;
 using EdgeBind.Core.Timing;
 using EdgeBind.Core.Windows;
@@ -28,18 +28,25 @@ public sealed class MatcherSettings
     /// <summary>Where evidence goes; null = no evidence even for queries that ask for it.</summary>
     public EvidenceStore? Evidence { get; init; }
 
-    /// <summary>Detection settings; null = no detection.</summary>
+    /// <summary>Detection settings (trigger queries, labels, frame source); null = no detection.</summary>
     public DetectionOptions? Detection { get; init; }
 
-    /// <summary>The detection engine (owned by the stage); required with <see cref="Detection"/>.</summary>
-    public DetectionEngine? DetectionEngine { get; init; }
+    /// <summary>
+    /// Where detection triggers go (the <see cref="DetectionStage"/>'s input; the matcher completes it when it
+    /// stops). Written without waiting: a trigger that finds it full is dropped and counted. Required with <see cref="Detection"/>.
+    /// </summary>
+    public Edge<DetectionTrigger>? Triggers { get; init; }
+
+    /// <summary>Sees every frame of the detection source (the detector's motion history); null = none.</summary>
+    public Action<Frame>? ObserveFrame { get; init; }
 }
 
 /// <summary>
-/// The matcher: scores every embedded window (and every fused step) against the standing queries
-/// that watch its modality, runs each query's event state machine, and emits open/closed events,
-/// detections and (optionally) embeddings. Query changes from <see cref="IQueryStore"/> take effect
-/// at the next window; an open event of a changed or removed query is closed first.
+/// The matcher orchestrates: for every embedded window (and every fused step from <see cref="EmbeddingFusion"/>)
+/// it scores the standing queries that watch its target, moves their events through the <see cref="EventBook"/>
+/// (standing queries and classification groups alike), publishes the best scores on the <see cref="ScoreFeed"/>,
+/// raises <see cref="DetectionTrigger"/>s for the detection stage, and emits embeddings when asked. Query changes
+/// from <see cref="IQueryStore"/> take effect at the next window; an open event of a changed or removed query is closed first.
 /// </summary>
 public sealed class MatcherStage : IStage<EmbeddedWindow, MatchEvent>
 {
@@ -47,35 +54,36 @@ public sealed class MatcherStage : IStage<EmbeddedWindow, MatchEvent>
     private readonly QueryStore _store;
     private readonly ScoreFeed _feed;
     private readonly ILogger _logger;
-    private readonly FusionOptions? _fusionOptions;
+    private readonly EmbeddingFusion? _fusion;
+    private readonly EventBook _book;
     private readonly Dictionary<string, EmbeddedWindow> _latest = new(StringComparer.Ordinal);
     private readonly Dictionary<string, long> _perSourceCount = new(StringComparer.Ordinal);
-    private readonly List<MatchEvent> _pending = [];
-    private readonly Channel<DetectionRequest> _detections = Channel.CreateBounded<DetectionRequest>(new BoundedChannelOptions(4) { FullMode = BoundedChannelFullMode.Wait, SingleReader = true });
     private readonly bool _retainWindows;
-    private FusionEngine? _fusion;
     private QuerySet _set = QuerySet.Empty;
-    private EventTracker?[][] _trackers = NewTrackers(0);
+    private TrackerTable _trackers = new(0);
     private GroupState[] _groups = [];
     private float[] _scores = [];
     private float[] _bounds = [];
     private bool _approximate;
     private float[] _probabilities = [];
     private bool _dimensionWarned;
-    private Task? _detectionWorker;
-    private IStageOutput<MatchEvent>? _output;
-    private long _detectionsDropped;
+    private bool _triggersCompleted;
 
     /// <summary>Creates the stage.</summary>
     public MatcherStage(MatcherSettings settings, QueryStore store, ScoreFeed feed, ILogger? logger = null)
     {
         ArgumentNullException.ThrowIfNull(settings);
+        if (settings.Detection is not null && settings.Triggers is null)
+        {
+            throw new ArgumentException("detection needs a triggers edge (the detection stage's input)", nameof(settings));
+        }
         _settings = settings;
         _store = store ?? throw new ArgumentNullException(nameof(store));
         _feed = feed ?? throw new ArgumentNullException(nameof(feed));
         _logger = logger ?? NullLogger.Instance;
-        _fusionOptions = settings.Fusion is { Enabled: true } f ? f : null;
-        _retainWindows = settings.Evidence is not null || settings.DetectionEngine is not null;
+        _fusion = settings.Fusion is { Enabled: true } f ? new EmbeddingFusion(f) : null;
+        _retainWindows = settings.Evidence is not null || settings.Detection is not null;
+        _book = new EventBook(settings.Pipeline) { SaveEvidence = SaveEvidence, OnOpened = TriggerDetection };
     }
 
     /// <inheritdoc />
@@ -91,13 +99,13 @@ public sealed class MatcherStage : IStage<EmbeddedWindow, MatchEvent>
     public long EventsEmitted { get; private set; }
 
     /// <summary>Fused steps scored so far.</summary>
-    public long FusedSteps { get; private set; }
+    public long FusedSteps => _fusion?.Steps ?? 0;
 
-    /// <summary>Detection requests dropped because the detector was busy.</summary>
-    public long DetectionsDropped => Interlocked.Read(ref _detectionsDropped);
+    /// <summary>Detection triggers dropped because the detector was busy.</summary>
+    public long DetectionsDropped => _settings.Triggers?.Dropped ?? 0;
 
     /// <summary>The fusion engine (null until the first embedding or when fusion is off).</summary>
-    public FusionEngine? Fusion => _fusion;
+    public FusionEngine? Fusion => _fusion?.Engine;
 
     /// <inheritdoc />
     public ValueTask StartAsync(CancellationToken cancellationToken)
@@ -114,14 +122,6 @@ public sealed class MatcherStage : IStage<EmbeddedWindow, MatchEvent>
     {
         ArgumentNullException.ThrowIfNull(batch);
         ArgumentNullException.ThrowIfNull(output);
-        if (_output is null)
-        {
-            _output = output;
-            if (_settings.DetectionEngine is not null)
-            {
-                _detectionWorker = Task.Run(() => DetectionLoopAsync(output), CancellationToken.None);
-            }
-        }
         for (var i = 0; i < batch.Count; i++)
         {
             try
@@ -147,57 +147,51 @@ public sealed class MatcherStage : IStage<EmbeddedWindow, MatchEvent>
         ArgumentNullException.ThrowIfNull(output);
         if (_fusion is not null)
         {
-            var n = _fusion.Flush(out var steps);
-            for (var i = 0; i < n; i++)
+            foreach (var step in _fusion.Flush())
             {
-                ScoreFused(steps[i], default);
+                ScoreFused(step, default);
             }
         }
         var now = MonotonicClock.NowNs;
-        for (var t = 0; t < WatchTargets.Count; t++)
-        {
-            for (var i = 0; i < _trackers[t].Length; i++)
-            {
-                if (_trackers[t][i] is { IsOpen: true } tracker)
-                {
-                    tracker.ForceClose(now);
-                    _pending.Add(Closed(tracker, _set.Queries[i].Definition, null, t, "shutdown", [], default));
-                }
-            }
-        }
+        _book.CloseAll(_trackers, row => _set.Queries[row].Definition, null, "shutdown", now);
         foreach (var g in _groups)
         {
-            CloseGroup(g, "shutdown");
+            CloseGroup(g, "shutdown", now);
         }
         await FlushAsync(output, cancellationToken).ConfigureAwait(false);
-        _detections.Writer.TryComplete();
-        if (_detectionWorker is not null)
-        {
-            await _detectionWorker.ConfigureAwait(false);
-        }
-        foreach (var ew in _latest.Values)
-        {
-            ew.Dispose();
-        }
-        _latest.Clear();
+        CompleteTriggers();
+        ReleaseRetained();
     }
 
     /// <inheritdoc />
     public ValueTask DisposeAsync()
     {
-        _detections.Writer.TryComplete();
+        CompleteTriggers();
+        ReleaseRetained();
+        return ValueTask.CompletedTask;
+    }
+
+    private void CompleteTriggers()
+    {
+        if (!_triggersCompleted)
+        {
+            _triggersCompleted = true;
+            _settings.Triggers?.Complete();
+        }
+    }
+
+    private void ReleaseRetained()
+    {
         foreach (var ew in _latest.Values)
         {
             ew.Dispose();
         }
         _latest.Clear();
-        _settings.DetectionEngine?.Dispose();
-        return ValueTask.CompletedTask;
     }
 
     private async ValueTask FlushAsync(IStageOutput<MatchEvent> output, CancellationToken cancellationToken)
     {
-        foreach (var e in _pending)
+        foreach (var e in _book.Pending)
         {
             await output.WriteAsync(e, cancellationToken).ConfigureAwait(false);
             if (e.Kind == MatchEventKind.Event)
@@ -205,7 +199,7 @@ public sealed class MatcherStage : IStage<EmbeddedWindow, MatchEvent>
                 EventsEmitted++;
             }
         }
-        _pending.Clear();
+        _book.Pending.Clear();
     }
 
     private void Match(EmbeddedWindow ew)
@@ -231,10 +225,9 @@ public sealed class MatcherStage : IStage<EmbeddedWindow, MatchEvent>
                 _latest[window.SourceId] = ew;
                 retained = true;
             }
-            if (_settings.DetectionEngine is { } engine && window.Frame is not null
-                && (_settings.Detection!.Source is null ? window.Modality is Modality.Vision or Modality.Video : _settings.Detection.Source == window.SourceId))
+            if (_settings.ObserveFrame is { } observe && window.Frame is not null && IsDetectionSource(window))
             {
-                engine.Observe(window.Frame);
+                observe(window.Frame);
             }
             var embedding = ew.Embedding;
             if (_set.Count > 0 && _set.Dimension != dim)
@@ -249,27 +242,22 @@ public sealed class MatcherStage : IStage<EmbeddedWindow, MatchEvent>
             {
                 ScoreAll(embedding);
                 window.Latency.MatchedNs = MonotonicClock.NowNs;
-                Track(target, embedding, window.StartNs, window.EndNs, [window.SourceId], ew.Model, window.Latency);
-                Publish(target, window.EndNs, window.SourceId);
+                Track(target, embedding, new Moment(window.StartNs, window.EndNs, [window.SourceId], ew.Model, window.Latency));
+                _feed.PublishTop(window.EndNs, target, window.SourceId, _set, _set.Watchers[target], _scores, _settings.Events.ScoreFeedTopK);
             }
             else
             {
                 window.Latency.MatchedNs = MonotonicClock.NowNs;
             }
             EmitEmbedding(window.SourceId, window.Modality.ToConfigName(), window.StartNs, window.EndNs, ew.Model, embedding, window.Latency);
-            if (_fusionOptions is not null && window.Modality != Modality.Text)
+            if (_fusion is not null)
             {
-                _fusion ??= new FusionEngine(_fusionOptions, dim);
-                if (_fusion.Dimension == dim)
+                foreach (var step in _fusion.Add(window.Modality, window.SourceId, window.EndNs, embedding))
                 {
-                    var n = _fusion.Add(window.Modality, window.SourceId, window.EndNs, embedding, out var steps);
-                    for (var i = 0; i < n; i++)
-                    {
-                        ScoreFused(steps[i], window.Latency with { MatchedNs = MonotonicClock.NowNs });
-                    }
+                    ScoreFused(step, window.Latency with { MatchedNs = MonotonicClock.NowNs });
                 }
             }
-            _model = ew.Model;
+            _book.LastModel = ew.Model;
         }
         finally
         {
@@ -280,22 +268,23 @@ public sealed class MatcherStage : IStage<EmbeddedWindow, MatchEvent>
         }
     }
 
-    private string _model = "";
+    private bool IsDetectionSource(EdgeBind.Core.Windows.Window window) =>
+        _settings.Detection!.Source is null ? window.Modality is Modality.Vision or Modality.Video : _settings.Detection.Source == window.SourceId;
 
     private void ScoreFused(FusedStep step, LatencyStamps latency)
     {
-        FusedSteps++;
         var sources = step.Parts.Select(p => p.SourceId).Distinct().ToArray();
+        var model = _book.LastModel;
         if (_set.Count > 0 && _set.Dimension == step.Embedding.Length)
         {
             ScoreAll(step.Embedding);
             var start = step.Parts.Min(p => p.TimeNs);
-            Track(WatchTargets.Fused, step.Embedding, Math.Min(start, step.TimeNs), step.TimeNs, sources, _model, latency);
-            Publish(WatchTargets.Fused, step.TimeNs, "");
+            Track(WatchTargets.Fused, step.Embedding, new Moment(Math.Min(start, step.TimeNs), step.TimeNs, sources, model, latency));
+            _feed.PublishTop(step.TimeNs, WatchTargets.Fused, "", _set, _set.Watchers[WatchTargets.Fused], _scores, _settings.Events.ScoreFeedTopK);
         }
         if (_settings.Events.Embeddings.Fused)
         {
-            EmitEmbedding("", "fused", step.TimeNs, step.TimeNs, _model, step.Embedding, latency, sources);
+            EmitEmbedding("", "fused", step.TimeNs, step.TimeNs, model, step.Embedding, latency, sources);
         }
     }
 
@@ -324,21 +313,17 @@ public sealed class MatcherStage : IStage<EmbeddedWindow, MatchEvent>
     private float Exact(int row, ReadOnlySpan<float> embedding) =>
         _approximate ? ScoreKernel.Dot(_set.Matrix.AsSpan(row * _set.Dimension, _set.Dimension), embedding) : _scores[row];
 
-    private void Track(int target, ReadOnlySpan<float> embedding, long startNs, long endNs, string[] sources, string model, LatencyStamps latency)
+    private void Track(int target, ReadOnlySpan<float> embedding, in Moment moment)
     {
-        var watchers = _set.Watchers[target];
-        var trackers = _trackers[target];
         var enter = _set.Enter;
-        var scores = _scores;
-        var bounds = _bounds;
-        foreach (var i in watchers)
+        foreach (var i in _set.Watchers[target])
         {
-            var tracker = trackers[i];
+            ref var tracker = ref _trackers.At(target, i);
             float score;
             if (tracker is null)
             {
                 // The common case for thousands of standing queries: idle and surely below enter.
-                if (scores[i] + (_approximate ? bounds[i] : 0) < enter[i])
+                if (_scores[i] + (_approximate ? _bounds[i] : 0) < enter[i])
                 {
                     continue;
                 }
@@ -347,26 +332,13 @@ public sealed class MatcherStage : IStage<EmbeddedWindow, MatchEvent>
                 {
                     continue;
                 }
-                tracker = trackers[i] = new EventTracker(_set.Queries[i].Rules);
+                tracker = new EventTracker(_set.Queries[i].Rules);
             }
             else
             {
                 score = Exact(i, embedding);
             }
-            var q = _set.Queries[i];
-            switch (tracker.Update(score, startNs, endNs))
-            {
-                case TrackerTransition.Opened:
-                    tracker.EventId = UlidGenerator.Shared.Next();
-                    var evidence = q.Evidence ? SaveEvidence(tracker.EventId, target, sources) : [];
-                    _pending.Add(Opened(tracker, q.Definition, null, target, sources, model, latency, evidence));
-                    TriggerDetection(q, tracker, target);
-                    break;
-                case TrackerTransition.Closed:
-                    _pending.Add(Closed(tracker, q.Definition, null, target, "below_exit", sources, latency, model));
-                    tracker.EventId = null;
-                    break;
-            }
+            _book.Update(tracker, _set.Queries[i], null, target, score, moment);
         }
         foreach (var g in _groups)
         {
@@ -384,69 +356,13 @@ public sealed class MatcherStage : IStage<EmbeddedWindow, MatchEvent>
                 _probabilities = new float[cos.Length + 1];
             }
             Classifier.Softmax(cos, g.Options.Temperature, g.Options.Other, _probabilities);
-            var groupTrackers = g.Trackers[target];
             for (var k = 0; k < g.Rows.Length; k++)
             {
-                var tracker = groupTrackers[k] ??= new EventTracker(g.Options.Rules);
-                var q = _set.Queries[g.Rows[k]];
-                switch (tracker.Update(_probabilities[k], startNs, endNs))
-                {
-                    case TrackerTransition.Opened:
-                        tracker.EventId = UlidGenerator.Shared.Next();
-                        var evidence = q.Evidence ? SaveEvidence(tracker.EventId, target, sources) : [];
-                        _pending.Add(Opened(tracker, q.Definition, g.Options.Id, target, sources, model, latency, evidence));
-                        TriggerDetection(q, tracker, target);
-                        break;
-                    case TrackerTransition.Closed:
-                        _pending.Add(Closed(tracker, q.Definition, g.Options.Id, target, "below_exit", sources, latency, model));
-                        tracker.EventId = null;
-                        break;
-                }
+                var tracker = g.Trackers.At(target, k) ??= new EventTracker(g.Options.Rules);
+                _book.Update(tracker, _set.Queries[g.Rows[k]], g.Options.Id, target, _probabilities[k], moment);
             }
         }
     }
-
-    private MatchEvent Opened(EventTracker t, QueryDefinition q, string? group, int target, string[] sources, string model, LatencyStamps latency, IReadOnlyList<string> evidence) => new()
-    {
-        Id = UlidGenerator.Shared.Next(),
-        Kind = MatchEventKind.Event,
-        EventId = t.EventId,
-        State = "open",
-        QueryId = q.Id,
-        Group = group,
-        Target = WatchTargets.Name(target),
-        PeakScore = t.Peak,
-        MeanScore = t.Mean,
-        StartNs = t.StartNs,
-        EndNs = t.EndNs,
-        Sources = sources,
-        Model = model,
-        Pipeline = _settings.Pipeline,
-        SinkIds = q.Sinks is { Count: > 0 } s ? s : null,
-        Latency = latency,
-        Evidence = evidence,
-    };
-
-    private MatchEvent Closed(EventTracker t, QueryDefinition q, string? group, int target, string reason, string[] sources, LatencyStamps latency, string? model = null) => new()
-    {
-        Id = UlidGenerator.Shared.Next(),
-        Kind = MatchEventKind.Event,
-        EventId = t.EventId,
-        State = "closed",
-        Reason = reason,
-        QueryId = q.Id,
-        Group = group,
-        Target = WatchTargets.Name(target),
-        PeakScore = t.Peak,
-        MeanScore = t.Mean,
-        StartNs = t.StartNs,
-        EndNs = t.EndNs,
-        Sources = sources,
-        Model = model ?? _model,
-        Pipeline = _settings.Pipeline,
-        SinkIds = q.Sinks is { Count: > 0 } s ? s : null,
-        Latency = latency,
-    };
 
     private IReadOnlyList<string> SaveEvidence(string eventId, int target, string[] sources)
     {
@@ -473,16 +389,17 @@ public sealed class MatcherStage : IStage<EmbeddedWindow, MatchEvent>
         return paths;
     }
 
+    /// <summary>Raises a detection trigger with the newest frame of the detection source when a trigger query's event opens.</summary>
     private void TriggerDetection(CompiledQuery q, EventTracker tracker, int target)
     {
         var options = _settings.Detection;
-        if (options is null || _settings.DetectionEngine is null || !options.Triggers.Contains(q.Id))
+        if (options is null || !options.Triggers.Contains(q.Id))
         {
             return;
         }
         var frameWindow = _latest.Values
             .Select(e => e.Window!)
-            .Where(w => w.Frame is not null && (options.Source is null ? w.Modality is Modality.Vision or Modality.Video : w.SourceId == options.Source))
+            .Where(w => w.Frame is not null && IsDetectionSource(w))
             .OrderByDescending(w => w.EndNs)
             .FirstOrDefault();
         if (frameWindow is null)
@@ -493,76 +410,13 @@ public sealed class MatcherStage : IStage<EmbeddedWindow, MatchEvent>
         var labels = options.Labels.Count == 0
             ? [(q.Id, q.Embedding)]
             : options.Labels.Select(_set.IndexOf).Where(i => i >= 0).Select(i => (_set.Queries[i].Id, _set.Queries[i].Embedding)).ToList();
-        var mat = DetectionEngine.ToBgr(frameWindow.Frame!);
-        var request = new DetectionRequest(mat, labels, q, tracker.EventId!, WatchTargets.Name(target), frameWindow.SourceId, frameWindow.StartNs, frameWindow.EndNs, frameWindow.Latency, q.Definition.Sinks);
-        if (!_detections.Writer.TryWrite(request))
+        var trigger = new DetectionTrigger(DetectionEngine.ToBgr(frameWindow.Frame!), labels, q.Id, tracker.EventId!, WatchTargets.Name(target),
+            frameWindow.SourceId, frameWindow.StartNs, frameWindow.EndNs, _book.LastModel, frameWindow.Latency, q.Definition.Sinks);
+        // Never wait for the detector: a trigger that finds it busy is dropped (counted by the edge, its frame released).
+        if (!_settings.Triggers!.TryWrite(trigger))
         {
-            mat.Dispose();
-            Interlocked.Increment(ref _detectionsDropped);
             _logger.LogWarning("detection for {Query} dropped: the detector is still busy", q.Id);
         }
-    }
-
-    private async Task DetectionLoopAsync(IStageOutput<MatchEvent> output)
-    {
-        await foreach (var r in _detections.Reader.ReadAllAsync().ConfigureAwait(false))
-        {
-            using (r.Frame)
-            {
-                try
-                {
-                    var boxes = _settings.DetectionEngine!.Detect(r.Frame, r.Labels);
-                    var e = new MatchEvent
-                    {
-                        Id = UlidGenerator.Shared.Next(),
-                        Kind = MatchEventKind.Detection,
-                        EventId = r.EventId,
-                        QueryId = r.Query.Id,
-                        Target = r.Trigger,
-                        PeakScore = boxes.Count > 0 ? boxes.Max(b => b.Score) : 0,
-                        MeanScore = boxes.Count > 0 ? boxes.Average(b => b.Score) : 0,
-                        StartNs = r.StartNs,
-                        EndNs = r.EndNs,
-                        Sources = [r.SourceId],
-                        Model = _model,
-                        Pipeline = _settings.Pipeline,
-                        SinkIds = r.Sinks is { Count: > 0 } s ? s : null,
-                        Latency = r.Latency with { MatchedNs = MonotonicClock.NowNs },
-                        Boxes = boxes,
-                    };
-                    await output.WriteAsync(e, CancellationToken.None).ConfigureAwait(false);
-                }
-                catch (Exception ex) when (ex is not OutOfMemoryException)
-                {
-                    _logger.LogError(ex, "detection for {Query} failed: {Message}", r.Query.Id, ex.Message);
-                }
-            }
-        }
-    }
-
-    private void Publish(int target, long timeNs, string sourceId)
-    {
-        if (_feed.SubscriberCount == 0)
-        {
-            return;
-        }
-        var k = _settings.Events.ScoreFeedTopK;
-        var top = new List<KeyValuePair<string, float>>(k + 1);
-        foreach (var i in _set.Watchers[target])
-        {
-            var s = _scores[i];
-            if (top.Count == k && s <= top[^1].Value)
-            {
-                continue;
-            }
-            var at = top.FindIndex(p => p.Value < s);
-            top.Insert(at < 0 ? top.Count : at, new KeyValuePair<string, float>(_set.Queries[i].Id, s));
-            if (top.Count > k)
-            {
-                top.RemoveAt(top.Count - 1);
-            }
-        }
-        _feed.Publish(new ScoreUpdate(timeNs, WatchTargets.Name(target), sourceId, top));
     }
 
     private void EmitEmbedding(string sourceId, string target, long startNs, long endNs, string model, ReadOnlySpan<float> embedding, LatencyStamps latency, string[]? sources = null)
@@ -579,7 +433,7 @@ public sealed class MatcherStage : IStage<EmbeddedWindow, MatchEvent>
         {
             return;
         }
-        _pending.Add(new MatchEvent
+        _book.Pending.Add(new MatchEvent
         {
             Id = UlidGenerator.Shared.Next(),
             Kind = MatchEventKind.Embedding,
@@ -604,7 +458,7 @@ public sealed class MatcherStage : IStage<EmbeddedWindow, MatchEvent>
             return;
         }
         var now = MonotonicClock.NowNs;
-        var trackers = NewTrackers(set.Count);
+        var trackers = new TrackerTable(set.Count);
         var byQuery = new Dictionary<CompiledQuery, int>(ReferenceEqualityComparer.Instance);
         for (var i = 0; i < set.Count; i++)
         {
@@ -616,25 +470,23 @@ public sealed class MatcherStage : IStage<EmbeddedWindow, MatchEvent>
             var kept = byQuery.TryGetValue(old, out var at);
             for (var t = 0; t < WatchTargets.Count; t++)
             {
-                var tracker = _trackers[t][i];
-                if (tracker is null)
+                if (_trackers.At(t, i) is not { } tracker)
                 {
                     continue;
                 }
                 if (kept)
                 {
-                    trackers[t][at] = tracker;
+                    trackers.At(t, at) = tracker;
                 }
-                else if (tracker.ForceClose(now))
+                else
                 {
-                    var reason = set.IndexOf(old.Id) >= 0 ? "query_changed" : "query_removed";
-                    _pending.Add(Closed(tracker, old.Definition, null, t, reason, [], default));
+                    _book.ForceClose(tracker, old.Definition, null, t, set.IndexOf(old.Id) >= 0 ? "query_changed" : "query_removed", now);
                 }
             }
         }
         foreach (var g in _groups)
         {
-            CloseGroup(g, "query_changed");
+            CloseGroup(g, "query_changed", now);
         }
         _set = set;
         _trackers = trackers;
@@ -645,23 +497,8 @@ public sealed class MatcherStage : IStage<EmbeddedWindow, MatchEvent>
         _groups = _settings.Events.Classification.Select(g => new GroupState(g, Rows(set, g.Queries), Rows(set, g.Background))).ToArray();
     }
 
-    private void CloseGroup(GroupState g, string reason)
-    {
-        var now = MonotonicClock.NowNs;
-        for (var t = 0; t < WatchTargets.Count; t++)
-        {
-            for (var k = 0; k < g.Rows.Length; k++)
-            {
-                if (g.Trackers[t][k] is { } tracker && tracker.ForceClose(now) && g.Rows[k] < _set.Count)
-                {
-                    _pending.Add(Closed(tracker, _set.Queries[g.Rows[k]].Definition, g.Options.Id, t, reason, [], default));
-                }
-            }
-        }
-    }
-
-    private static EventTracker?[][] NewTrackers(int count) =>
-        Enumerable.Range(0, WatchTargets.Count).Select(_ => new EventTracker?[count]).ToArray();
+    private void CloseGroup(GroupState g, string reason, long now) =>
+        _book.CloseAll(g.Trackers, k => g.Rows[k] < _set.Count ? _set.Queries[g.Rows[k]].Definition : null, g.Options.Id, reason, now);
 
     private static int[] Rows(QuerySet set, List<string> ids) => ids.Select(set.IndexOf).Where(i => i >= 0).ToArray();
 
@@ -677,9 +514,6 @@ public sealed class MatcherStage : IStage<EmbeddedWindow, MatchEvent>
 
         public float[] Cosines { get; } = new float[rows.Length + backgroundRows.Length];
         public int Watch { get; } = WatchTargets.Parse(options.Watch);
-        public EventTracker?[][] Trackers { get; } = Enumerable.Range(0, WatchTargets.Count).Select(_ => new EventTracker?[rows.Length]).ToArray();
+        public TrackerTable Trackers { get; } = new(rows.Length);
     }
-
-    private sealed record DetectionRequest(Mat Frame, IReadOnlyList<(string Label, float[] Embedding)> Labels, CompiledQuery Query, string EventId, string Trigger,
-        string SourceId, long StartNs, long EndNs, LatencyStamps Latency, IReadOnlyList<string>? Sinks);
 }

@@ -83,16 +83,21 @@ public sealed class MatchingModule : IPipelineModule
         var store = new QueryStore(embedder, config.Events, baseDirectory);
         var feed = new ScoreFeed();
 
+        // Detection is its own stage: the matcher raises triggers on its input edge and both write the events port.
         DetectionEngine? engine = null;
+        DetectionStage? detectionStage = null;
+        Edge<DetectionTrigger>? triggers = null;
         if (config.Detection is { } detection)
         {
-            var detector = OpenDetector(definition, detection);
             builder.Services.TryGetValue(typeof(IRegionEmbedder), out var regionService);
+            var detector = OpenDetector(definition, detection);
             if (detector is null && regionService is not IRegionEmbedder)
             {
                 throw definition.Section("detection")!.Error("detection by region proposals needs the vision encoder (no region embedder is registered); add a 'detector:' or a model with a vision encoder");
             }
             engine = new DetectionEngine(detection, regionService as IRegionEmbedder, detector);
+            detectionStage = new DetectionStage(engine, definition.Name, builder.LoggerFactory.CreateLogger("detection"));
+            triggers = new Edge<DetectionTrigger>("detection.in", new EdgeOptions { Capacity = 4, FullMode = FullMode.Wait });
         }
 
         var settings = new MatcherSettings
@@ -103,7 +108,8 @@ public sealed class MatchingModule : IPipelineModule
             Fusion = config.Fusion,
             Evidence = config.Evidence is null ? null : new EvidenceStore(config.Evidence),
             Detection = config.Detection,
-            DetectionEngine = engine,
+            Triggers = triggers,
+            ObserveFrame = engine is null ? null : engine.Observe,
         };
         var stage = new MatcherStage(settings, store, feed, builder.LoggerFactory.CreateLogger("matcher"));
         builder.Services[typeof(IQueryStore)] = store;
@@ -111,6 +117,10 @@ public sealed class MatchingModule : IPipelineModule
         builder.Services[typeof(ScoreFeed)] = feed;
         builder.Services[typeof(MatcherStage)] = stage;
         var events = builder.AddStage(stage, input, new EdgeOptions { Capacity = 1024, FullMode = FullMode.Wait });
+        if (detectionStage is not null)
+        {
+            builder.AddStageInto(detectionStage, triggers!, events);
+        }
         builder.Publish(Ports.Events, events);
     }
 

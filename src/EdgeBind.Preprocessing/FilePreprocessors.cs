@@ -20,7 +20,8 @@ public static class FilePreprocessors
         Modality.Thermal => new ThermalPreprocessor(),
         Modality.Imu => new ImuPreprocessor(),
         Modality.Audio => new Audio.AudioPreprocessor(),
-        _ => throw new NotSupportedException($"no file preprocessing for modality '{modality.ToConfigName()}'; expected vision, audio, depth, thermal or imu"),
+        Modality.Video => new Video.VideoPreprocessor(),
+        _ => throw new NotSupportedException($"no file preprocessing for modality '{modality.ToConfigName()}'; expected vision, video, audio, depth, thermal or imu"),
     };
 
     /// <summary>Number of floats in one item of <paramref name="preprocessor"/>'s output.</summary>

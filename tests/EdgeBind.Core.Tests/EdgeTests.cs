@@ -6,6 +6,21 @@ namespace EdgeBind.Core.Tests;
 
 public sealed class EdgeTests
 {
+    [Fact]
+    public async Task An_edge_with_two_writers_completes_only_when_both_are_done()
+    {
+        var edge = new Edge<int>("events", new EdgeOptions { Capacity = 4 });
+        edge.AddWriter();
+        edge.Complete();
+        Assert.True(edge.TryWrite(1));
+        Assert.False(edge.Completion.IsCompleted);
+        edge.Complete();
+        Assert.False(edge.TryWrite(2));
+        Assert.True(edge.TryRead(out var item));
+        Assert.Equal(1, item);
+        await edge.Completion.WaitAsync(TimeSpan.FromSeconds(5));
+    }
+
     private static (LeasePool<Frame> Pool, Edge<Sample> Edge) Make(FullMode mode, int capacity)
     {
         var pool = new LeasePool<Frame>(() => new Frame());

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using EdgeBind.Core;
+using EdgeBind.Core.Channels;
 using EdgeBind.Matching;
 using EdgeBind.Matching.Detection;
 using OpenCvSharp;
@@ -140,6 +141,9 @@ public class DetectionTests
         var siren = TableEmbedder.Axis(4, 3);
         var store = new QueryStore(null);
         var options = new DetectionOptions { Triggers = ["siren"], Labels = ["red_thing"], GridScales = [0.5], GridOverlap = 0, Motion = false, MinScore = 0.5 };
+        var engine = new DetectionEngine(options, new ColourRegionEmbedder(), null);
+        var triggers = new Edge<DetectionTrigger>("detection.in", new EdgeOptions { Capacity = 4 });
+        await using var detection = new DetectionStage(engine, "t");
         var stage = new MatcherStage(new MatcherSettings
         {
             InitialQueries =
@@ -148,7 +152,8 @@ public class DetectionTests
                 new QueryDefinition { Id = "red_thing", Embedding = ColourRegionEmbedder.Colour(0, 0, 1), Watch = ["fused"], Enter = 0.99 },
             ],
             Detection = options,
-            DetectionEngine = new DetectionEngine(options, new ColourRegionEmbedder(), null),
+            Triggers = triggers,
+            ObserveFrame = engine.Observe,
         }, store, new ScoreFeed());
         var factory = new WindowFactory();
         var output = new CollectingOutput();
@@ -166,13 +171,21 @@ public class DetectionTests
         });
         await stage.ProcessAsync([frameWindow, factory.Make(Modality.Audio, "mic", 10_500_000_000, siren)], output, default);
         await stage.StopAsync(output, default);
-        var detection = Assert.Single(output.Items, e => e.Kind == MatchEventKind.Detection);
+        // The matcher raised one trigger and completed its edge; the detection stage turns it into the event.
+        var raised = new List<DetectionTrigger>();
+        await foreach (var t in triggers.ReadAllAsync())
+        {
+            raised.Add(t);
+        }
+        var trigger = Assert.Single(raised);
+        await detection.ProcessAsync([trigger], output, default);
+        var found = Assert.Single(output.Items, e => e.Kind == MatchEventKind.Detection);
         var open = Assert.Single(output.Items, e => e.State == "open");
-        Assert.Equal(open.EventId, detection.EventId);
-        Assert.Equal(["cam"], detection.Sources);
-        var box = detection.Boxes[0];
+        Assert.Equal(open.EventId, found.EventId);
+        Assert.Equal(["cam"], found.Sources);
+        var box = found.Boxes[0];
         Assert.Equal(("red_thing", 32, 32, 32, 32), (box.Label, box.X, box.Y, box.Width, box.Height));
-        var json = JsonDocument.Parse(detection.ToJsonBytes()).RootElement;
+        var json = JsonDocument.Parse(found.ToJsonBytes()).RootElement;
         Assert.Equal("detection", json.GetProperty("kind").GetString());
         Assert.Equal(32, json.GetProperty("boxes")[0].GetProperty("w").GetInt32());
         await stage.DisposeAsync();

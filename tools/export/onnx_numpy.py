@@ -7,10 +7,16 @@ a reference for the operator subset below only, not a runtime; the authoritative
 """
 from __future__ import annotations
 
+import itertools
+import math
+
 import numpy as np
 import onnx
 from onnx import numpy_helper
-from scipy.special import erf
+
+# math.erf in float64, element by element: exact where a rational approximation would add its own
+# error to the check, and no SciPy needed on the exporting machine.
+_erf = np.vectorize(math.erf, otypes=[np.float64])
 
 _DT = {onnx.TensorProto.FLOAT: np.float32, onnx.TensorProto.INT64: np.int64, onnx.TensorProto.INT32: np.int32,
        onnx.TensorProto.BOOL: np.bool_, onnx.TensorProto.DOUBLE: np.float64}
@@ -21,16 +27,13 @@ def _attrs(node):
 
 
 def _window(x, k, s, pads):
-    """Sum over kernel offsets of strided views: returns list of (offset, view) for 2-D windows."""
+    """Yields (kernel offset, strided view) over every offset of an N-d kernel (pads: begins then ends)."""
+    r = len(k)
     if any(pads):
-        t, l, b, r = pads[0], pads[1], pads[2], pads[3]
-        x = np.pad(x, ((0, 0), (0, 0), (t, b), (l, r)))
-    h, w = x.shape[2], x.shape[3]
-    oh = (h - k[0]) // s[0] + 1
-    ow = (w - k[1]) // s[1] + 1
-    for i in range(k[0]):
-        for j in range(k[1]):
-            yield i, j, x[:, :, i:i + s[0] * oh:s[0], j:j + s[1] * ow:s[1]]
+        x = np.pad(x, [(0, 0), (0, 0)] + [(pads[i], pads[i + r]) for i in range(r)])
+    out = [(x.shape[2 + i] - k[i]) // s[i] + 1 for i in range(r)]
+    for off in itertools.product(*[range(ki) for ki in k]):
+        yield off, x[(slice(None), slice(None)) + tuple(slice(o, o + s[i] * out[i], s[i]) for i, o in enumerate(off))]
 
 
 def run(model: onnx.ModelProto, feeds: dict) -> list:
@@ -58,7 +61,7 @@ def run(model: onnx.ModelProto, feeds: dict) -> list:
         elif op == "Sqrt":
             y = np.sqrt(x[0])
         elif op == "Erf":
-            y = erf(x[0]).astype(x[0].dtype)
+            y = _erf(x[0].astype(np.float64)).astype(x[0].dtype)
         elif op == "Equal":
             y = np.equal(x[0], x[1])
         elif op == "Where":
@@ -78,20 +81,22 @@ def run(model: onnx.ModelProto, feeds: dict) -> list:
             y = np.full(tuple(int(d) for d in x[0]), v.reshape(-1)[0], dtype=v.dtype)
         elif op == "Conv":
             k = a["kernel_shape"]
-            s = a.get("strides", [1, 1])
-            assert a.get("group", 1) == 1 and all(d == 1 for d in a.get("dilations", [1, 1]))
+            s = a.get("strides", [1] * len(k))
+            if a.get("group", 1) != 1 or any(d != 1 for d in a.get("dilations", [1] * len(k))):
+                raise NotImplementedError("onnx_numpy: grouped or dilated Conv")
             w = x[1]
             y = 0
-            for i, j, v in _window(x[0], k, s, a.get("pads", [0, 0, 0, 0])):
-                y = y + np.einsum("nchw,oc->nohw", v, w[:, :, i, j], optimize=True)
+            for off, v in _window(x[0], k, s, a.get("pads", [0] * (2 * len(k)))):
+                y = y + np.tensordot(v, w[(slice(None), slice(None)) + off], axes=([1], [1])).transpose(0, -1, *range(1, len(k) + 1))
             if len(x) > 2 and x[2] is not None:
-                y = y + x[2][None, :, None, None]
+                y = y + x[2].reshape((1, -1) + (1,) * len(k))
             y = y.astype(np.float32)
         elif op == "AveragePool":
             k = a["kernel_shape"]
-            s = a.get("strides", [1, 1])
-            assert not a.get("ceil_mode", 0) and not any(a.get("pads", [0, 0, 0, 0]))
-            y = sum(v for _, _, v in _window(x[0], k, s, [0, 0, 0, 0])) / (k[0] * k[1])
+            s = a.get("strides", [1] * len(k))
+            if a.get("ceil_mode", 0) or any(a.get("pads", [])):
+                raise NotImplementedError("onnx_numpy: AveragePool with ceil_mode or pads")
+            y = sum(v for _, v in _window(x[0], k, s, [0] * (2 * len(k)))) / float(np.prod(k))
             y = y.astype(np.float32)
         elif op == "Pad":
             pads = [int(p) for p in x[1]]
@@ -109,6 +114,20 @@ def run(model: onnx.ModelProto, feeds: dict) -> list:
             y = np.take(x[0], x[1].astype(np.int64), axis=a.get("axis", 0))
         elif op == "MatMul":
             y = np.matmul(x[0], x[1])
+        elif op == "Gemm":
+            m0 = x[0].T if a.get("transA", 0) else x[0]
+            m1 = x[1].T if a.get("transB", 0) else x[1]
+            y = a.get("alpha", 1.0) * np.matmul(m0, m1)
+            if len(x) > 2 and x[2] is not None:
+                y = y + a.get("beta", 1.0) * x[2]
+            y = y.astype(x[0].dtype)
+        elif op == "Tile":
+            y = np.tile(x[0], tuple(int(r) for r in x[1]))
+        elif op == "Neg":
+            y = -x[0]
+        elif op == "Squeeze":
+            axes = x[1] if len(x) > 1 and x[1] is not None else a.get("axes")
+            y = np.squeeze(x[0], axis=None if axes is None else tuple(int(v) for v in axes))
         elif op == "Range":
             y = np.arange(x[0], x[1], x[2]).astype(np.asarray(x[0]).dtype)
         elif op in ("ReduceL2", "ReduceMean"):

@@ -18,7 +18,7 @@ public static class EmbedCommand
     public static Command Create()
     {
         var model = new Option<string>("--model") { Description = "Model package directory.", Required = true };
-        var modality = new Option<string?>("--modality") { Description = "Modality of the --input files: vision, audio, depth, thermal, imu (or text for .txt/.npy token files)." };
+        var modality = new Option<string?>("--modality") { Description = "Modality of the --input files: vision, video (as ImageBind: 5 two-frame clips x 3 crops, averaged; needs a package with a video encoder), audio, depth, thermal, imu (or text for .txt/.npy token files)." };
         var inputs = new Option<string[]>("--input") { Description = "Input files (a .npy is taken as an already preprocessed tensor).", AllowMultipleArgumentsPerToken = true };
         var texts = new Option<string[]>("--text") { Description = "Texts to embed.", AllowMultipleArgumentsPerToken = true };
         var output = new Option<string?>("--out") { Description = "Write all embeddings to this .npy (float32 [N, D]) instead of printing." };
@@ -39,7 +39,7 @@ public static class EmbedCommand
             }
             else
             {
-                var name = parse.GetValue(modality) ?? throw new ArgumentException("--input needs --modality (vision, audio, depth, thermal, imu, text)");
+                var name = parse.GetValue(modality) ?? throw new ArgumentException("--input needs --modality (vision, video, audio, depth, thermal, imu, text)");
                 m = ModelCli.ParseModality(name, "--modality");
             }
             using var package = ModelCli.Open(parse.GetValue(model)!, parse, [m]);

@@ -9,7 +9,7 @@ namespace EdgeBind.Cli.Commands;
 public static class PreprocessCommand
 {
     /// <summary>Modalities with a file preprocessor, as accepted by <c>--modality</c>.</summary>
-    internal static readonly string[] Modalities = ["vision", "audio", "depth", "thermal", "imu"];
+    internal static readonly string[] Modalities = ["vision", "video", "audio", "depth", "thermal", "imu"];
 
     /// <summary>Builds the command.</summary>
     public static Command Create()
@@ -43,13 +43,13 @@ public static class PreprocessCommand
 
     internal static Option<string> ModalityOption() => new("--modality", "-m")
     {
-        Description = "vision, audio, depth, thermal or imu.",
+        Description = "vision, video, audio, depth, thermal or imu.",
         Required = true,
     };
 
     internal static Option<FileInfo> InputOption() => new("--input", "-i")
     {
-        Description = "Input file: JPEG/PNG/BMP image; WAV; depth 16-bit PNG (mm) or float32 .npy (m); thermal PNG or .npy (degrees C); IMU CSV or .npy.",
+        Description = "Input file: JPEG/PNG/BMP image; video (MP4 and what FFmpeg reads); WAV; depth 16-bit PNG (mm) or float32 .npy (m); thermal PNG or .npy (degrees C); IMU CSV or .npy.",
         Required = true,
     };
 

@@ -37,6 +37,7 @@ public sealed class Edge<T>
     private long _written;
     private long _dropped;
     private long _read;
+    private int _writers = 1;
 
     /// <summary>Creates an edge.</summary>
     /// <param name="name">Name used in metrics and status lines.</param>
@@ -158,13 +159,28 @@ public sealed class Edge<T>
         }
     }
 
-    /// <summary>Marks the edge complete: no more writes; the reader drains what is queued.</summary>
-    public void Complete(Exception? error = null) => _channel.Writer.TryComplete(error);
+    /// <summary>
+    /// Adds a writer: the edge then completes when every writer has called <see cref="Complete"/> (several
+    /// stages writing one port, such as the matcher and the detector writing events).
+    /// </summary>
+    public void AddWriter() => Interlocked.Increment(ref _writers);
+
+    /// <summary>
+    /// One writer is done; when it was the last (or on <paramref name="error"/>) the edge completes: no more
+    /// writes, and the reader drains what is queued.
+    /// </summary>
+    public void Complete(Exception? error = null)
+    {
+        if (error is not null || Interlocked.Decrement(ref _writers) <= 0)
+        {
+            _channel.Writer.TryComplete(error);
+        }
+    }
 
     /// <summary>Completes the edge and disposes everything still queued (used when a drain deadline passes).</summary>
     public int Abandon()
     {
-        Complete();
+        _channel.Writer.TryComplete();
         var count = 0;
         while (_channel.Reader.TryRead(out var item))
         {

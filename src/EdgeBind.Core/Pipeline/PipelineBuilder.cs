@@ -113,6 +113,18 @@ public sealed class PipelineBuilder
         return output;
     }
 
+    /// <summary>
+    /// Adds a stage reading <paramref name="input"/> and writing into <paramref name="output"/>, an edge another
+    /// stage already writes (fan-in): <paramref name="output"/> completes when both have finished.
+    /// </summary>
+    public void AddStageInto<TIn, TOut>(IStage<TIn, TOut> stage, Edge<TIn> input, Edge<TOut> output)
+    {
+        ArgumentNullException.ThrowIfNull(stage);
+        ArgumentNullException.ThrowIfNull(output);
+        output.AddWriter();
+        _runners.Add(new StageRunner<TIn, TOut>(stage, input, output, LoggerFactory.CreateLogger(stage.Name)));
+    }
+
     /// <summary>Adds a terminal stage (a sink) reading <paramref name="input"/>.</summary>
     public void AddTerminal<TIn>(IStage<TIn, NoOutput> stage, Edge<TIn> input)
     {

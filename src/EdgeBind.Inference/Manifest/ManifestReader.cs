@@ -131,7 +131,7 @@ internal readonly record struct JsonField(string File, string Path, JsonElement 
 internal static class ManifestReader
 {
     private static readonly string[] TopKeys = ["schema", "name", "version", "license", "description", "embedding_dim", "tokenizer", "modalities", "evaluation"];
-    private static readonly string[] ModalityKeys = ["file", "input", "output", "normalized", "logit_scale", "clips", "preprocess"];
+    private static readonly string[] ModalityKeys = ["file", "input", "output", "normalized", "logit_scale", "clips", "preprocess", "weights"];
 
     public static ModelManifest Read(JsonField root, string directory)
     {
@@ -209,6 +209,11 @@ internal static class ManifestReader
             throw node.Require("output").Error($"expected [N,{dim}] float32 (embedding_dim {dim}), found {TensorSpec.FormatShape(output.Shape)} {TensorSpec.DTypeName(output.DType)}");
         }
         var clips = node.Get("clips")?.PositiveInt() ?? 1;
+        var weights = node.Get("weights")?.String() ?? ModalitySpec.Float32Weights;
+        if (weights is not (ModalitySpec.Float32Weights or ModalitySpec.Float16Weights))
+        {
+            throw node.Require("weights").Error($"expected \"{ModalitySpec.Float32Weights}\" or \"{ModalitySpec.Float16Weights}\", found \"{weights}\"");
+        }
         var preprocess = ReadPreprocess(node.Get("preprocess") ?? new JsonField(node.File, node.Path + ".preprocess", default), modality);
         return new ModalitySpec
         {
@@ -220,6 +225,7 @@ internal static class ManifestReader
             LogitScale = node.Get("logit_scale")?.Number() ?? 1.0,
             Clips = clips,
             Preprocess = preprocess,
+            Weights = weights,
         };
     }
 
@@ -258,6 +264,15 @@ internal static class ManifestReader
                     p.RequireObject();
                 }
                 return new TextPreprocess();
+            case Modality.Video when p.Get("frames") is not null:
+                p.RequireObject("size", "mean", "std", "frames", "clip_duration_s", "clips_per_video", "crops");
+                var crops = p.Require("crops").PositiveInt();
+                if (crops is not (1 or 3))
+                {
+                    throw p.Require("crops").Error($"expected 1 or 3 spatial crops, found {crops}");
+                }
+                return new VideoPreprocess(p.Require("size").PositiveInt(), p.Require("mean").Numbers(3), Stds(p.Require("std").Numbers(3), p.Require("std")),
+                    p.Require("frames").PositiveInt(), p.Require("clip_duration_s").Positive(), p.Require("clips_per_video").PositiveInt(), crops);
             case Modality.Vision or Modality.Video:
                 p.RequireObject("size", "mean", "std");
                 return new VisionPreprocess(p.Require("size").PositiveInt(), p.Require("mean").Numbers(3), Stds(p.Require("std").Numbers(3), p.Require("std")));

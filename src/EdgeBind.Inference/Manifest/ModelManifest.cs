@@ -72,6 +72,15 @@ public sealed class ModalitySpec
 
     /// <summary>Preprocessing parameters (the type matches the modality).</summary>
     public required PreprocessParameters Preprocess { get; init; }
+
+    /// <summary>Manifest value of <see cref="Weights"/> for full-precision weights.</summary>
+    public const string Float32Weights = "float32";
+
+    /// <summary>Manifest value of <see cref="Weights"/> for weights stored as float16 (inputs and outputs stay float32).</summary>
+    public const string Float16Weights = "float16";
+
+    /// <summary>How the ONNX file stores its weights: <c>float32</c> (default) or <c>float16</c>.</summary>
+    public string Weights { get; init; } = Float32Weights;
 }
 
 /// <summary>

@@ -12,6 +12,21 @@ public sealed record TextPreprocess : PreprocessParameters;
 /// <param name="Std">Per-channel standard deviation (RGB).</param>
 public sealed record VisionPreprocess(int Size, IReadOnlyList<double> Mean, IReadOnlyList<double> Std) : PreprocessParameters;
 
+/// <summary>
+/// Video as ImageBind's video loader makes it: <see cref="ClipsPerVideo"/> clips of
+/// <see cref="ClipDurationS"/> spread over the file, <see cref="Frames"/> frames each, short side
+/// scaled to <see cref="Size"/>, normalised, then <see cref="Crops"/> spatial crops of Size x Size.
+/// </summary>
+/// <param name="Size">Short side and crop side in pixels (224).</param>
+/// <param name="Mean">Per-channel mean (RGB) of [0,1] pixel values.</param>
+/// <param name="Std">Per-channel standard deviation (RGB).</param>
+/// <param name="Frames">Frames per clip (2).</param>
+/// <param name="ClipDurationS">Clip length, seconds (2).</param>
+/// <param name="ClipsPerVideo">Clips per file (5).</param>
+/// <param name="Crops">Spatial crops per clip: 3 (start, centre, end of the long side) or 1 (centre).</param>
+public sealed record VideoPreprocess(int Size, IReadOnlyList<double> Mean, IReadOnlyList<double> Std, int Frames, double ClipDurationS,
+    int ClipsPerVideo, int Crops) : PreprocessParameters;
+
 /// <summary>Audio: Kaldi fbank clips.</summary>
 /// <param name="SampleRate">Rate the waveform is resampled to, Hz (16000).</param>
 /// <param name="NumMelBins">Mel bins (128).</param>

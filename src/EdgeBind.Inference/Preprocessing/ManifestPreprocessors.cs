@@ -9,6 +9,7 @@ using EdgeBind.Preprocessing.Imu;
 using EdgeBind.Preprocessing.Settings;
 using EdgeBind.Preprocessing.Text;
 using EdgeBind.Preprocessing.Thermal;
+using EdgeBind.Preprocessing.Video;
 using EdgeBind.Preprocessing.Vision;
 
 namespace EdgeBind.Inference.Preprocessing;
@@ -51,6 +52,7 @@ public sealed class ManifestPreprocessors : IPreprocessorFactory
         return spec.Preprocess switch
         {
             VisionPreprocess p => new VisionPreprocessor(Checked(manifest, spec, Vision(p))),
+            VideoPreprocess p => new VideoPreprocessor(Checked(manifest, spec, Video(p))),
             DepthPreprocess p => new DepthPreprocessor(Checked(manifest, spec, Depth(p))),
             ThermalPreprocess p => new ThermalPreprocessor(Checked(manifest, spec, Thermal(p))),
             AudioPreprocess p => new AudioPreprocessor(Checked(manifest, spec, Audio(p))),
@@ -75,6 +77,17 @@ public sealed class ManifestPreprocessors : IPreprocessorFactory
     }
 
     private static VisionSettings Vision(VisionPreprocess p) => new() { Size = p.Size, Mean = [.. p.Mean], Std = [.. p.Std] };
+
+    private static VideoSettings Video(VideoPreprocess p) => new()
+    {
+        Size = p.Size,
+        Mean = [.. p.Mean],
+        Std = [.. p.Std],
+        Frames = p.Frames,
+        ClipDurationS = p.ClipDurationS,
+        ClipsPerVideo = p.ClipsPerVideo,
+        Crops = p.Crops,
+    };
 
     private static DepthSettings Depth(DepthPreprocess p) => new()
     {

@@ -101,4 +101,35 @@ public class Broadcast<T>
 public sealed record ScoreUpdate(long TimeNs, string Target, string SourceId, IReadOnlyList<KeyValuePair<string, float>> Scores);
 
 /// <summary>Per-window score updates (lossy for slow readers); registered as <c>b.Services[typeof(ScoreFeed)]</c>.</summary>
-public sealed class ScoreFeed : Broadcast<ScoreUpdate>;
+public sealed class ScoreFeed : Broadcast<ScoreUpdate>
+{
+    /// <summary>
+    /// Publishes the <paramref name="k"/> best scores among <paramref name="rows"/> of <paramref name="set"/> (cosines
+    /// in <paramref name="scores"/>, by row); costs nothing while nobody listens.
+    /// </summary>
+    public void PublishTop(long timeNs, int target, string sourceId, QuerySet set, int[] rows, ReadOnlySpan<float> scores, int k)
+    {
+        ArgumentNullException.ThrowIfNull(set);
+        ArgumentNullException.ThrowIfNull(rows);
+        if (SubscriberCount == 0)
+        {
+            return;
+        }
+        var top = new List<KeyValuePair<string, float>>(k + 1);
+        foreach (var i in rows)
+        {
+            var s = scores[i];
+            if (top.Count == k && s <= top[^1].Value)
+            {
+                continue;
+            }
+            var at = top.FindIndex(p => p.Value < s);
+            top.Insert(at < 0 ? top.Count : at, new KeyValuePair<string, float>(set.Queries[i].Id, s));
+            if (top.Count > k)
+            {
+                top.RemoveAt(top.Count - 1);
+            }
+        }
+        Publish(new ScoreUpdate(timeNs, WatchTargets.Name(target), sourceId, top));
+    }
+}

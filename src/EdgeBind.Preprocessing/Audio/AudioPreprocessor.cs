@@ -9,7 +9,8 @@ namespace EdgeBind.Preprocessing.Audio;
 /// ImageBind's audio transform (<c>load_and_transform_audio_data</c>): decode, resample to 16 kHz,
 /// take <see cref="AudioSettings.ClipsPerFile"/> clips of 2 s, and turn each into a normalised
 /// log-mel image [1, 128, 204]. File mode writes [3, 1, 128, 204]; live mode writes one clip from a
-/// window. Per clip: subtract the mean over all channels and samples, Kaldi fbank of the first
+/// window. Per clip: subtract the mean over all channels and samples (in file mode in place on the
+/// whole waveform, as ImageBind's code does, so overlapping clips see earlier clips' shifts), Kaldi fbank of the first
 /// channel (<see cref="KaldiFbank"/>), transpose to [mel, frames], zero-pad or cut at the end to
 /// 204 frames, then (x - mean) / std. Padded frames hold (0 - mean) / std, as ImageBind pads before
 /// normalising.
@@ -29,6 +30,9 @@ public sealed class AudioPreprocessor : IFilePreprocessor
     private SincResampler? _resampler;
     private float[] _resampled = [];
     private float[] _decoded = [];
+    private readonly int[] _clipStarts;
+    private readonly int[] _clipCounts;
+    private readonly float[] _clipMeans;
 
     /// <summary>Creates the transform with ImageBind's defaults (<see cref="AudioSettings"/>).</summary>
     public AudioPreprocessor()
@@ -50,6 +54,9 @@ public sealed class AudioPreprocessor : IFilePreprocessor
         _itemShape = [settings.ClipsPerFile, 1, settings.NumMelBins, settings.TargetLength];
         ClipShape = [1, settings.NumMelBins, settings.TargetLength];
         _padValue = (0f - settings.Mean) / settings.Std;
+        _clipStarts = new int[settings.ClipsPerFile];
+        _clipCounts = new int[settings.ClipsPerFile];
+        _clipMeans = new float[settings.ClipsPerFile];
     }
 
     /// <summary>A copy of the parameters in use.</summary>
@@ -91,17 +98,21 @@ public sealed class AudioPreprocessor : IFilePreprocessor
                 var input = Decoded(channels * span);
                 WavReader.ReadFrames(stream, layout, path, from, span, input);
                 var clip = destination.Slice(i * ClipSize, ClipSize);
+                Span<float> planar;
                 if (resampler is null)
                 {
-                    ProcessClip(input, channels, span, 0, count, clip);
-                    continue;
+                    planar = input;
                 }
-                var planar = Scratch(channels * count);
-                for (var c = 0; c < channels; c++)
+                else
                 {
-                    resampler.ResampleRange(input.Slice(c * span, span), from, layout.Frames, start, planar.Slice(c * count, count));
+                    planar = Scratch(channels * count);
+                    for (var c = 0; c < channels; c++)
+                    {
+                        resampler.ResampleRange(input.Slice(c * span, span), from, layout.Frames, start, planar.Slice(c * count, count));
+                    }
                 }
-                ProcessClip(planar, channels, count, 0, count, clip);
+                ShiftByEarlierClipMeans(planar, channels, count, start, i);
+                _clipMeans[i] = ProcessClip(planar, channels, count, 0, count, clip);
             }
         }
         catch (IOException e)
@@ -133,17 +144,25 @@ public sealed class AudioPreprocessor : IFilePreprocessor
         {
             var (start, count) = ClipRange(length, i);
             var clip = destination.Slice(i * ClipSize, ClipSize);
-            if (resampler is null)
+            if (resampler is null && !OverlapsEarlierClip(start, count, i))
             {
-                ProcessClip(audio.Samples, audio.Channels, audio.Length, start, count, clip);
+                _clipMeans[i] = ProcessClip(audio.Samples, audio.Channels, audio.Length, start, count, clip);
                 continue;
             }
             var planar = Scratch(audio.Channels * count);
             for (var c = 0; c < audio.Channels; c++)
             {
-                resampler.ResampleRange(audio.Channel(c), start, planar.Slice(c * count, count));
+                if (resampler is null)
+                {
+                    audio.Channel(c).Slice(start, count).CopyTo(planar.Slice(c * count, count));
+                }
+                else
+                {
+                    resampler.ResampleRange(audio.Channel(c), start, planar.Slice(c * count, count));
+                }
             }
-            ProcessClip(planar, audio.Channels, count, 0, count, clip);
+            ShiftByEarlierClipMeans(planar, audio.Channels, count, start, i);
+            _clipMeans[i] = ProcessClip(planar, audio.Channels, count, 0, count, clip);
         }
     }
 
@@ -151,7 +170,45 @@ public sealed class AudioPreprocessor : IFilePreprocessor
     private (int Start, int Count) ClipRange(int length, int index)
     {
         var start = AudioClipSampler.ClipStart(length, _settings.SampleRate, _settings.ClipDurationS, _settings.ClipsPerFile, index);
-        return (start, (int)Math.Min(length, (long)start + _settings.ClipSamples) - start);
+        var count = (int)Math.Min(length, (long)start + _settings.ClipSamples) - start;
+        _clipStarts[index] = start;
+        _clipCounts[index] = count;
+        return (start, count);
+    }
+
+    private bool OverlapsEarlierClip(int start, int count, int index)
+    {
+        for (var j = 0; j < index; j++)
+        {
+            if (Math.Max(start, _clipStarts[j]) < Math.Min(start + count, _clipStarts[j] + _clipCounts[j]))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /// <summary>
+    /// ImageBind's <c>waveform2melspec</c> runs <c>waveform -= waveform.mean()</c> on a slice of the
+    /// file's waveform, in place: where clips overlap (audio shorter than clips x 2 s), clip
+    /// <paramref name="index"/> reads samples that clips 0 to index - 1 already shifted by their means.
+    /// Applies those shifts, in the same order and in float32, to the clip's planar samples.
+    /// </summary>
+    private void ShiftByEarlierClipMeans(Span<float> planar, int channels, int count, int start, int index)
+    {
+        for (var j = 0; j < index; j++)
+        {
+            var from = Math.Max(start, _clipStarts[j]);
+            var to = Math.Min(start + count, _clipStarts[j] + _clipCounts[j]);
+            if (from >= to)
+            {
+                continue;
+            }
+            for (var c = 0; c < channels; c++)
+            {
+                Subtract(planar.Slice(c * count + (from - start), to - from), _clipMeans[j]);
+            }
+        }
     }
 
     private void CheckDestination(Span<float> destination)
@@ -218,7 +275,8 @@ public sealed class AudioPreprocessor : IFilePreprocessor
         ProcessClip(planar, channels, length, 0, length, destination);
     }
 
-    private void ProcessClip(ReadOnlySpan<float> planar, int channels, int stride, int start, int count, Span<float> destination)
+    /// <returns>The clip mean that was subtracted.</returns>
+    private float ProcessClip(ReadOnlySpan<float> planar, int channels, int stride, int start, int count, Span<float> destination)
     {
         // ImageBind: waveform -= waveform.mean() over every channel of the clip (float32 result).
         var sum = 0.0;
@@ -234,6 +292,22 @@ public sealed class AudioPreprocessor : IFilePreprocessor
         for (var m = 0; m < _settings.NumMelBins; m++)
         {
             destination.Slice(m * target + frames, target - frames).Fill(_padValue);
+        }
+        return mean;
+    }
+
+    private static void Subtract(Span<float> values, float value)
+    {
+        var width = Vector<float>.Count;
+        var v = new Vector<float>(value);
+        var i = 0;
+        for (; i <= values.Length - width; i += width)
+        {
+            (new Vector<float>(values[i..]) - v).CopyTo(values[i..]);
+        }
+        for (; i < values.Length; i++)
+        {
+            values[i] -= value;
         }
     }
 

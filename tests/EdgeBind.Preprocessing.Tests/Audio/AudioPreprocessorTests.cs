@@ -21,9 +21,9 @@ public sealed class AudioPreprocessorTests
     }
 
     [Fact]
-    public void LiveClipEqualsFileModeClip()
+    public void LiveClipEqualsFileModeClipThatOverlapsNoEarlierClip()
     {
-        // 44.1 kHz stereo, 5 s: file mode resamples the whole file; clip 2 starts at 3 s (48000 samples).
+        // 44.1 kHz stereo, 5 s: file mode resamples the whole file; clip 0 reads the first 2 s untouched.
         var path = AudioTestPaths.Asset("bird_audio.wav");
         var preprocessor = new AudioPreprocessor();
         var file = new float[3 * ClipSize];
@@ -35,10 +35,72 @@ public sealed class AudioPreprocessorTests
         resampler.Resample(audio.Channel(0), resampled.AsSpan(0, 80000));
         resampler.Resample(audio.Channel(1), resampled.AsSpan(80000, 80000));
         var at16k = new WavAudio(resampled, 2, 80000, 16000);
-        using var window = WindowOf(at16k, 48000, 32000, 16000);
+        using var window = WindowOf(at16k, 0, 32000, 16000);
         var live = new float[ClipSize];
         preprocessor.ProcessWindow(window, live);
-        Assert.Equal(file.AsSpan(2 * ClipSize, ClipSize).ToArray(), live);
+        Assert.Equal(file.AsSpan(0, ClipSize).ToArray(), live);
+    }
+
+    [Fact]
+    public void OverlappingFileClipsSeeEarlierClipsMeansSubtractedInPlace()
+    {
+        // 3 s at 16 kHz: clips start at 0, 0.5 s and 1 s, so each overlaps the ones before it. A DC
+        // step makes every clip's mean large and different, so the in-place shift shows in the frames
+        // that straddle an earlier clip's end.
+        const int n = 48000;
+        var samples = new float[2 * n];
+        var random = new Random(3);
+        for (var i = 0; i < n; i++)
+        {
+            var dc = i < 20000 ? 0.4f : -0.3f;
+            samples[i] = dc + (0.1f * (float)Math.Sin(i * 0.05)) + (0.01f * (float)(random.NextDouble() - 0.5));
+            samples[n + i] = (0.5f * samples[i]) + 0.2f;
+        }
+        var audio = new WavAudio(samples, 2, n, 16000);
+        var preprocessor = new AudioPreprocessor();
+        var file = new float[3 * ClipSize];
+        preprocessor.ProcessAudio(audio, file);
+
+        // By hand: a working copy of the waveform; each clip takes its mean over both channels and
+        // subtracts it from its own samples of that copy (float32), as ImageBind's waveform2melspec does.
+        var work = (float[])samples.Clone();
+        int[] starts = [0, 8000, 16000];
+        for (var k = 0; k < 3; k++)
+        {
+            var clip = new float[2 * 32000];
+            Array.Copy(work, starts[k], clip, 0, 32000);
+            Array.Copy(work, n + starts[k], clip, 32000, 32000);
+            var expected = new float[ClipSize];
+            preprocessor.ProcessClip(clip, 2, 32000, expected);
+            Assert.Equal(expected, file.AsSpan(k * ClipSize, ClipSize).ToArray());
+
+            var sum = 0.0;
+            foreach (var v in clip)
+            {
+                sum += v;
+            }
+            var mean = (float)(sum / clip.Length);
+            for (var c = 0; c < 2; c++)
+            {
+                for (var i = starts[k]; i < starts[k] + 32000; i++)
+                {
+                    work[(c * n) + i] -= mean;
+                }
+            }
+        }
+
+        // and it matters: clip 1 taken on its own differs from the file's clip 1
+        var alone = new float[2 * 32000];
+        Array.Copy(samples, 8000, alone, 0, 32000);
+        Array.Copy(samples, n + 8000, alone, 32000, 32000);
+        var independent = new float[ClipSize];
+        preprocessor.ProcessClip(alone, 2, 32000, independent);
+        var maxDiff = 0f;
+        for (var i = 0; i < ClipSize; i++)
+        {
+            maxDiff = Math.Max(maxDiff, Math.Abs(independent[i] - file[ClipSize + i]));
+        }
+        Assert.True(maxDiff > 1e-3, $"clip 1 on its own differs from the file's clip 1 by only {maxDiff}");
     }
 
     [Fact]
