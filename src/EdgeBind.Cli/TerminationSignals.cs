@@ -4,8 +4,10 @@ namespace EdgeBind.Cli;
 
 /// <summary>
 /// SIGINT and SIGTERM for the whole process, registered once by <see cref="CliApp"/>: the first signal
-/// cancels <see cref="Token"/> so the command stops gracefully (drain, summary); a second one ends the
-/// process at once with 128 + the signal's number, for a user who does not want to wait for the drain.
+/// cancels <see cref="Token"/> so the command stops gracefully (drain within <c>shutdown.drain_timeout_s</c>,
+/// summary); later ones are absorbed. A second signal is no "force quit": one stop often arrives twice
+/// (GNU timeout signals the child and then its whole process group; a terminal's Ctrl-C reaches both
+/// <c>dotnet run</c> and the app), and the drain is already bounded.
 /// </summary>
 /// <remarks>
 /// One owner, never disposed while the process runs: a per-command registration whose token source is
@@ -39,18 +41,12 @@ public sealed class TerminationSignals : IDisposable
     {
         var number = context.Signal == PosixSignal.SIGINT ? 2 : 15;
         context.Cancel = true;
-        if (Interlocked.CompareExchange(ref _received, number, 0) != 0)
+        if (Interlocked.CompareExchange(ref _received, number, 0) == 0)
         {
-            // Second signal: no drain, no summary, no managed shutdown handlers that could wait on the first.
-            Console.Error.WriteLine($"edgebind: second {(number == 2 ? "SIGINT" : "SIGTERM")}: exiting without draining");
-            ExitNow(128 + number);
+            // Callbacks of the token run on the thread pool, not on the signal thread.
+            _ = _cts.CancelAsync();
         }
-        // Callbacks of the token run on the thread pool, not on the signal thread.
-        _ = _cts.CancelAsync();
     }
-
-    [DllImport("libc", EntryPoint = "_exit")]
-    private static extern void ExitNow(int status);
 
     /// <summary>Unregisters the handlers (the token source stays valid for late readers).</summary>
     public void Dispose()
