@@ -11,7 +11,7 @@ public static class RunCommand
     public static Command Create()
     {
         var file = new Argument<string>("FILE") { Description = "Pipeline file (YAML)." };
-        var duration = new Option<double?>("--duration") { Description = "Stop after this many seconds (default: until Ctrl-C, SIGTERM, or every source ends)." };
+        var duration = CliOptions.Seconds("--duration", "Stop after this many seconds (default: until Ctrl-C, SIGTERM, or every source ends).");
         var quiet = new Option<bool>("--quiet", "-q") { Description = "No status lines (the summary still goes to stderr)." };
         var pacing = new Option<string?>("--pacing")
         {
@@ -22,10 +22,6 @@ public static class RunCommand
         command.SetAction(async (parse, cancellationToken) =>
         {
             var seconds = parse.GetValue(duration);
-            if (seconds is <= 0)
-            {
-                throw new ArgumentException($"--duration: expected a positive number of seconds, found {seconds}");
-            }
             var path = parse.GetValue(file)!;
             var definition = parse.GetValue(pacing) is { } p ? PipelineOverrides.Load(path).SetPacing(p).Parse() : Composition.LoadPipeline(path);
             // stdout carries only events and embeddings (so `| jq` works); logs, status and summary go to stderr.
