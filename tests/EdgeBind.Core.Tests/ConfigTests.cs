@@ -85,6 +85,22 @@ public sealed class ConfigTests
         Assert.Equal(path, ex.ConfigPath);
     }
 
+    [Theory]
+    [InlineData("finding-1.yaml")]
+    [InlineData("finding-2.yaml")]
+    [InlineData("finding-3.yaml")]
+    public void Yaml_the_parser_chokes_on_is_a_config_error(string finding)
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (!Directory.Exists(Path.Combine(dir!.FullName, "fuzz", "corpus")))
+        {
+            dir = dir.Parent;
+        }
+        var yaml = File.ReadAllText(Path.Combine(dir.FullName, "fuzz", "corpus", "yaml", finding));
+        var ex = Fails(yaml);
+        Assert.Contains("not valid YAML", ex.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Hop_longer_than_the_window_is_impossible()
     {

@@ -78,6 +78,11 @@ public sealed class ConfigNode
         {
             throw new ConfigException(file, "", $"not valid YAML: {ex.InnerException?.Message ?? ex.Message}", (int)ex.Start.Line, (int)ex.Start.Column, ex);
         }
+        catch (Exception ex) when (ex is InvalidOperationException or ArgumentException)
+        {
+            // YamlDotNet 18.1 throws these instead of YamlException on some malformed input (found by fuzzing).
+            throw new ConfigException(file, "", $"not valid YAML: the parser gave up ({ex.Message})", 0, 0, ex);
+        }
         if (stream.Documents.Count > 1)
         {
             throw new ConfigException(file, "", $"expected one YAML document, found {stream.Documents.Count}");
