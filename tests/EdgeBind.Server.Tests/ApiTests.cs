@@ -127,10 +127,12 @@ public sealed class ApiTests(PipelineFixture fixture) : IClassFixture<PipelineFi
         var list = await JsonOf(await client.GetAsync("/api/queries"));
         Assert.Contains(list.GetProperty("queries").EnumerateArray(), q => q.GetProperty("id").GetString() == "crud-1");
 
-        var put = await client.PutAsync("/api/queries/crud-1", Json("""{"text":"a dark scene","enter":0.85}"""));
+        var put = await client.PutAsync("/api/queries/crud-1", Json("""{"text":"a dark scene","enter":0.85,"sinks":["log"]}"""));
         Assert.Equal(HttpStatusCode.OK, put.StatusCode);
         var one = await JsonOf(await client.GetAsync("/api/queries/crud-1"));
         Assert.Equal("a dark scene", one.GetProperty("text").GetString());
+        // A PUT keeps its sink routing, as the same query in the pipeline file or over MQTT does.
+        Assert.Equal("log", Assert.Single(one.GetProperty("sinks").EnumerateArray()).GetString());
         Assert.Equal(0.85, one.GetProperty("enter").GetDouble());
         Assert.Equal(0.6, one.GetProperty("exit").GetDouble());
 
