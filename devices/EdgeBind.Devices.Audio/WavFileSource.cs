@@ -3,7 +3,7 @@ using EdgeBind.Core.Channels;
 using EdgeBind.Core.Config;
 using EdgeBind.Core.Sources;
 using EdgeBind.Core.Timing;
-using NAudio.Wave;
+using EdgeBind.Preprocessing.Audio;
 
 namespace EdgeBind.Devices.Audio;
 
@@ -70,34 +70,19 @@ public sealed class WavFileSource : SourceBase
     {
         ArgumentNullException.ThrowIfNull(output);
         State = SourceState.Starting;
-        WaveFileReader reader;
+        WavFileReader reader;
         try
         {
-            reader = new WaveFileReader(_options.Path);
+            reader = WavFileReader.Open(_options.Path);
         }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException or InvalidOperationException or ArgumentException)
+        catch (Exception ex) when (ex is FileNotFoundException or InvalidDataException)
         {
-            State = SourceState.Failed;
-            LastError = ex is FileNotFoundException or DirectoryNotFoundException
-                ? $"audio source '{Id}': WAV file '{_options.Path}' not found"
-                : $"audio source '{Id}': '{_options.Path}' is not a readable WAV file ({ex.Message})";
-            throw new InvalidDataException(LastError, ex);
+            throw Failure(ex is FileNotFoundException ? $"WAV file '{_options.Path}' not found" : ex.Message, ex);
         }
         using (reader)
         {
-            ISampleProvider samples;
-            try
-            {
-                samples = reader.ToSampleProvider();
-            }
-            catch (ArgumentException ex)
-            {
-                State = SourceState.Failed;
-                LastError = $"audio source '{Id}': '{_options.Path}': unsupported WAV encoding {reader.WaveFormat.Encoding} {reader.WaveFormat.BitsPerSample}-bit; expected PCM or IEEE float";
-                throw new InvalidDataException(LastError, ex);
-            }
-            var rate = reader.WaveFormat.SampleRate;
-            var channels = reader.WaveFormat.Channels;
+            var rate = reader.SampleRateHz;
+            var channels = reader.Channels;
             var blockFrames = Math.Max(1, (int)Math.Round(rate * _options.BlockMs / 1000));
             var buffer = new float[blockFrames * channels];
             var startNs = MonotonicClock.NowNs;
@@ -108,17 +93,30 @@ public sealed class WavFileSource : SourceBase
             {
                 while (!cancellationToken.IsCancellationRequested)
                 {
-                    var read = samples.Read(buffer.AsSpan());
-                    if (read <= 0)
+                    int frames;
+                    try
                     {
-                        if (!_options.Loop || inFrames == 0)
+                        frames = reader.ReadInterleaved(buffer);
+                    }
+                    catch (InvalidDataException ex)
+                    {
+                        throw Failure($"{ex.Message} after {reader.Position} frames ({reader.Position / (double)rate:F2} s)", ex);
+                    }
+                    if (frames == 0)
+                    {
+                        if (reader.IsTruncated)
+                        {
+                            // Played up to the cut, like sox; but a cut file is an error to report, not a normal end.
+                            throw Failure($"{_options.Path}: the WAV file is truncated: its data chunk declares {reader.DeclaredFrames} frames " +
+                                $"({reader.DeclaredFrames / (double)rate:F2} s), the file holds {reader.Frames} ({reader.Frames / (double)rate:F2} s)", null);
+                        }
+                        if (!_options.Loop)
                         {
                             break;
                         }
-                        reader.Position = 0;
+                        reader.Rewind();
                         continue;
                     }
-                    var frames = read / channels;
                     inFrames += frames;
                     // The block is complete when its last sample has been "recorded".
                     await PaceAsync(_options.Pacing, startNs + (long)(inFrames * 1e9 / rate), cancellationToken).ConfigureAwait(false);
@@ -133,5 +131,12 @@ public sealed class WavFileSource : SourceBase
             }
         }
         State = SourceState.Stopped;
+    }
+
+    private InvalidDataException Failure(string message, Exception? inner)
+    {
+        State = SourceState.Failed;
+        LastError = $"audio source '{Id}': {message}";
+        return new InvalidDataException(LastError, inner);
     }
 }

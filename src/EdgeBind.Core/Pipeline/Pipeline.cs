@@ -36,6 +36,9 @@ public sealed class SourceRuntime
 
     /// <summary>Windower counters (in = samples, out = windows, latency = time per sample).</summary>
     public StageStats WindowStats { get; }
+
+    /// <summary>Why the source failed (it threw, or ended in <see cref="SourceState.Failed"/>); null while it has not.</summary>
+    public string? Failure { get; internal set; }
 }
 
 /// <summary>How a stop went.</summary>
@@ -51,6 +54,7 @@ public sealed record StopResult(bool Drained, int Abandoned, TimeSpan Elapsed);
 /// </summary>
 public sealed class Pipeline : IAsyncDisposable
 {
+    private readonly Lock _failureGate = new();
     private readonly PipelineDefinition _definition;
     private readonly IReadOnlyList<IPipelineModule> _modules;
     private readonly ILoggerFactory _loggerFactory;
@@ -159,22 +163,45 @@ public sealed class Pipeline : IAsyncDisposable
         try
         {
             await source.RunAsync(runtime.Edge, _sourcesCts.Token).ConfigureAwait(false);
+            if (source.State == SourceState.Failed)
+            {
+                // A source that gave up without throwing has failed all the same.
+                SourceFailed(runtime, source.LastError ?? "failed", null);
+            }
         }
         catch (OperationCanceledException) when (_sourcesCts.IsCancellationRequested)
         {
         }
         catch (Exception ex)
         {
-            source.Stats.AddError();
-            _logger.LogError(ex, "source {Source} failed: {Message}", source.Id, ex.Message);
-            if (runtime.Definition.Required)
-            {
-                _failed.TrySetException(new InvalidOperationException($"required source '{source.Id}' failed: {ex.Message}", ex));
-            }
+            SourceFailed(runtime, ex.Message, ex);
         }
         finally
         {
             runtime.Edge.Complete();
+        }
+    }
+
+    private void SourceFailed(SourceRuntime runtime, string message, Exception? ex)
+    {
+        var source = runtime.Source;
+        source.Stats.AddError();
+        _logger.LogError(ex, "source {Source} failed: {Message}", source.Id, message);
+        bool allFailed;
+        lock (_failureGate)
+        {
+            runtime.Failure = message;
+            allFailed = _sources.All(s => s.Failure is not null);
+        }
+        if (runtime.Definition.Required)
+        {
+            _failed.TrySetException(new InvalidOperationException($"required source '{source.Id}' failed: {message}", ex));
+        }
+        else if (allFailed)
+        {
+            // Nothing will come any more: a run of only failed sources is a failed run, not a finished one.
+            _failed.TrySetException(new InvalidOperationException(
+                $"every source failed: {string.Join("; ", _sources.Select(s => $"{s.Source.Id}: {s.Failure}"))}", ex));
         }
     }
 

@@ -158,7 +158,8 @@ public static class WavReader
     private readonly record struct Format(WavSampleFormat Kind, int Channels, int SampleRate, int BitsPerSample, int BlockAlign);
 
     /// <summary>Format of a WAV file and the place of its samples: <see cref="Frames"/> whole frames from byte <see cref="DataOffset"/>.</summary>
-    internal readonly record struct WavLayout(WavSampleFormat Kind, int Channels, int SampleRate, int BitsPerSample, int BlockAlign, long DataOffset, int Frames);
+    /// <remarks><see cref="DeclaredFrames"/> is what the data chunk claims (null for a streaming writer's 0 or 0xFFFFFFFF placeholder).</remarks>
+    internal readonly record struct WavLayout(WavSampleFormat Kind, int Channels, int SampleRate, int BitsPerSample, int BlockAlign, long DataOffset, int Frames, long? DeclaredFrames);
 
     private static Format ReadFormat(Stream stream, uint size, string name)
     {
@@ -251,7 +252,8 @@ public static class WavReader
         {
             throw new InvalidDataException($"{name}: the WAV file is too long to decode in memory ({frames} frames x {format.Channels} channels)");
         }
-        return new WavLayout(format.Kind, format.Channels, format.SampleRate, format.BitsPerSample, format.BlockAlign, stream.Position, (int)frames);
+        long? declaredFrames = declared is 0 or uint.MaxValue ? null : declared / format.BlockAlign;
+        return new WavLayout(format.Kind, format.Channels, format.SampleRate, format.BitsPerSample, format.BlockAlign, stream.Position, (int)frames, declaredFrames);
     }
 
     /// <summary>
