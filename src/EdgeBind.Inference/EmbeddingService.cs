@@ -122,6 +122,31 @@ public sealed class EmbeddingService : IEmbeddingService, IDisposable
         }
     }
 
+    /// <summary>
+    /// The L2-normalised embeddings of <paramref name="count"/> independent, already preprocessed items
+    /// (row-major in <paramref name="tensor"/>) in one encoder run, written row-major to <paramref name="output"/>.
+    /// </summary>
+    public void EmbedItems(Modality modality, ReadOnlySpan<float> tensor, int count, Span<float> output)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(count);
+        var lane = LaneFor(modality);
+        lock (lane)
+        {
+            var items = ClipsOf(tensor.Length, lane.Encoder);
+            if (items != count || output.Length < count * Dimension)
+            {
+                throw new ArgumentException($"{lane.Encoder.Label}: expected {count} items in and {count} x {Dimension} values out, found {items} items and {output.Length} values");
+            }
+            var batch = lane.BatchFor(count);
+            tensor.CopyTo(batch.FloatInputs(count));
+            batch.Run(count);
+            for (var i = 0; i < count; i++)
+            {
+                batch.Embedding(i).CopyTo(output.Slice(i * Dimension, Dimension));
+            }
+        }
+    }
+
     private static int ClipsOf(int total, Encoder encoder)
     {
         if (total <= 0 || total % encoder.ItemLength != 0)

@@ -1,6 +1,7 @@
 using EdgeBind.Core;
 using EdgeBind.Inference;
 using EdgeBind.Matching.Detection;
+using EdgeBind.Preprocessing;
 using EdgeBind.Preprocessing.Vision;
 
 namespace EdgeBind.Matching;
@@ -23,15 +24,14 @@ public sealed class EmbeddingServiceQueryEmbedder(IEmbeddingService service) : I
 
 /// <summary>
 /// Region embeddings for audio-triggered detection: each crop goes through the same ImageBind vision
-/// preprocessing as a camera frame, then the model's vision encoder. Crops are embedded one at a time
-/// because detection runs only while a trigger query is open.
+/// preprocessing as a camera frame, then the crops of a call go through the vision encoder as one batch.
 /// </summary>
 public sealed class EmbeddingServiceRegionEmbedder : IRegionEmbedder
 {
     private readonly EmbeddingService _service;
     private readonly VisionPreprocessor _preprocessor = new();
-    private readonly float[] _tensor = new float[3 * 224 * 224];
     private readonly Lock _gate = new();
+    private float[] _tensor = [];
 
     /// <summary>Creates the embedder over <paramref name="service"/> (which must have a vision encoder).</summary>
     public EmbeddingServiceRegionEmbedder(EmbeddingService service) => _service = service;
@@ -43,14 +43,22 @@ public sealed class EmbeddingServiceRegionEmbedder : IRegionEmbedder
     public void EmbedCrops(IReadOnlyList<Frame> crops, Span<float> output)
     {
         ArgumentNullException.ThrowIfNull(crops);
-        var d = Dimension;
+        if (crops.Count == 0)
+        {
+            return;
+        }
+        var itemLength = _preprocessor.ItemLength();
         lock (_gate)
         {
+            if (_tensor.Length < crops.Count * itemLength)
+            {
+                _tensor = new float[crops.Count * itemLength];
+            }
             for (var i = 0; i < crops.Count; i++)
             {
-                _preprocessor.Process(crops[i], _tensor);
-                _service.EmbedTensor(Modality.Vision, _tensor).AsSpan().CopyTo(output.Slice(i * d, d));
+                _preprocessor.Process(crops[i], _tensor.AsSpan(i * itemLength, itemLength));
             }
+            _service.EmbedItems(Modality.Vision, _tensor.AsSpan(0, crops.Count * itemLength), crops.Count, output);
         }
     }
 }

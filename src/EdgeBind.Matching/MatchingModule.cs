@@ -91,6 +91,15 @@ public sealed class MatchingModule : IPipelineModule
         {
             builder.Services.TryGetValue(typeof(IRegionEmbedder), out var regionService);
             var detector = OpenDetector(definition, detection);
+            if (detector is not null && embedder is not null && detector.Dimension != embedder.Dimension)
+            {
+                var found = detector.Dimension;
+                var path = detector.Path;
+                detector.Dispose();
+                var at = definition.Section("detection")?.Get("detector")?.Get("path");
+                throw new ConfigException(definition.File, "detection.detector.path",
+                    $"{path}: takes {found}-d class embeddings, but the model's query embeddings are {embedder.Dimension}-d", at?.Line ?? 0, at?.Column ?? 0);
+            }
             if (detector is null && regionService is not IRegionEmbedder)
             {
                 throw definition.Section("detection")!.Error("detection by region proposals needs the vision encoder (no region embedder is registered); add a 'detector:' or a model with a vision encoder");

@@ -89,6 +89,49 @@ public class ManifestTests
     }
 
     [Fact]
+    public void Weights_precision_is_read_and_sets_the_parity_threshold()
+    {
+        using (var copy = new PackageCopy(m => m["modalities"]!["imu"]!["weights"] = "float16"))
+        {
+            var manifest = ModelManifest.Load(copy.Directory);
+            Assert.Equal(ModalitySpec.Float16Weights, manifest.Modalities[Modality.Imu].Weights);
+            Assert.Equal(ModalitySpec.Float32Weights, manifest.Modalities[Modality.Audio].Weights);
+            Assert.Equal(ParityCheck.Float16Threshold, ParityCheck.ThresholdFor(manifest.Modalities[Modality.Imu]));
+            Assert.Equal(ParityCheck.Threshold, ParityCheck.ThresholdFor(manifest.Modalities[Modality.Audio]));
+        }
+        using (var copy = new PackageCopy(m => m["modalities"]!["imu"]!["weights"] = "int8"))
+        {
+            var ex = Assert.Throws<InvalidDataException>(() => ModelManifest.Load(copy.Directory));
+            Assert.Contains("modalities.imu.weights: expected \"float32\" or \"float16\", found \"int8\"", ex.Message);
+        }
+    }
+
+    [Fact]
+    public void Video_preprocess_reads_imagebind_clip_sampling_and_names_bad_values()
+    {
+        static void AsVideo(JsonNode m, int crops)
+        {
+            var video = m["modalities"]!["vision"]!.DeepClone();
+            video["preprocess"]!["frames"] = 2;
+            video["preprocess"]!["clip_duration_s"] = 2.0;
+            video["preprocess"]!["clips_per_video"] = 5;
+            video["preprocess"]!["crops"] = crops;
+            m["modalities"]!["video"] = video;
+        }
+
+        using (var copy = new PackageCopy(m => AsVideo(m, 3)))
+        {
+            var p = Assert.IsType<VideoPreprocess>(ModelManifest.Load(copy.Directory).Modalities[Modality.Video].Preprocess);
+            Assert.Equal((2, 2.0, 5, 3), (p.Frames, p.ClipDurationS, p.ClipsPerVideo, p.Crops));
+        }
+        using (var copy = new PackageCopy(m => AsVideo(m, 2)))
+        {
+            var ex = Assert.Throws<InvalidDataException>(() => ModelManifest.Load(copy.Directory));
+            Assert.Contains("modalities.video.preprocess.crops: expected 1 or 3 spatial crops, found 2", ex.Message);
+        }
+    }
+
+    [Fact]
     public void Bad_nested_fields_are_named_with_their_path()
     {
         using (var copy = new PackageCopy(m => m["modalities"]!["audio"]!["preprocess"]!["std"] = -1))

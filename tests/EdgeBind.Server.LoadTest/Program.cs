@@ -20,6 +20,16 @@ using Microsoft.Extensions.Logging.Abstractions;
 // A first loaded phase warms up (JIT, connections) and is not counted; the summary compares the medians
 // of the idle and loaded phases' p99, which is robust to a noisy neighbour on a shared machine.
 //   dotnet run -c Release --project tests/EdgeBind.Server.LoadTest -- [phase s] [ws clients] [requests/s] [pairs]
+// Hostile clients (non-reading WebSocket clients, a POST flood, upload litter) and the server's memory: see Hostile.cs.
+//   dotnet run -c Release --project tests/EdgeBind.Server.LoadTest -- hostile [ws clients] [posts] [hold s]
+if (args.Length > 0 && args[0] == "hostile")
+{
+    return await Hostile.RunAsync(args[1..]);
+}
+if (args.Length > 0 && args[0].StartsWith("hostile-", StringComparison.Ordinal))
+{
+    return await Hostile.ChildAsync(args[0], int.Parse(args[1], CultureInfo.InvariantCulture), int.Parse(args[2], CultureInfo.InvariantCulture), double.Parse(args[3], CultureInfo.InvariantCulture));
+}
 if (args.Length > 0 && args[0] == "load")
 {
     // Child process: the load generator, so its threads and allocations are not the server's.

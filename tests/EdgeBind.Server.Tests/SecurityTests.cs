@@ -336,6 +336,33 @@ public sealed class SecurityTests(PipelineFixture fixture) : IClassFixture<Pipel
     }
 
     [Fact]
+    public async Task Concurrent_creates_never_take_the_store_past_max_queries()
+    {
+        var store = (IQueryStore)fixture.Pipeline.Services[typeof(IQueryStore)];
+        var existing = store.List().Count;
+        await using var server = await fixture.StartServerAsync(o =>
+        {
+            o.WriteRatePerS = 0;
+            o.MaxQueries = existing + 5;
+        });
+        using var client = server.Client();
+        var responses = await Task.WhenAll(Enumerable.Range(0, 24).Select(i => client.PostAsync("/api/queries", Json($$"""{"id":"race-{{i}}","text":"x"}"""))));
+        try
+        {
+            Assert.Equal(5, responses.Count(r => r.StatusCode == HttpStatusCode.Created));
+            Assert.Equal(19, responses.Count(r => r.StatusCode == HttpStatusCode.Conflict));
+            Assert.Equal(existing + 5, store.List().Count);
+        }
+        finally
+        {
+            foreach (var q in store.List().Where(q => q.Id.StartsWith("race-", StringComparison.Ordinal)))
+            {
+                store.Remove(q.Id);
+            }
+        }
+    }
+
+    [Fact]
     public async Task Writes_are_rate_limited_per_client_with_429_naming_the_limit()
     {
         await using var server = await fixture.StartServerAsync(o => o.WriteRatePerS = 2);
@@ -444,6 +471,22 @@ public sealed class SecurityTests(PipelineFixture fixture) : IClassFixture<Pipel
         Assert.NotEmpty(perRequest);
         Assert.All(perRequest, l => Assert.True(l.Level <= LogLevel.Debug, $"{l.Level}: {l.Message}"));
         Assert.Contains(lines, l => l.Level == LogLevel.Information && l.Message.StartsWith("server for", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void The_daemon_logger_escapes_pipeline_names_and_lowers_per_request_information()
+    {
+        var sink = new CapturingLoggerProvider();
+        using var inner = LoggerFactory.Create(b => b.SetMinimumLevel(LogLevel.Trace).AddProvider(sink));
+        using var safe = new Security.SafeLoggerFactory(inner);
+        safe.CreateLogger("EdgeBind.Core.Pipeline").LogInformation("pipeline {Name} started", "demo\n2026-01-01 fake line\u001b[2J\u202Eevil\\x");
+        safe.CreateLogger("Microsoft.AspNetCore.Hosting.Diagnostics").LogInformation("Request starting GET /");
+        safe.CreateLogger("Microsoft.AspNetCore.Hosting.Diagnostics").LogWarning("a warning stays a warning");
+        var lines = sink.Lines.ToArray();
+        Assert.Equal((LogLevel.Information, "pipeline demo\\x0A2026-01-01 fake line\\x1B[2J\\u202Eevil\\\\x started"), lines[0]);
+        Assert.Equal(LogLevel.Debug, lines[1].Level);
+        Assert.Equal(LogLevel.Warning, lines[2].Level);
+        Assert.Equal("plain text stays as it is \\ here", Security.LogText.Escape("plain text stays as it is \\ here"));
     }
 
     private sealed class CapturingLoggerProvider : ILoggerProvider

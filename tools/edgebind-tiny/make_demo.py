@@ -57,7 +57,8 @@ def segment_at(t):
 
 
 def visual_keyframes():
-    """One rendered scene per KEYFRAME_S within each segment (same scene for vision/depth/thermal)."""
+    """One rendered scene per KEYFRAME_S within each segment (same scene for vision/depth/thermal):
+    (segment, index) -> (image, depth, thermal, concept box or None)."""
     frames = {}
     for k, (a, b, c) in enumerate(SEGMENTS):
         t = a
@@ -65,11 +66,58 @@ def visual_keyframes():
         while t < b:
             concept = c.get("vision")
             rng = world.rng_for(world.DEMO_SEED_BASE + 1000 * k + j)
-            img, dep, tmp, _ = world.render_visual(rng, concept)
-            frames[(k, j)] = (img, dep, tmp)
+            img, dep, tmp, attrs = world.render_visual(rng, concept)
+            frames[(k, j)] = (img, dep, tmp, attrs["box"])
             t += KEYFRAME_S
             j += 1
     return frames
+
+
+def keyframe_entries(frames):
+    """timeline.json's `keyframes`: each camera scene's time range and the box of what it shows."""
+    out = []
+    for (k, j), (_, _, _, box) in sorted(frames.items()):
+        a, b, c = SEGMENTS[k]
+        start = a + j * KEYFRAME_S
+        concept = c.get("vision")
+        out.append({"start_s": float(start), "end_s": float(min(b, start + KEYFRAME_S)),
+                    "objects": [] if concept is None else [{"concept": concept, "box": box}]})
+    return out
+
+
+KEYFRAMES_NOTE = ("Each keyframe is one camera scene; objects[].box is [x, y, width, height] in pixels of the "
+                  "224x224 frame, around the concept's painted pixels. The video pans: the frame at t shows the "
+                  "scene shifted right by round(pan_px * sin(2 pi (t - start of its segment) / pan_period_s)) "
+                  "pixels (edge column repeated), so boxes move by that many pixels; depth and thermal frames "
+                  "are not panned.")
+
+
+def add_keyframes(timeline, frames):
+    timeline["keyframes_note"] = KEYFRAMES_NOTE
+    timeline["pan_px"] = 3
+    timeline["pan_period_s"] = KEYFRAME_S
+    timeline["keyframes"] = keyframe_entries(frames)
+
+
+def write_boxes_only(out):
+    """Adds the keyframes to the committed timeline.json, first checking that the committed depth frames
+    (lossless) are what the keyframes render, so the boxes belong to the committed recording."""
+    frames = visual_keyframes()
+    for i in range(int(DURATION * DEPTH_FPS)):
+        t = i / DEPTH_FPS
+        path = os.path.join(out, "depth", f"{i:06d}.png")
+        with Image.open(path) as im:
+            want = np.array(im).astype(np.int64)
+        got = np.clip(np.round(keyframe_for(t, frames)[1] * 1000.0), 0, 65535).astype(np.int64)  # as write_depth_png16
+        if not np.array_equal(want, got):
+            raise SystemExit(f"{path}: the keyframe at {t} s no longer renders this frame; boxes would not match it")
+    path = os.path.join(out, "timeline.json")
+    with open(path) as fh:
+        timeline = json.load(fh)
+    add_keyframes(timeline, frames)
+    with open(path, "w") as fh:
+        json.dump(timeline, fh, indent=1)
+        fh.write("\n")
 
 
 def keyframe_for(t, frames):
@@ -149,8 +197,14 @@ def make_imu():
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default="pipelines/demo-scenario")
+    ap.add_argument("--boxes-only", action="store_true",
+                    help="only add the keyframes' boxes to the committed timeline.json (checked against its depth frames)")
     args = ap.parse_args()
     out = args.out
+    if args.boxes_only:
+        write_boxes_only(out)
+        print("keyframe boxes written to", os.path.join(out, "timeline.json"))
+        return
     os.makedirs(os.path.join(out, "depth"), exist_ok=True)
     os.makedirs(os.path.join(out, "thermal"), exist_ok=True)
     rng = world.rng_for(world.DEMO_SEED_BASE)
@@ -213,6 +267,7 @@ def main():
         for m in ALL:
             if m in c:
                 timeline["segments"].append({"concept": c[m], "modality": m, "start_s": float(a), "end_s": float(b)})
+    add_keyframes(timeline, frames)
     with open(os.path.join(out, "timeline.json"), "w") as fh:
         json.dump(timeline, fh, indent=1)
         fh.write("\n")

@@ -13,6 +13,8 @@ Files (per concept, --per-concept samples; seeds from world.EVAL_SEED_BASE, neve
   index.json                  files, concepts, prompts, zero-shot accuracies on this set
   expected_embeddings.npz     per modality [n,256] float32 in index order (key = modality; "text"
                               holds the prompt embeddings in concept order)
+  vision_boxes.json           per image the concept's box [x, y, width, height] in pixels
+                              (--boxes-only rewrites just this file, checking each image re-renders identically)
 """
 from __future__ import annotations
 
@@ -67,6 +69,30 @@ def write_files(out: str, per_concept: int) -> list[dict]:
     return files
 
 
+def write_boxes(out: str) -> dict:
+    """vision_boxes.json: each evaluation image's concept box, re-rendered from its seed. Re-rendering
+    must give the committed PNG's pixels exactly (the box belongs to that image); otherwise this fails."""
+    with open(os.path.join(out, "index.json")) as fh:
+        index = json.load(fh)
+    images = []
+    for f in index["files"]:
+        if f["modality"] != "vision":
+            continue
+        s = world.render(f["seed"])
+        committed = np.asarray(Image.open(os.path.join(out, f["path"])).convert("RGB"))
+        if s["key"] != f["concept"] or not np.array_equal(committed, s["image"]):
+            raise SystemExit(f"{f['path']}: seed {f['seed']} no longer renders this image; boxes would not match it")
+        images.append({"path": f["path"], "seed": f["seed"], "objects": [{"concept": f["concept"], "box": s["box"]}]})
+    doc = {"description": "Ground truth boxes of the evaluation images: [x, y, width, height] in pixels of the "
+                          "224x224 image, around the concept's visible painted pixels (world.py paints a coverage "
+                          "mask beside the colour layer)",
+           "images": images}
+    with open(os.path.join(out, "vision_boxes.json"), "w") as fh:
+        json.dump(doc, fh, indent=1)
+        fh.write("\n")
+    return doc
+
+
 def file_tensor(out: str, f: dict) -> np.ndarray:
     """[clips, ...] runtime input tensors made from the file."""
     p = os.path.join(out, f["path"])
@@ -104,7 +130,12 @@ def main():
     ap.add_argument("--vocab", default=None)
     ap.add_argument("--out", default="models/edgebind-tiny-eval")
     ap.add_argument("--per-concept", type=int, default=2)
+    ap.add_argument("--boxes-only", action="store_true",
+                    help="only (re)write vision_boxes.json for the committed images, checking they re-render identically")
     args = ap.parse_args()
+    if args.boxes_only:
+        print(len(write_boxes(args.out)["images"]), "image boxes written")
+        return
     torch.set_num_threads(2)
     model, ck = load_model(args.ckpt)
     vocab = args.vocab or os.path.join(os.path.dirname(args.ckpt), "bpe_edgebind_tiny.txt.gz")
@@ -150,6 +181,7 @@ def main():
     with open(os.path.join(args.out, "index.json"), "w") as fh:
         json.dump(index, fh, indent=1)
         fh.write("\n")
+    write_boxes(args.out)
     print(json.dumps({"zero_shot_top1_percent": acc, "zero_shot_correct": correct}))
 
 

@@ -136,5 +136,45 @@ class TokenizerTest(unittest.TestCase):
             self.assertNotIn(0, long)
 
 
+class BoxTest(unittest.TestCase):
+    REPO = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+
+    def test_box_lies_in_the_frame_around_something(self):
+        for c in ("dog", "siren", "glass_breaking", "walking"):
+            rng = world.rng_for(world.LOC_TUNE_SEED_BASE + 7)
+            img, _, _, attrs = world.render_visual(rng, c)
+            x, y, w, h = attrs["box"]
+            self.assertTrue(0 <= x and 0 <= y and x + w <= 224 and y + h <= 224, (c, attrs["box"]))
+            self.assertTrue(8 <= w and 8 <= h, (c, attrs["box"]))
+            # the image inside the box is not all background colour: the object is there
+            self.assertGreater(float(img[y:y + h, x:x + w].std()), 5.0, c)
+
+    def test_boxes_leave_renders_unchanged(self):
+        # The committed evaluation images re-render to the same pixels and their boxes to the committed ones.
+        import json
+        from PIL import Image
+        root = os.path.join(self.REPO, "models", "edgebind-tiny-eval")
+        with open(os.path.join(root, "vision_boxes.json")) as fh:
+            doc = json.load(fh)
+        for entry in doc["images"][:6]:
+            s = world.render(entry["seed"])
+            committed = np.asarray(Image.open(os.path.join(root, entry["path"])).convert("RGB"))
+            np.testing.assert_array_equal(committed, s["image"], err_msg=entry["path"])
+            self.assertEqual(entry["objects"][0]["box"], s["box"], entry["path"])
+
+    def test_composite_boxes_are_on_their_sides(self):
+        # render_composite paints the first concept left of centre and the second right of it.
+        img, boxes = world.render_composite(world.LOC_TUNE_SEED_BASE + 11, [world.CONCEPT_KEYS.index("dog"), world.CONCEPT_KEYS.index("car")])
+        self.assertEqual(list(boxes), ["dog", "car"])
+        dx, _, dw, _ = boxes["dog"]
+        cx, _, cw, _ = boxes["car"]
+        self.assertLess(dx + dw / 2, cx + cw / 2)
+        np.testing.assert_array_equal(img, world.render_composite_image(world.LOC_TUNE_SEED_BASE + 11, [1, 13]))
+
+    def test_empty_scene_has_no_box(self):
+        _, _, _, attrs = world.render_visual(world.rng_for(5), None)
+        self.assertIsNone(attrs["box"])
+
+
 if __name__ == "__main__":
     unittest.main()

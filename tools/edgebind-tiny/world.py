@@ -63,6 +63,10 @@ BACKGROUND_SYNONYMS = ["empty scene", "empty room", "empty street", "nothing", "
 BACKGROUND_PROMPT = "a photo of an empty scene"
 BACKGROUND_ENTRY = ("background", "a ", "empty scene", BACKGROUND_SYNONYMS)  # shaped like a CONCEPTS entry
 BACKGROUND_SEED_BASE = 3_000_000
+# Localisation sets (tools/edgebind-tiny/make_localisation_set.py): thresholds are tuned on the first,
+# figures are reported on the second; neither is used in training.
+LOC_TUNE_SEED_BASE = 4_000_000
+LOC_HELDOUT_SEED_BASE = 5_000_000
 
 CAPTION_TEMPLATES = [
     "a photo of {a}{x}", "a picture of {a}{x}", "an image of {a}{x}", "{a}{x}", "{x}",
@@ -117,6 +121,36 @@ class Canvas:
         self.d_rgb = ImageDraw.Draw(self.rgb)
         self.d_dep = ImageDraw.Draw(self.dep)
         self.d_tmp = ImageDraw.Draw(self.tmp)
+        # Ground truth for localisation: one coverage mask per object, painted alongside the colour
+        # layer. It draws no random numbers and touches no other layer, so renders stay bit-identical.
+        self.masks: dict[str, Image.Image] = {}
+        self.order: list[str] = []
+        self._d_mask = None
+
+    def mark(self, name: str | None):
+        """Parts painted from now on belong to object `name` (None: scenery, e.g. a bird's branch)."""
+        if name is None:
+            self._d_mask = None
+            return
+        if name not in self.masks:
+            self.masks[name] = Image.new("L", self.rgb.size, 0)
+        if name in self.order:
+            self.order.remove(name)
+        self.order.append(name)
+        self._d_mask = ImageDraw.Draw(self.masks[name])
+
+    def boxes(self) -> dict[str, list[int] | None]:
+        """Per object: [x, y, width, height] (pixels) around its visible pixels, objects painted later
+        hiding earlier ones; None when nothing of it is visible."""
+        out = {}
+        self.visible = {}  # per object: visible pixels / painted pixels inside the frame
+        covered = np.zeros((self.rgb.size[1], self.rgb.size[0]), bool)
+        for name in reversed(self.order):
+            m = np.asarray(self.masks[name]) > 0
+            out[name] = mask_box(m & ~covered)
+            self.visible[name] = float((m & ~covered).sum()) / max(1, int(m.sum()))
+            covered |= m
+        return {name: out[name] for name in self.order}
 
     @staticmethod
     def _c(col):
@@ -127,6 +161,8 @@ class Canvas:
         self.d_rgb.polygon(pts, fill=self._c(col))
         self.d_dep.polygon(pts, fill=float(z))
         self.d_tmp.polygon(pts, fill=float(t))
+        if self._d_mask is not None:
+            self._d_mask.polygon(pts, fill=255)
 
     def ellipse(self, box, col, z, t):
         x0, y0, x1, y1 = [float(v) for v in box]
@@ -134,6 +170,8 @@ class Canvas:
         self.d_rgb.ellipse(box, fill=self._c(col))
         self.d_dep.ellipse(box, fill=float(z))
         self.d_tmp.ellipse(box, fill=float(t))
+        if self._d_mask is not None:
+            self._d_mask.ellipse(box, fill=255)
 
     def line(self, pts, width, col, z, t):
         pts = [(float(x), float(y)) for x, y in pts]
@@ -141,6 +179,8 @@ class Canvas:
         self.d_rgb.line(pts, fill=self._c(col), width=w, joint="curve")
         self.d_dep.line(pts, fill=float(z), width=w)
         self.d_tmp.line(pts, fill=float(t), width=w)
+        if self._d_mask is not None:
+            self._d_mask.line(pts, fill=255, width=w)
         if w > 3:  # round caps so limbs look like limbs
             for (x, y) in (pts[0], pts[-1]):
                 r = w / 2
@@ -149,6 +189,14 @@ class Canvas:
     def arrays(self):
         return (np.asarray(self.rgb).copy(), np.asarray(self.dep, dtype=np.float32).copy(),
                 np.asarray(self.tmp, dtype=np.float32).copy())
+
+
+def mask_box(mask: np.ndarray) -> list[int] | None:
+    """[x, y, width, height] in pixels of the set pixels of a boolean [H,W] mask; None when empty."""
+    ys, xs = np.nonzero(mask)
+    if len(xs) == 0:
+        return None
+    return [int(xs.min()), int(ys.min()), int(xs.max() - xs.min() + 1), int(ys.max() - ys.min() + 1)]
 
 
 class Place:
@@ -416,11 +464,15 @@ def obj_bird(cv, rng, ctx):
     by = float(rng.uniform(60, 150))
     flip = 1.0 if rng.random() < 0.5 else -1.0
     if perched:  # branch across the frame at the bird's distance
+        bird = cv.order[-1] if cv.order and cv._d_mask is not None else None
+        cv.mark(None)  # the branch is scenery, not the bird
         y = by + 0.05 * s
         cv.line([(0, y + rng.normal(0, 8)), (SIZE, y + rng.normal(0, 8))], max(3, s * 0.12), [90, 60, 30], z + 0.1, amb)
         for _ in range(5):
             lx = float(rng.uniform(0, SIZE))
             cv.ellipse((lx - 9, y - 14, lx + 9, y), jitter(rng, [60, 130, 50]), z + 0.1, amb)
+        if bird is not None:
+            cv.mark(bird)
     P = Place(cv, cx, by, s, z, flip)
     P.poly([(-0.3, 0.45), (-0.75, 0.55), (-0.75, 0.35)], col * 0.8, t - 4)  # tail
     P.ell(0.0, 0.45, 0.35, 0.22, col, t)
@@ -621,8 +673,9 @@ PAINTERS = {
 }
 
 
-def render_visual(rng, concept: str | None):
-    """concept None renders an empty scene (background only). Returns image uint8 [H,W,3], depth m float32 [H,W], thermal C float32 [H,W], attrs dict."""
+def render_visual(rng, concept: str | None, paint: bool = True):
+    """concept None renders an empty scene (background only). Returns image uint8 [H,W,3], depth m float32 [H,W], thermal C float32 [H,W], attrs dict.
+    paint=False gives the same scene without the object (its "plate": same geometry, lighting and noise draws)."""
     painter, p_out = PAINTERS[concept] if concept is not None else (lambda cv, rng, ctx: None, 0.5)
     outdoor = bool(rng.random() < p_out)
     ctx = scene_context(rng, outdoor)
@@ -639,7 +692,11 @@ def render_visual(rng, concept: str | None):
     rgb, dep, tmp = background(rng, outdoor, ctx)
     cv = Canvas(rgb, dep, tmp)
     pre.bit_generator.state = st
-    painter(cv, pre, ctx)
+    if concept is not None:
+        cv.mark(concept)
+    if paint:
+        painter(cv, pre, ctx)
+    boxes = cv.boxes()
     rgb, dep, tmp = cv.arrays()
     # lighting, sensor noise
     light = float(rng.uniform(0.55, 1.25)) * (0.45 if ctx["night"] else 1.0)
@@ -654,13 +711,21 @@ def render_visual(rng, concept: str | None):
     dep = np.clip(dep, 0.05, FAR_M).astype(np.float32)
     tmp = ndimage.gaussian_filter(tmp, float(rng.uniform(0.6, 1.6))).astype(np.float32)
     tmp = tmp + rng.normal(0, 0.25, tmp.shape).astype(np.float32)
-    attrs = {"night": ctx["night"], "outdoor": outdoor}
+    # box: where the concept is painted, [x, y, width, height] in pixels (None for an empty scene)
+    attrs = {"night": ctx["night"], "outdoor": outdoor, "box": boxes.get(concept) if concept is not None else None}
     return img, dep, tmp, attrs
 
 
 def render_composite_image(seed: int, concepts: list[int]) -> np.ndarray:
     """One image showing several concepts (for the embedding-arithmetic test): the first concept's
     scene, then each further concept painted into it on alternating sides. Image only."""
+    return render_composite(seed, concepts)[0]
+
+
+def render_composite(seed: int, concepts: list[int], paint: bool = True, visible: dict | None = None) -> tuple[np.ndarray, dict[str, list[int] | None]]:
+    """render_composite_image's image and each concept's box (key -> [x, y, width, height] around its
+    visible pixels, or None when a later concept hides it completely). paint=False: the scene without them.
+    `visible`, when given, receives each concept's visible fraction of its painted pixels."""
     rng = rng_for(seed)
     keys = [CONCEPT_KEYS[c] for c in concepts]
     outdoor = bool(rng.random() < PAINTERS[keys[0]][1])
@@ -677,10 +742,15 @@ def render_composite_image(seed: int, concepts: list[int]) -> np.ndarray:
     cv = Canvas(rgb, dep, tmp)
     for k, (key, sd) in enumerate(zip(keys, seeds)):
         ctx["cx_range"] = ranges[k % 2]
-        PAINTERS[key][0](cv, np.random.Generator(np.random.PCG64(sd)), ctx)
+        cv.mark(key)
+        if paint:
+            PAINTERS[key][0](cv, np.random.Generator(np.random.PCG64(sd)), ctx)
+    boxes = cv.boxes()
+    if visible is not None:
+        visible.update(cv.visible)
     img = cv.arrays()[0].astype(np.float32) * float(rng.uniform(0.6, 1.2))
     img += rng.normal(0, float(rng.uniform(1, 6)), img.shape)
-    return np.clip(img, 0, 255).astype(np.uint8)
+    return np.clip(img, 0, 255).astype(np.uint8), boxes
 
 
 # ----------------------------------------------------------------------------------------------
@@ -1157,7 +1227,7 @@ def render(seed: int, concept: int | None = None) -> dict:
     imu = render_imu(r_imu, "none" if background else key)
     cap = caption(r_txt, concept, attrs)
     return {"seed": int(seed), "concept": concept, "key": key, "image": image, "depth": depth,
-            "thermal": thermal, "audio": audio, "imu": imu, "caption": cap, "attrs": attrs}
+            "thermal": thermal, "audio": audio, "imu": imu, "caption": cap, "attrs": attrs, "box": attrs["box"]}
 
 
 if __name__ == "__main__":  # quick look: python3 world.py OUTDIR

@@ -7,7 +7,7 @@
 
     # the real ImageBind (workstation, see README.md "Using the real ImageBind")
     python3 tools/export/export.py --preset imagebind --ckpt .checkpoints/imagebind_huge.pth \
-        --vocab <imagebind>/bpe/bpe_simple_vocab_16e6.txt.gz --out /data/edgebind-models/imagebind-huge
+        --vocab ImageBind/imagebind/bpe/bpe_simple_vocab_16e6.txt.gz --out /data/edgebind-models/imagebind-huge
 
 Per modality the exported graph is preprocessor -> trunk -> head -> L2 normalisation (the logit
 scale is left out and recorded in the manifest). Inputs are named after the modality, the output

@@ -11,7 +11,11 @@ Each anchor's feature is its mean colour minus 0.5, projected by a fixed 3x8 mat
 so a class embedding made the same way from a colour finds the box filled with that colour. The
 script also writes <out>.classes.json with such embeddings for red, green, blue and grey.
 
-Usage: /usr/bin/python3 tools/testmodels/make_detector.py tests/EdgeBind.Matching.Tests/testdata/detector.onnx
+Usage: /usr/bin/python3 tools/testmodels/make_detector.py tests/EdgeBind.Matching.Tests/testdata/detector.onnx [DIM]
+
+DIM (default 8) sets the class embedding width: 256 makes one that accepts EdgeBind-tiny's query embeddings.
+It still only knows colours, so `edgebind bench detection --method detector` with it measures the external
+detector path (contract, scaling, thresholds) and a chance-level baseline, not a real open-vocabulary detector.
 """
 import json
 import sys
@@ -33,10 +37,10 @@ def anchors():
 
 
 class Detector(torch.nn.Module):
-    def __init__(self):
+    def __init__(self, dim=DIM):
         super().__init__()
         generator = torch.Generator().manual_seed(7)
-        self.register_buffer("projection", torch.randn(3, DIM, generator=generator))
+        self.register_buffer("projection", torch.randn(3, dim, generator=generator))
         self.register_buffer("anchors", anchors())
 
     def features(self, image):
@@ -61,9 +65,10 @@ def colour_embedding(model, rgb):
 
 def main():
     out = sys.argv[1] if len(sys.argv) > 1 else "detector.onnx"
-    model = Detector().eval()
+    dim = int(sys.argv[2]) if len(sys.argv) > 2 else DIM
+    model = Detector(dim).eval()
     image = torch.rand(1, 3, SIZE, SIZE)
-    classes = torch.randn(3, DIM)
+    classes = torch.randn(3, dim)
     torch.onnx.export(
         model, (image, classes), out,
         input_names=["image", "class_embeddings"], output_names=["boxes", "scores"],

@@ -21,6 +21,7 @@ public static class BenchCommand
         var bench = new Command("bench", "Measure single-threaded throughput of pipeline stages, or a pipeline's sensor-to-event latency.");
         bench.Subcommands.Add(CreatePreprocess());
         bench.Subcommands.Add(LatencyBenchCommand.Create());
+        bench.Subcommands.Add(DetectionBenchCommand.Create());
         return bench;
     }
 

@@ -92,9 +92,10 @@ public static class ModelsCommand
                 var spec = package.Manifest.Modalities[r.Modality];
                 var pass = r.MinCosine >= ParityCheck.ThresholdFor(spec);
                 ok &= pass;
-                Console.WriteLine(string.Format(CultureInfo.InvariantCulture, "{0,-8} {1} items  min cosine {2:F6}  max |diff| {3:E2}  {4}{5}",
+                Console.WriteLine(string.Format(CultureInfo.InvariantCulture, "{0,-8} {1} items  min cosine {2:F6} (1 - cos {6:E1})  max |diff| {3:E2}  {4}{5}",
                     r.Modality.ToConfigName(), r.Items, r.MinCosine, r.MaxAbsDiff, pass ? "ok" : "FAIL",
-                    spec.Weights == ModalitySpec.Float16Weights ? $" (float16 weights, threshold {ParityCheck.Float16Threshold})" : ""));
+                    spec.Weights == ModalitySpec.Float16Weights ? $" (float16 weights, threshold {ParityCheck.Float16Threshold})" : "",
+                    Math.Max(0, 1 - r.MinCosine)));
             }
             if (!checkedAny)
             {

@@ -23,6 +23,9 @@ public sealed class DetectionOptions : IValidatable
     /// <summary>Crop sizes as fractions of the frame's width and height; crops tile the frame with <see cref="GridOverlap"/>.</summary>
     public List<double> GridScales { get; set; } = [1.0, 0.5, 0.25];
 
+    /// <summary>Grid crop aspects: 1 keeps the frame's shape, 2 is twice as wide for the same area, 0.5 twice as tall.</summary>
+    public List<double> GridAspects { get; set; } = [1.0];
+
     /// <summary>Overlap of neighbouring grid crops, fraction of the crop size in [0, 0.9].</summary>
     public double GridOverlap { get; set; } = 0.5;
 
@@ -41,13 +44,16 @@ public sealed class DetectionOptions : IValidatable
     /// <summary>Most blobs proposed (largest first).</summary>
     public int MotionMaxBlobs { get; set; } = 8;
 
+    /// <summary>Whether blobs are also proposed split at a dip in their foreground columns, and all blobs together as one.</summary>
+    public bool MotionSplit { get; set; } = true;
+
     /// <summary>Width frames are scaled to before background subtraction, pixels.</summary>
     public int MotionWidth { get; set; } = 320;
 
     /// <summary>Crops per encoder call.</summary>
     public int BatchSize { get; set; } = 16;
 
-    /// <summary>Most boxes per detection.</summary>
+    /// <summary>Most boxes per label and detection.</summary>
     public int TopK { get; set; } = 5;
 
     /// <summary>Lowest score a box needs (cosine for proposals, detector score for the ONNX detector).</summary>
@@ -55,6 +61,30 @@ public sealed class DetectionOptions : IValidatable
 
     /// <summary>Boxes overlapping a better box by more than this IoU are dropped.</summary>
     public double NmsIou { get; set; } = 0.5;
+
+    /// <summary>
+    /// A region gives a box for every label scoring within this cosine margin of its best label (0: its best
+    /// label only). With a classification group's classes as labels, a region that looks clearly more like
+    /// another class gives no box for the trigger's.
+    /// </summary>
+    public double LabelMargin { get; set; }
+
+    /// <summary>
+    /// Whether each kept box is refined from the regions around it: the score-weighted mean of the edges of
+    /// the regions that overlap it and score within <see cref="RefineMargin"/> of it.
+    /// </summary>
+    public bool Refine { get; set; }
+
+    /// <summary>How far below a box's score (cosine) a neighbouring region may score and still shape it.</summary>
+    public double RefineMargin { get; set; } = 0.05;
+
+    /// <summary>
+    /// How far (cosine) a region must score above its background baseline for the label; below it the region
+    /// gives no box. The baseline of a motion blob is the same region of the background the camera saw before
+    /// it; of a grid crop, the frame's median region (mostly background). An object that is not there scores
+    /// about as well as the background, so an absent object gives no box. 0 = off.
+    /// </summary>
+    public double MinContrast { get; set; }
 
     /// <summary>Optional external open-vocabulary detector.</summary>
     public DetectorOptions? Detector { get; set; }
@@ -65,6 +95,7 @@ public sealed class DetectionOptions : IValidatable
         ArgumentNullException.ThrowIfNull(validator);
         validator.Require(Triggers.Count > 0, "triggers", "at least one query id", Triggers.Count);
         validator.Require(GridScales.All(s => s is > 0 and <= 1), "grid_scales", "fractions in (0, 1]", string.Join(", ", GridScales));
+        validator.Require(GridAspects.Count > 0 && GridAspects.All(a => a is >= 0.1 and <= 10), "grid_aspects", "aspects in [0.1, 10]", string.Join(", ", GridAspects));
         validator.Require(GridOverlap is >= 0 and <= 0.9, "grid_overlap", "a fraction in [0, 0.9]", GridOverlap);
         validator.Require(MotionHistory >= 1, "motion_history", "a frame count >= 1", MotionHistory);
         validator.Require(MotionVarThreshold > 0, "motion_var_threshold", "a threshold > 0", MotionVarThreshold);
@@ -74,6 +105,9 @@ public sealed class DetectionOptions : IValidatable
         validator.Require(BatchSize is >= 1 and <= 256, "batch_size", "a count in [1, 256]", BatchSize);
         validator.Require(TopK >= 1, "top_k", "a count >= 1", TopK);
         validator.Require(NmsIou is > 0 and <= 1, "nms_iou", "an IoU in (0, 1]", NmsIou);
+        validator.Require(RefineMargin is >= 0 and <= 2, "refine_margin", "a cosine margin in [0, 2]", RefineMargin);
+        validator.Require(LabelMargin is >= 0 and <= 2, "label_margin", "a cosine margin in [0, 2]", LabelMargin);
+        validator.Require(MinContrast is >= 0 and <= 2, "min_contrast", "a cosine margin in [0, 2]", MinContrast);
         validator.Require(GridScales.Count > 0 || Motion || Detector is not null, "grid_scales", "grid scales, motion or a detector", "none of them");
     }
 }

@@ -48,11 +48,20 @@ public sealed class OnnxOpenVocabularyDetector : IDisposable
                 throw new InvalidDataException($"{path}: expected input 'class_embeddings' float32 [K,D] with fixed D, found [{string.Join(",", cd)}]");
             }
             Dimension = cd[1];
-            foreach (var output in new[] { "boxes", "scores" })
+            if (classes.ElementDataType != TensorElementType.Float)
             {
-                if (!_session.OutputMetadata.ContainsKey(output))
+                throw new InvalidDataException($"{path}: expected input 'class_embeddings' float32 [K,D], found {classes.ElementDataType} [{string.Join(",", cd)}]");
+            }
+            foreach (var (output, last) in new[] { ("boxes", 4), ("scores", -1) })
+            {
+                if (!_session.OutputMetadata.TryGetValue(output, out var meta))
                 {
                     throw new InvalidDataException($"{path}: expected outputs 'boxes' [M,4] and 'scores' [M,K], found {string.Join(", ", _session.OutputMetadata.Keys)}");
+                }
+                var od = meta.Dimensions;
+                if (od.Length != 2 || meta.ElementDataType != TensorElementType.Float || (last > 0 && od[1] > 0 && od[1] != last))
+                {
+                    throw new InvalidDataException($"{path}: expected output '{output}' float32 {(last > 0 ? "[M,4]" : "[M,K]")}, found {meta.ElementDataType} [{string.Join(",", od)}]");
                 }
             }
         }

@@ -6,14 +6,21 @@ namespace EdgeBind.Matching.Detection;
 public static class RegionProposals
 {
     /// <summary>Crops of each scale (fraction of width and height) tiling the frame with the given overlap.</summary>
-    public static List<Rect> Grid(int width, int height, IReadOnlyList<double> scales, double overlap)
+    public static List<Rect> Grid(int width, int height, IReadOnlyList<double> scales, double overlap) => Grid(width, height, scales, overlap, [1.0]);
+
+    /// <summary>
+    /// Crops of each scale and aspect tiling the frame with the given overlap. Aspect a stretches a crop to
+    /// a times its width-to-height ratio at the same area (a &gt; 1 wider), clamped to the frame.
+    /// </summary>
+    public static List<Rect> Grid(int width, int height, IReadOnlyList<double> scales, double overlap, IReadOnlyList<double> aspects)
     {
         ArgumentNullException.ThrowIfNull(scales);
+        ArgumentNullException.ThrowIfNull(aspects);
         var boxes = new List<Rect>();
-        foreach (var scale in scales)
+        foreach (var (scale, aspect) in scales.SelectMany(s => aspects.Select(a => (s, a))))
         {
-            var w = Math.Max(1, (int)Math.Round(width * scale));
-            var h = Math.Max(1, (int)Math.Round(height * scale));
+            var w = Math.Clamp((int)Math.Round(width * scale * Math.Sqrt(aspect)), 1, width);
+            var h = Math.Clamp((int)Math.Round(height * scale / Math.Sqrt(aspect)), 1, height);
             var stepX = Math.Max(1, (int)Math.Round(w * (1 - overlap)));
             var stepY = Math.Max(1, (int)Math.Round(h * (1 - overlap)));
             foreach (var y in Starts(height, h, stepY))
@@ -55,6 +62,41 @@ public static class RegionProposals
         return kept;
     }
 
+    /// <summary>
+    /// A box reshaped by the regions around it: the score-weighted mean of the edges of every region that
+    /// overlaps <paramref name="box"/> (IoU &gt; 0) and scores at least its score minus <paramref name="margin"/>.
+    /// Grid crops rarely fit an object; the crops that all see it agree on where it is.
+    /// </summary>
+    public static DetectionBox Refine(DetectionBox box, IReadOnlyList<Rect> regions, ReadOnlySpan<float> scores, double margin)
+    {
+        ArgumentNullException.ThrowIfNull(box);
+        ArgumentNullException.ThrowIfNull(regions);
+        var target = new Rect(box.X, box.Y, box.Width, box.Height);
+        double left = 0, top = 0, right = 0, bottom = 0, weight = 0;
+        for (var i = 0; i < regions.Count; i++)
+        {
+            var r = regions[i];
+            if (scores[i] < box.Score - margin || IoU(r, target) <= 0)
+            {
+                continue;
+            }
+            // Weight by how far above the cut-off a region scores, so the best regions count most.
+            var w = scores[i] - (box.Score - margin) + 1e-3;
+            left += w * r.Left;
+            top += w * r.Top;
+            right += w * r.Right;
+            bottom += w * r.Bottom;
+            weight += w;
+        }
+        if (weight <= 0)
+        {
+            return box;
+        }
+        var x = (int)Math.Round(left / weight);
+        var y = (int)Math.Round(top / weight);
+        return box with { X = x, Y = y, Width = (int)Math.Round(right / weight) - x, Height = (int)Math.Round(bottom / weight) - y };
+    }
+
     private static IEnumerable<int> Starts(int size, int crop, int step)
     {
         if (crop >= size)
@@ -83,12 +125,13 @@ public static class RegionProposals
 public sealed class MotionProposer : IDisposable
 {
     private readonly DetectionOptions _options;
-    private readonly BackgroundSubtractorMOG2 _mog;
+    private BackgroundSubtractorMOG2 _mog;
     private readonly Mat _small = new();
     private readonly Mat _mask = new();
     private readonly Mat _kernel = Cv2.GetStructuringElement(MorphShapes.Ellipse, new Size(3, 3));
     private readonly Lock _lock = new();
     private List<Rect> _blobs = [];
+    private Mat? _background;
 
     /// <summary>Creates the subtractor.</summary>
     public MotionProposer(DetectionOptions options)
@@ -96,6 +139,19 @@ public sealed class MotionProposer : IDisposable
         ArgumentNullException.ThrowIfNull(options);
         _options = options;
         _mog = BackgroundSubtractorMOG2.Create(options.MotionHistory, options.MotionVarThreshold, detectShadows: false);
+    }
+
+    /// <summary>Forgets the background model and the blobs (a new scene, a moved camera).</summary>
+    public void Reset()
+    {
+        _mog.Dispose();
+        _mog = BackgroundSubtractorMOG2.Create(_options.MotionHistory, _options.MotionVarThreshold, detectShadows: false);
+        lock (_lock)
+        {
+            _blobs = [];
+            _background?.Dispose();
+            _background = null;
+        }
     }
 
     /// <summary>Frames observed.</summary>
@@ -123,23 +179,105 @@ public sealed class MotionProposer : IDisposable
         Cv2.MorphologyEx(_mask, _mask, MorphTypes.Open, _kernel);
         Cv2.FindContours(_mask, out Point[][] contours, out HierarchyIndex[] _, RetrievalModes.External, ContourApproximationModes.ApproxSimple);
         var minArea = _options.MotionMinArea * _small.Width * _small.Height;
-        var blobs = contours
+        var small = contours
             .Select(c => Cv2.BoundingRect(c))
             .Where(r => (double)r.Width * r.Height >= Math.Max(1, minArea))
             .OrderByDescending(r => r.Width * r.Height)
             .Take(_options.MotionMaxBlobs)
-            .Select(r => new Rect((int)(r.X / scale), (int)(r.Y / scale), (int)Math.Ceiling(r.Width / scale), (int)Math.Ceiling(r.Height / scale)) & new Rect(0, 0, frame.Width, frame.Height))
             .ToList();
+        var candidates = new List<Rect>(small);
+        if (_options.MotionSplit)
+        {
+            // Two objects side by side make one blob; its foreground columns dip between them.
+            foreach (var r in small)
+            {
+                candidates.AddRange(SplitAtValley(_mask, r));
+            }
+            if (small.Count > 1)
+            {
+                // One object can fall apart into several blobs (limbs, rain drops): their hull is a proposal too.
+                candidates.Add(small.Aggregate((a, b) => a | b));
+            }
+        }
+        var full = new Rect(0, 0, frame.Width, frame.Height);
+        var blobs = candidates
+            .Select(r => new Rect((int)(r.X / scale), (int)(r.Y / scale), (int)Math.Ceiling(r.Width / scale), (int)Math.Ceiling(r.Height / scale)) & full)
+            .Distinct()
+            .ToList();
+        Mat? background = null;
+        if (blobs.Count > 0)
+        {
+            // Snapshot what the camera saw before the blobs, at frame size: the baseline a region is scored against.
+            using var bg = new Mat();
+            _mog.GetBackgroundImage(bg);
+            if (!bg.Empty())
+            {
+                background = new Mat();
+                Cv2.Resize(bg, background, frame.Size(), 0, 0, InterpolationFlags.Linear);
+                if (background.Type() != frame.Type() && background.Channels() == 1)
+                {
+                    Cv2.CvtColor(background, background, ColorConversionCodes.GRAY2BGR);
+                }
+            }
+        }
         Frames++;
         lock (_lock)
         {
             _blobs = blobs;
+            _background?.Dispose();
+            _background = background;
         }
+    }
+
+    /// <summary>A copy of the background at frame size as of the newest blobs (null when there are none); the caller disposes it.</summary>
+    public Mat? Background()
+    {
+        lock (_lock)
+        {
+            return _background?.Clone();
+        }
+    }
+
+    /// <summary>The two halves of a blob either side of its deepest dip in foreground columns, each tightened to its foreground; none without a clear dip.</summary>
+    private static IEnumerable<Rect> SplitAtValley(Mat mask, Rect r)
+    {
+        if (r.Width < 8)
+        {
+            return [];
+        }
+        using var roi = new Mat(mask, r);
+        using var columns = new Mat();
+        Cv2.Reduce(roi, columns, ReduceDimension.Row, ReduceTypes.Sum, MatType.CV_32S);
+        var sums = new int[r.Width];
+        for (var x = 0; x < r.Width; x++)
+        {
+            sums[x] = columns.At<int>(0, x);
+        }
+        var peak = sums.Max();
+        var lo = r.Width / 5;
+        var hi = r.Width - lo;
+        var cut = Enumerable.Range(lo, hi - lo).MinBy(x => sums[x]);
+        if (peak <= 0 || sums[cut] > 0.3 * peak)
+        {
+            return [];
+        }
+        var halves = new List<Rect>(2);
+        foreach (var part in new[] { new Rect(r.X, r.Y, cut, r.Height), new Rect(r.X + cut, r.Y, r.Width - cut, r.Height) })
+        {
+            using var half = new Mat(mask, part);
+            var tight = Cv2.BoundingRect(half);
+            if (tight.Width > 1 && tight.Height > 1)
+            {
+                halves.Add(new Rect(part.X + tight.X, part.Y + tight.Y, tight.Width, tight.Height));
+            }
+        }
+        return halves;
     }
 
     /// <inheritdoc />
     public void Dispose()
     {
+        _background?.Dispose();
         _mog.Dispose();
         _small.Dispose();
         _mask.Dispose();

@@ -1,3 +1,4 @@
+using System.Numerics;
 using EdgeBind.Core;
 using EdgeBind.Core.Config;
 using OpenCvSharp;
@@ -133,9 +134,11 @@ public sealed class VideoPreprocessor : IFilePreprocessor
         var plan = new int[s.ClipsPerVideo][];
         for (var i = 0; i < s.ClipsPerVideo; i++)
         {
-            var start = span * i / Math.Max(s.ClipsPerVideo - 1, 1);
+            // pytorchvideo keeps clip times as exact Fractions: start = Fraction(span) x i / (clips - 1),
+            // end = start + Fraction(clip); decord's indexing then multiplies float(start) by the fps.
+            var (start, endS) = ExactClipTimes(span, i, Math.Max(s.ClipsPerVideo - 1, 1), s.ClipDurationS);
             var first = (int)Math.Ceiling(fps * start);
-            var end = (int)Math.Min(Math.Ceiling(fps * (start + s.ClipDurationS)), count);
+            var end = (int)Math.Min(Math.Ceiling(fps * endS), count);
             var n = end - first;
             if (n < 1)
             {
@@ -150,6 +153,65 @@ public sealed class VideoPreprocessor : IFilePreprocessor
             }
         }
         return plan;
+    }
+
+    /// <summary>
+    /// float(Fraction(span) x index / divisions) and float(that + Fraction(clip)), each rounded once to the
+    /// nearest double as Python's Fraction to float conversion does.
+    /// </summary>
+    private static (double Start, double End) ExactClipTimes(double span, int index, int divisions, double clip)
+    {
+        var (spanNum, spanDen) = Exact(span);
+        var (clipNum, clipDen) = Exact(clip);
+        var startNum = spanNum * index;
+        var startDen = spanDen * divisions;
+        var endNum = (startNum * clipDen) + (clipNum * startDen);
+        var endDen = startDen * clipDen;
+        return (Nearest(startNum, startDen), Nearest(endNum, endDen));
+    }
+
+    /// <summary>A finite non-negative double as an exact fraction.</summary>
+    private static (BigInteger Num, BigInteger Den) Exact(double value)
+    {
+        var bits = BitConverter.DoubleToInt64Bits(value);
+        var exponent = (int)((bits >> 52) & 0x7FF);
+        var mantissa = bits & 0xF_FFFF_FFFF_FFFFL;
+        if (exponent == 0)
+        {
+            exponent = 1;
+        }
+        else
+        {
+            mantissa |= 1L << 52;
+        }
+        exponent -= 1075;
+        return exponent >= 0 ? (new BigInteger(mantissa) << exponent, BigInteger.One) : (new BigInteger(mantissa), BigInteger.One << -exponent);
+    }
+
+    /// <summary>The double nearest num / den (ties to even), for non-negative num and positive den.</summary>
+    private static double Nearest(BigInteger num, BigInteger den)
+    {
+        if (num.IsZero)
+        {
+            return 0;
+        }
+        // a 64-bit quotient with a sticky low bit for any remainder rounds once, correctly, to 53 bits
+        var shift = 64 - (int)(num.GetBitLength() - den.GetBitLength());
+        var n = shift >= 0 ? num << shift : num;
+        var d = shift >= 0 ? den : den << -shift;
+        var q = BigInteger.DivRem(n, d, out var r);
+        while (q.GetBitLength() > 64)
+        {
+            r = (q & BigInteger.One).IsZero && r.IsZero ? r : BigInteger.One;
+            q >>= 1;
+            shift--;
+        }
+        var bits = (ulong)q;
+        if (!r.IsZero)
+        {
+            bits |= 1;
+        }
+        return Math.ScaleB(bits, -shift);
     }
 
     /// <summary>Top-left corner of crop <paramref name="index"/> (0 start, 1 centre, 2 end of the long side), as ImageBind's uniform_crop.</summary>

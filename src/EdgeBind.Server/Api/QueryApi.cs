@@ -106,6 +106,7 @@ internal sealed partial class QueryApi
     private readonly ServerOptions _options;
     private readonly Uploads _uploads;
     private readonly Security.Refusals _refusals;
+    private readonly SemaphoreSlim _writes = new(1, 1);
     private IQueryStore? _attached;
 
     public QueryApi(Pipeline pipeline, ServerOptions options, Security.Refusals refusals)
@@ -250,24 +251,28 @@ internal sealed partial class QueryApi
         {
             return refused;
         }
-        if (routeId is null && store.Get(id) is not null)
-        {
-            return ApiJson.Error(StatusCodes.Status409Conflict, $"a query with id \"{id}\" exists; use PUT /api/queries/{id} to replace it", "$.id");
-        }
-        if (store.Get(id) is null && store.List().Count >= _options.MaxQueries)
-        {
-            return Limit(StatusCodes.Status409Conflict,
-                $"the daemon holds {_options.MaxQueries} queries, the most it keeps (server.max_queries); delete one first", "$.id", "server.max_queries");
-        }
+        // Writes through the API go one at a time, so the existence and count checks still hold when the
+        // query is stored (eight concurrent creates must not take the store past max_queries).
+        await _writes.WaitAsync(cancellationToken).ConfigureAwait(false);
         var saved = new List<string>();
         try
         {
+            if (routeId is null && store.Get(id) is not null)
+            {
+                return ApiJson.Error(StatusCodes.Status409Conflict, $"a query with id \"{id}\" exists; use PUT /api/queries/{id} to replace it", "$.id");
+            }
+            if (store.Get(id) is null && store.List().Count >= _options.MaxQueries)
+            {
+                return Limit(StatusCodes.Status409Conflict,
+                    $"the daemon holds {_options.MaxQueries} queries, the most it keeps (server.max_queries); delete one first", "$.id", "server.max_queries");
+            }
             return await SaveAsync(store, id, body!, files, saved, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
             // Files of a refused query go now; those of a stored one stay while it names them.
             _uploads.Release(saved, store);
+            _writes.Release();
         }
     }
 

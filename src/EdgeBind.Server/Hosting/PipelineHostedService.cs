@@ -22,9 +22,11 @@ public sealed class PipelineHostedService : IHostedService, IAsyncDisposable
     public PipelineHostedService(PipelineDefinition definition, ILoggerFactory loggerFactory, IHostApplicationLifetime lifetime)
     {
         _definition = definition;
-        _loggerFactory = loggerFactory;
+        // Every stage logs through this factory: names from the pipeline file (and text from devices
+        // and the network) reach the log with their control characters escaped.
+        _loggerFactory = new Security.SafeLoggerFactory(loggerFactory);
         _lifetime = lifetime;
-        _logger = loggerFactory.CreateLogger<PipelineHostedService>();
+        _logger = _loggerFactory.CreateLogger<PipelineHostedService>();
     }
 
     /// <summary>The running pipeline (null before start).</summary>
