@@ -188,7 +188,7 @@ public sealed class FrameSequenceSource : SourceBase
             State = SourceState.Failed;
             throw new InvalidDataException(LastError, ex);
         }
-        var startNs = MonotonicClock.NowNs;
+        var startNs = Epoch.Ns;
         var period = frames.Count > 1 ? frames[^1].OffsetNs + ((frames[^1].OffsetNs - frames[0].OffsetNs) / (frames.Count - 1)) : Ns.PerSecond;
         var pass = 0L;
         try
