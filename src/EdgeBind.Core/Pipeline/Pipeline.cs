@@ -1,5 +1,6 @@
 using EdgeBind.Core.Buffers;
 using EdgeBind.Core.Channels;
+using EdgeBind.Core.IO;
 using EdgeBind.Core.Metrics;
 using EdgeBind.Core.Sources;
 using EdgeBind.Core.Stages;
@@ -200,7 +201,8 @@ public sealed class Pipeline : IAsyncDisposable
     {
         var source = runtime.Source;
         source.Stats.AddError();
-        _logger.LogError(ex, "source {Source} failed: {Message}", source.Id, message);
+        // A missing native dependency is a setup problem its message says how to fix; the stack trace only buries that.
+        _logger.LogError(ex is NativeDependencyException ? null : ex, "source {Source} failed: {Message}", source.Id, message);
         bool allFailed;
         lock (_failureGate)
         {
