@@ -8,7 +8,7 @@ using EdgeBind.Preprocessing.Audio;
 namespace EdgeBind.Devices.Audio;
 
 /// <summary>Options of a WAV file source (<c>audio.wav</c>).</summary>
-public sealed class WavFileOptions : IValidatable, IPacedOptions, IInputFileOptions
+public sealed class WavFileOptions : IValidatable, IPacedOptions, IInputFileOptions, IRecordingOptions
 {
     /// <summary>The WAV file (PCM 8/16/24/32-bit or IEEE float).</summary>
     public string Path { get; set; } = "";
@@ -85,7 +85,7 @@ public sealed class WavFileSource : SourceBase
             var channels = reader.Channels;
             var blockFrames = Math.Max(1, (int)Math.Round(rate * _options.BlockMs / 1000));
             var buffer = new float[blockFrames * channels];
-            var startNs = MonotonicClock.NowNs;
+            var startNs = Epoch.Ns;
             _writer = new AudioBlockWriter(rate, _options.TargetRateHz, channels);
             _writer.Restart(startNs, rate);
             long inFrames = 0;

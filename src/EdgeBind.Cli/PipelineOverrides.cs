@@ -1,4 +1,5 @@
 using EdgeBind.Core.Pipeline;
+using EdgeBind.Core.Sources;
 using YamlDotNet.RepresentationModel;
 
 namespace EdgeBind.Cli;
@@ -54,6 +55,29 @@ public sealed class PipelineOverrides
         return this;
     }
 
+    /// <summary>
+    /// Adds <c>loop: true</c> to every source of <paramref name="parsed"/> (this file, parsed) that plays a
+    /// recording (<see cref="IRecordingOptions"/>) and does not say <c>loop</c> itself; <paramref name="looped"/>
+    /// gets their ids.
+    /// </summary>
+    public PipelineOverrides LoopRecordings(PipelineDefinition parsed, out IReadOnlyList<string> looped)
+    {
+        ArgumentNullException.ThrowIfNull(parsed);
+        var ids = new List<string>();
+        var nodes = Sequence(_root, "sources").ToList();
+        for (var i = 0; i < parsed.Sources.Count && i < nodes.Count; i++)
+        {
+            if (parsed.Sources[i].Options is IRecordingOptions && nodes[i] is YamlMappingNode s
+                && Child(s, "options") is YamlMappingNode options && Child(options, "loop") is null)
+            {
+                options.Children[new YamlScalarNode("loop")] = new YamlScalarNode("true");
+                ids.Add(parsed.Sources[i].Id);
+            }
+        }
+        looped = ids;
+        return this;
+    }
+
     /// <summary>Sets one edge class (<c>frames</c>, <c>samples</c>, <c>windows</c>, <c>stages</c>).</summary>
     public PipelineOverrides SetEdge(string edge, int capacity, string fullMode)
     {
@@ -67,9 +91,9 @@ public sealed class PipelineOverrides
     /// <summary>
     /// Replaces every sink with one JSONL file sink at <paramref name="path"/>; with <paramref name="embeddings"/>
     /// the matcher also writes a record per window embedding (float16, no fused records), which carries the
-    /// window's capture times and latency breakdown.
+    /// window's capture times and latency breakdown; <paramref name="fused"/> adds a record per fused step.
     /// </summary>
-    public PipelineOverrides RecordTo(string path, bool embeddings)
+    public PipelineOverrides RecordTo(string path, bool embeddings, bool fused = false)
     {
         var sink = new YamlMappingNode(
             new YamlScalarNode("type"), new YamlScalarNode("jsonl"),
@@ -84,10 +108,18 @@ public sealed class PipelineOverrides
                 new YamlScalarNode("enabled"), new YamlScalarNode("true"),
                 new YamlScalarNode("dtype"), new YamlScalarNode("float16"),
                 new YamlScalarNode("every_n"), new YamlScalarNode("1"),
-                new YamlScalarNode("fused"), new YamlScalarNode("false"));
+                new YamlScalarNode("fused"), new YamlScalarNode(fused ? "true" : "false"));
         }
         sink.Children[new YamlScalarNode("kinds")] = kinds;
         _root.Children[new YamlScalarNode("sinks")] = new YamlSequenceNode(sink);
+        return this;
+    }
+
+    /// <summary>Edits the parsed file directly (the root mapping), for changes the other methods do not cover.</summary>
+    public PipelineOverrides Edit(Action<YamlMappingNode> edit)
+    {
+        ArgumentNullException.ThrowIfNull(edit);
+        edit(_root);
         return this;
     }
 
@@ -107,7 +139,8 @@ public sealed class PipelineOverrides
     }
 
     /// <summary>Parses and validates the rewritten pipeline with the full source registry.</summary>
-    public PipelineDefinition Parse() => PipelineDefinition.Parse(ToYaml(), File, Composition.CreateRegistry(), Composition.CreateModules());
+    /// <param name="serving">Parse as <c>serve</c> does (its modules tap previews for the dashboard).</param>
+    public PipelineDefinition Parse(bool serving = false) => PipelineDefinition.Parse(ToYaml(), File, Composition.CreateRegistry(), Composition.CreateModules(serving));
 
     private static YamlNode? Child(YamlMappingNode node, string key) =>
         node.Children.TryGetValue(new YamlScalarNode(key), out var value) ? value : null;
