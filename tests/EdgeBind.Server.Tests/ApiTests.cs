@@ -78,8 +78,10 @@ public sealed class ApiTests(PipelineFixture fixture) : IClassFixture<PipelineFi
         Assert.Matches("edgebind_stage_latency_seconds_count\\{stage=\"window/cam0\"\\} [1-9]", text);
         Assert.Contains("edgebind_sink_messages_total{sink=\"hook\",type=\"webhook\",outcome=\"dropped\"} 0", text);
         Assert.Contains("edgebind_sink_retries_total{sink=\"hook\"}", text);
-        Assert.Contains("edgebind_outbox_records{sink=\"hook\"} 0", text);
-        Assert.Contains("edgebind_outbox_bytes{sink=\"hook\"} 0", text);
+        // Events of queries from other tests in this class wait in the outbox (its receiver never answers),
+        // so how many depends on their timing: the series must be there with a count.
+        Assert.Matches("edgebind_outbox_records\\{sink=\"hook\"\\} [0-9]+\n", text);
+        Assert.Matches("edgebind_outbox_bytes\\{sink=\"hook\"\\} [0-9]+\n", text);
         Assert.Contains("edgebind_outbox_records_lost_total{sink=\"hook\",reason=\"damaged\"} 0", text);
         Assert.Contains("edgebind_outbox_records_lost_total{sink=\"hook\",reason=\"evicted\"} 0", text);
     }
