@@ -399,7 +399,7 @@ public sealed class MatcherStage : IStage<EmbeddedWindow, MatchEvent>
     private void TriggerDetection(CompiledQuery q, EventTracker tracker, int target)
     {
         var options = _settings.Detection;
-        if (options is null || !options.Triggers.Contains(q.Id))
+        if (options is null || !options.Triggers.Contains(q.Id) || (options.On.Count > 0 && !options.On.Contains(WatchTargets.Name(target))))
         {
             return;
         }
@@ -413,11 +413,17 @@ public sealed class MatcherStage : IStage<EmbeddedWindow, MatchEvent>
             _logger.LogInformation("detection for {Query} skipped: no frame yet", q.Id);
             return;
         }
-        var labels = options.Labels.Count == 0
+        List<(string Label, float[] Embedding)> labels = options.Labels.Count == 0
             ? [(q.Id, q.Embedding)]
             : options.Labels.Select(_set.IndexOf).Where(i => i >= 0).Select(i => (_set.Queries[i].Id, _set.Queries[i].Embedding)).ToList();
+        var reported = labels.Select(l => l.Label).ToHashSet(StringComparer.Ordinal);
+        labels.AddRange(options.Competitors.Where(id => !reported.Contains(id)).Select(_set.IndexOf).Where(i => i >= 0)
+            .Select(i => (_set.Queries[i].Id, _set.Queries[i].Embedding)));
         var trigger = new DetectionTrigger(DetectionEngine.ToBgr(frameWindow.Frame!), labels, q.Id, tracker.EventId!, WatchTargets.Name(target),
-            frameWindow.SourceId, frameWindow.StartNs, frameWindow.EndNs, _book.LastModel, frameWindow.Latency, q.Definition.Sinks);
+            frameWindow.SourceId, frameWindow.StartNs, frameWindow.EndNs, _book.LastModel, frameWindow.Latency, q.Definition.Sinks)
+        {
+            Reported = reported,
+        };
         // Never wait for the detector: a trigger that finds it busy is dropped (counted by the edge, its frame released).
         if (!_settings.Triggers!.TryWrite(trigger))
         {
