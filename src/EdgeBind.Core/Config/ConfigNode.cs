@@ -221,7 +221,9 @@ public sealed class ConfigNode
             var s = RequireScalar("one of " + EnumNames(type));
             foreach (var value in Enum.GetValues(type))
             {
-                if (string.Equals(SnakeCase(value.ToString()!), s, StringComparison.OrdinalIgnoreCase) || string.Equals(value.ToString(), s, StringComparison.OrdinalIgnoreCase))
+                var name = value.ToString()!;
+                if (string.Equals(SnakeCase(name), s, StringComparison.OrdinalIgnoreCase) || string.Equals(name, s, StringComparison.OrdinalIgnoreCase)
+                    || type.GetField(name)!.GetCustomAttributes<ConfigAliasAttribute>().Any(a => string.Equals(a.Name, s, StringComparison.OrdinalIgnoreCase)))
                 {
                     return value;
                 }
