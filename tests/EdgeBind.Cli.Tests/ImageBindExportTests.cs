@@ -111,6 +111,37 @@ public sealed class ImageBindExportTests(ITestOutputHelper output) : IDisposable
             output.WriteLine($"embed {modality} {Path.GetFileName(file)}: cosine to ImageBind's loader + model {cos:F7}");
             Assert.True(cos >= 0.9999, $"{modality}: cosine {cos}");
         }
+
+        LiveVideoWindowsRunThroughTheVideoEncoder(pkg, video);
+    }
+
+    private void LiveVideoWindowsRunThroughTheVideoEncoder(string pkg, string video)
+    {
+        // camera.file.video: 2-frame clip windows (the frame 2 s earlier and the current one) into video.onnx
+        var pipeline = Path.Combine(_dir, "video.yaml");
+        File.WriteAllText(pipeline, $$"""
+            name: live-video
+            sources:
+              - type: camera.file.video
+                id: clip
+                options: { path: "{{video}}", pacing: fast }
+            windows:
+              video: { every_ms: 500, clip_s: 2.0 }
+            model:
+              path: "{{pkg}}"
+            queries:
+              - { id: pattern, text: "a moving test pattern" }
+            sinks:
+              - { type: stdout, id: console }
+            """);
+        var (exit, stdout, stderr) = CliProcess.RunIn(Repo, TimeSpan.FromMinutes(3), "run", pipeline, "--duration", "60", "--pacing", "fast");
+        output.WriteLine(stdout);
+        Assert.True(exit == 0, stdout + stderr);
+        Assert.DoesNotContain("no live preprocessing", stdout + stderr, StringComparison.Ordinal);
+        var windows = System.Text.RegularExpressions.Regex.Match(stdout, @"source clip \(video\): \d+ samples, (\d+) windows");
+        Assert.True(windows.Success, stdout);
+        Assert.True(int.Parse(windows.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) >= 8, stdout);
+        Assert.Contains($"stage inference: {windows.Groups[1].Value} in, {windows.Groups[1].Value} out, 0 errors", stdout, StringComparison.Ordinal);
     }
 
     private static double Cosine(float[] a, float[] b)

@@ -24,6 +24,12 @@ public sealed class WindowOptions : IValidatable
     /// <summary>IMU: uniform grid rate in Hz the irregular samples are resampled onto.</summary>
     public double RateHz { get; set; } = 200;
 
+    /// <summary>
+    /// Video: seconds from the first to the last frame of each window's 2-frame clip (ImageBind embeds
+    /// video as 2-frame clips spanning 2 s: its first and last frame); 0 sends single frames.
+    /// </summary>
+    public double ClipS { get; set; } = 2.0;
+
     /// <summary>A silence in the input longer than this (ms) counts as a gap (device dropout).</summary>
     public double MaxGapMs { get; set; } = 100;
 
@@ -48,6 +54,7 @@ public sealed class WindowOptions : IValidatable
         v.Require(Samples > 0, "samples", "a positive whole number", Samples);
         v.Require(RateHz > 0 && double.IsFinite(RateHz), "rate_hz", "a positive rate in Hz", RateHz);
         v.Require(MaxGapMs > 0, "max_gap_ms", "a positive number of milliseconds", MaxGapMs);
+        v.Require(ClipS >= 0 && ClipS <= 60, "clip_s", "0 (single frames) or a clip span in seconds up to 60", ClipS);
         if (Modality == Modality.Audio)
         {
             v.Require(HopS <= LengthS, "hop_s", $"at most length_s ({LengthS} s): a hop longer than the window skips data", HopS);
