@@ -85,7 +85,7 @@ public sealed class WavFileSource : SourceBase
             var channels = reader.Channels;
             var blockFrames = Math.Max(1, (int)Math.Round(rate * _options.BlockMs / 1000));
             var buffer = new float[blockFrames * channels];
-            var startNs = MonotonicClock.NowNs;
+            var startNs = Epoch.Ns;
             _writer = new AudioBlockWriter(rate, _options.TargetRateHz, channels);
             _writer.Restart(startNs, rate);
             long inFrames = 0;

@@ -337,8 +337,8 @@ public abstract class CaptureSourceBase : SourceBase
             _output = output;
             _cancellationToken = cancellationToken;
             _lastFrameNs = MonotonicClock.NowNs;
-            // A file's timestamps start at the first open's time and continue across loops.
-            _baseNs = owner._loopOffsetNs != 0 ? owner._loopOffsetNs : _lastFrameNs;
+            // A file's timestamps start at the pipeline's replay epoch and continue across loops.
+            _baseNs = owner._loopOffsetNs != 0 ? owner._loopOffsetNs : owner.Epoch.Ns;
             NextBaseNs = _baseNs;
         }
 

@@ -106,7 +106,7 @@ public sealed class FrameSequenceSource : SourceBase
             var parts = line.Split(',');
             if (parts.Length != 2 || !double.TryParse(parts[1], NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) || !double.IsFinite(seconds))
             {
-                throw new InvalidDataException($"{csv}:{lineNo}: expected 'frame,t_s' (index or file name, seconds), found \"{line}\"");
+                throw new InvalidDataException($"{csv}:{lineNo}: expected 'frame,t_s' (index or file name, seconds), found \"{TextClip.Clip(line)}\"");
             }
             var key = parts[0].Trim();
             var index = int.TryParse(key, NumberStyles.None, CultureInfo.InvariantCulture, out var n)
@@ -188,7 +188,7 @@ public sealed class FrameSequenceSource : SourceBase
             State = SourceState.Failed;
             throw new InvalidDataException(LastError, ex);
         }
-        var startNs = MonotonicClock.NowNs;
+        var startNs = Epoch.Ns;
         var period = frames.Count > 1 ? frames[^1].OffsetNs + ((frames[^1].OffsetNs - frames[0].OffsetNs) / (frames.Count - 1)) : Ns.PerSecond;
         var pass = 0L;
         try

@@ -134,7 +134,7 @@ public sealed class ImuFileSource : SourceBase
             LastError = $"IMU file source '{Id}': {ex.Message}";
             throw new InvalidDataException(LastError, ex);
         }
-        var startNs = MonotonicClock.NowNs;
+        var startNs = Epoch.Ns;
         var t0 = readings[0].TimeS;
         var spanNs = Ns.FromSeconds(readings[^1].TimeS - t0) + (long)(1e9 / _options.RateHz);
         var pass = 0L;

@@ -62,7 +62,7 @@ public sealed class McapReplaySource : SourceBase
     {
         ArgumentNullException.ThrowIfNull(output);
         State = SourceState.Starting;
-        var startNs = MonotonicClock.NowNs;
+        var startNs = Epoch.Ns;
         long passOffsetNs = 0;
         try
         {

@@ -29,7 +29,7 @@ public abstract class SyntheticSource : SourceBase
     /// <inheritdoc />
     public override async Task RunAsync(Edge<Sample> output, CancellationToken cancellationToken)
     {
-        var start = MonotonicClock.NowNs;
+        var start = Epoch.Ns;
         var periodNs = 1e9 / _options.RateHz;
         var count = _options.DurationS > 0 ? (long)Math.Round(_options.DurationS * _options.RateHz) : long.MaxValue;
         State = SourceState.Streaming;

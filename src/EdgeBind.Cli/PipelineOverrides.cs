@@ -67,9 +67,9 @@ public sealed class PipelineOverrides
     /// <summary>
     /// Replaces every sink with one JSONL file sink at <paramref name="path"/>; with <paramref name="embeddings"/>
     /// the matcher also writes a record per window embedding (float16, no fused records), which carries the
-    /// window's capture times and latency breakdown.
+    /// window's capture times and latency breakdown; <paramref name="fused"/> adds a record per fused step.
     /// </summary>
-    public PipelineOverrides RecordTo(string path, bool embeddings)
+    public PipelineOverrides RecordTo(string path, bool embeddings, bool fused = false)
     {
         var sink = new YamlMappingNode(
             new YamlScalarNode("type"), new YamlScalarNode("jsonl"),
@@ -84,10 +84,18 @@ public sealed class PipelineOverrides
                 new YamlScalarNode("enabled"), new YamlScalarNode("true"),
                 new YamlScalarNode("dtype"), new YamlScalarNode("float16"),
                 new YamlScalarNode("every_n"), new YamlScalarNode("1"),
-                new YamlScalarNode("fused"), new YamlScalarNode("false"));
+                new YamlScalarNode("fused"), new YamlScalarNode(fused ? "true" : "false"));
         }
         sink.Children[new YamlScalarNode("kinds")] = kinds;
         _root.Children[new YamlScalarNode("sinks")] = new YamlSequenceNode(sink);
+        return this;
+    }
+
+    /// <summary>Edits the parsed file directly (the root mapping), for changes the other methods do not cover.</summary>
+    public PipelineOverrides Edit(Action<YamlMappingNode> edit)
+    {
+        ArgumentNullException.ThrowIfNull(edit);
+        edit(_root);
         return this;
     }
 

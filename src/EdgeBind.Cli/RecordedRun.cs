@@ -30,13 +30,18 @@ public static class RecordedRun
     /// <paramref name="duration"/> passes; returns the records in the order they were written.
     /// </summary>
     public static async Task<IReadOnlyList<RunRecord>> RunAsync(PipelineOverrides overrides, bool embeddings, TimeSpan? duration,
-        ILoggerFactory? loggerFactory = null, CancellationToken cancellationToken = default)
+        ILoggerFactory? loggerFactory = null, CancellationToken cancellationToken = default) =>
+        (await RunLinesAsync(overrides, embeddings, duration, loggerFactory, cancellationToken).ConfigureAwait(false)).Select(Parse).ToList();
+
+    /// <summary>As <see cref="RunAsync"/>, returning the JSON lines as written; <paramref name="fused"/> also records every fused step.</summary>
+    public static async Task<IReadOnlyList<string>> RunLinesAsync(PipelineOverrides overrides, bool embeddings, TimeSpan? duration,
+        ILoggerFactory? loggerFactory = null, CancellationToken cancellationToken = default, bool fused = false)
     {
         ArgumentNullException.ThrowIfNull(overrides);
         var path = Path.Combine(Path.GetTempPath(), $"edgebind-run-{Guid.NewGuid():N}.jsonl");
         try
         {
-            var definition = overrides.Remove("server").RecordTo(path, embeddings).Parse();
+            var definition = overrides.Remove("server").RecordTo(path, embeddings, fused).Parse();
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             if (duration is { } d)
             {
@@ -60,7 +65,7 @@ public static class RecordedRun
                         pipeline.Completion.Exception);
                 }
             }
-            return File.Exists(path) ? File.ReadLines(path).Where(l => l.Length > 0).Select(Parse).ToList() : [];
+            return File.Exists(path) ? File.ReadLines(path).Where(l => l.Length > 0).ToList() : [];
         }
         finally
         {

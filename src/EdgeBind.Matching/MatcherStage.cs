@@ -25,6 +25,12 @@ public sealed class MatcherSettings
     /// <summary>Fusion; null = no fused embeddings.</summary>
     public FusionOptions? Fusion { get; init; }
 
+    /// <summary>The sources fusion waits for from the start (the pipeline's embedded sources); empty = those that show up.</summary>
+    public IReadOnlyList<FusionSource> FusionSources { get; init; } = [];
+
+    /// <summary>Where the fused step grid starts (the pipeline's replay epoch, ns; read at the first window); null = 0.</summary>
+    public Func<long>? FusionOrigin { get; init; }
+
     /// <summary>Where evidence goes; null = no evidence even for queries that ask for it.</summary>
     public EvidenceStore? Evidence { get; init; }
 
@@ -81,7 +87,7 @@ public sealed class MatcherStage : IStage<EmbeddedWindow, MatchEvent>
         _store = store ?? throw new ArgumentNullException(nameof(store));
         _feed = feed ?? throw new ArgumentNullException(nameof(feed));
         _logger = logger ?? NullLogger.Instance;
-        _fusion = settings.Fusion is { Enabled: true } f ? new EmbeddingFusion(f) : null;
+        _fusion = settings.Fusion is { Enabled: true } f ? new EmbeddingFusion(f, settings.FusionOrigin, settings.FusionSources) : null;
         _retainWindows = settings.Evidence is not null || settings.Detection is not null;
         _book = new EventBook(settings.Pipeline) { SaveEvidence = SaveEvidence, OnOpened = TriggerDetection };
     }
@@ -252,7 +258,7 @@ public sealed class MatcherStage : IStage<EmbeddedWindow, MatchEvent>
             EmitEmbedding(window.SourceId, window.Modality.ToConfigName(), window.StartNs, window.EndNs, ew.Model, embedding, window.Latency);
             if (_fusion is not null)
             {
-                foreach (var step in _fusion.Add(window.Modality, window.SourceId, window.EndNs, embedding))
+                foreach (var step in _fusion.Add(window.Modality, window.SourceId, window.EndNs, embedding, MonotonicClock.NowNs))
                 {
                     ScoreFused(step, window.Latency with { MatchedNs = MonotonicClock.NowNs });
                 }

@@ -115,6 +115,8 @@ public sealed class MatchingModule : IPipelineModule
             InitialQueries = config.Queries,
             Events = config.Events,
             Fusion = config.Fusion,
+            FusionSources = FusionSources(builder),
+            FusionOrigin = () => builder.Epoch.Ns,
             Evidence = config.Evidence is null ? null : new EvidenceStore(config.Evidence),
             Detection = config.Detection,
             Triggers = triggers,
@@ -131,6 +133,22 @@ public sealed class MatchingModule : IPipelineModule
             builder.AddStageInto(detectionStage, triggers!, events);
         }
         builder.Publish(Ports.Events, events);
+    }
+
+    /// <summary>
+    /// The sources whose windows the model embeds (all but text when the encoders are not known): fusion waits for
+    /// each from the start, and knows from the pipeline when one has finished or is still capturing.
+    /// </summary>
+    private static List<FusionSource> FusionSources(PipelineBuilder builder)
+    {
+        var encoded = builder.Services.TryGetValue(typeof(EdgeBind.Inference.IEmbeddingService), out var s) && s is EdgeBind.Inference.IEmbeddingService service
+            ? service.Modalities.ToHashSet()
+            : null;
+        return builder.Sources
+            .Where(r => r.Source.Modality != EdgeBind.Core.Modality.Text && (encoded is null || encoded.Contains(r.Source.Modality)))
+            .Select(r => new FusionSource(r.Source.Id, r.Source.Modality,
+                () => new SourceProgress(r.Source.LastSampleNs, r.WindowingFinished, r.WindowStats.Out)))
+            .ToList();
     }
 
     private static OnnxOpenVocabularyDetector? OpenDetector(PipelineDefinition definition, DetectionOptions detection)

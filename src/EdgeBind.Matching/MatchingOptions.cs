@@ -178,8 +178,17 @@ public sealed class FusionOptions : IValidatable
     /// <summary>An embedding takes part in a step only when its window ended within this time of the step, s.</summary>
     public double ToleranceS { get; set; } = 1.0;
 
-    /// <summary>How long a step waits for slower modalities (the fusion watermark lags the newest capture time by this), s.</summary>
-    public double LatenessS { get; set; } = 0.5;
+    /// <summary>
+    /// A source that has delivered no window for this long (processing time) and has captured nothing that could
+    /// still reach the step is stale: steps stop waiting for it (a dead camera, an unplugged microphone), s.
+    /// </summary>
+    public double StaleAfterS { get; set; } = 3.0;
+
+    /// <summary>
+    /// Steps never wait longer than this for a source that delivers nothing, even one that is still capturing
+    /// (its windows lost to errors, an encoder failing every batch), s. Must be at least <see cref="StaleAfterS"/>.
+    /// </summary>
+    public double MaxWaitS { get; set; } = 30.0;
 
     /// <summary>Fewest modalities a step needs; steps with fewer are skipped.</summary>
     public int MinModalities { get; set; } = 2;
@@ -195,8 +204,9 @@ public sealed class FusionOptions : IValidatable
     {
         ArgumentNullException.ThrowIfNull(validator);
         validator.Require(StepS is > 0 and <= 3600, "step_s", "a step in (0, 3600] s", StepS);
-        validator.Require(ToleranceS > 0, "tolerance_s", "a tolerance > 0 s", ToleranceS);
-        validator.Require(LatenessS >= 0, "lateness_s", "a duration >= 0 s", LatenessS);
+        validator.Require(ToleranceS > 0 && ToleranceS <= 3600, "tolerance_s", "a tolerance in (0, 3600] s", ToleranceS);
+        validator.Require(StaleAfterS is > 0 and <= 3600, "stale_after_s", "a duration in (0, 3600] s", StaleAfterS);
+        validator.Require(MaxWaitS >= StaleAfterS && MaxWaitS <= 86400, "max_wait_s", $"a duration in [stale_after_s ({StaleAfterS}), 86400] s", MaxWaitS);
         validator.Require(MinModalities >= 1, "min_modalities", "a count >= 1", MinModalities);
         foreach (var (name, w) in Weights)
         {

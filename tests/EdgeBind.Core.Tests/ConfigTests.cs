@@ -72,6 +72,19 @@ public sealed class ConfigTests
         Assert.Contains("found a list", list.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("audio: { length_s: 100000 }", "windows.audio.length_s")]
+    [InlineData("imu: { samples: 1000000000, hop_s: 1 }", "windows.imu.samples")]
+    [InlineData("imu: { rate_hz: 1e300 }", "windows.imu.rate_hz")]
+    [InlineData("vision: { every_ms: .inf }", "windows.vision.every_ms")]
+    [InlineData("vision: { every_ms: .nan }", "windows.vision.every_ms")]
+    [InlineData("audio: { max_gap_ms: 1e308 }", "windows.audio.max_gap_ms")]
+    public void Window_sizes_have_upper_bounds(string window, string path)
+    {
+        var ex = Fails(Two + "\nwindows:\n  " + window + "\n");
+        Assert.Equal(path, ex.ConfigPath);
+    }
+
     [Fact]
     public void Hop_longer_than_the_window_is_impossible()
     {

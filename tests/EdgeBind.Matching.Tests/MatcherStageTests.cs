@@ -124,7 +124,7 @@ public class MatcherStageTests
         var stage = new MatcherStage(new MatcherSettings
         {
             InitialQueries = [new QueryDefinition { Id = "both", Embedding = q, Enter = 0.9, Exit = 0.8 }],
-            Fusion = new FusionOptions { StepS = 1, ToleranceS = 1, LatenessS = 0 },
+            Fusion = new FusionOptions { StepS = 1, ToleranceS = 1 },
         }, store, new ScoreFeed());
         var factory = new WindowFactory();
         var output = new CollectingOutput();

@@ -94,6 +94,18 @@ public sealed class ImuTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
+    public void ATenMegabyteLine_IsQuotedShort()
+    {
+        var huge = new string('7', 10 * 1024 * 1024);
+        var field = Fails(Csv("0,0,0,9.8,0,0,0", $"0.01,0,{huge}x,9.8,0,0,0"), "line 3", "'ay'", "characters)");
+        Assert.True(field.Message.Length < 400, $"message of {field.Message.Length} characters");
+        var path = Path.Combine(_dir, "noheader.csv");
+        File.WriteAllText(path, huge + "\n");
+        var header = Fails(path, "line 1", "expected the header", "(10485760 characters)");
+        Assert.True(header.Message.Length < 400, $"message of {header.Message.Length} characters");
+    }
+
+    [Fact]
     public void TimeGoingBackwardsIsRefused() =>
         Fails(Csv("0,0,0,9.8,0,0,0", "0.01,0,0,9.8,0,0,0", "0.01,0,0,9.8,0,0,0"), "line 4", "does not increase");
 

@@ -268,7 +268,11 @@ internal static class Hostile
         GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
         var live = GC.GetTotalMemory(forceFullCollection: true);
         var m = new Memory(label, rss, heap, live);
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{label}: RSS {rss / Mb:F0} MB, GC heap {heap / Mb:F0} MB, live managed after full GC {live / Mb:F1} MB, RSS after that GC {Rss() / Mb:F0} MB"));
+        // Generation 4 is the pinned object heap: Kestrel's and the sockets' I/O buffers live there.
+        var generations = GC.GetGCMemoryInfo(GCKind.FullBlocking).GenerationInfo;
+        var pinned = generations.Length > 4 ? generations[4].SizeAfterBytes : 0;
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"{label}: RSS {rss / Mb:F0} MB, GC heap {heap / Mb:F0} MB, live managed after full GC {live / Mb:F1} MB (pinned heap {pinned / Mb:F1} MB, large objects {generations[3].SizeAfterBytes / Mb:F1} MB), RSS after that GC {Rss() / Mb:F0} MB"));
         return m;
     }
 

@@ -1,11 +1,23 @@
 """Render the demo scenario: a 100 s multimodal recording from EdgeBind-tiny's world.
 
     python3 tools/edgebind-tiny/make_demo.py --out pipelines/demo-scenario
+    python3 tools/edgebind-tiny/make_demo.py --out /tmp/scenario-b --seed-base 3000000 --layout layout.json
+
+Other scenarios of the same world: --seed-base picks every random draw (scenes, sounds, IMU windows, noise)
+and --layout the segments (which concept each modality shows when). A layout is JSON:
+
+    {"segments": [{"start_s": 0, "end_s": 8, "concepts": {}},
+                  {"start_s": 8, "end_s": 20, "concepts": {"all": "dog"}},
+                  {"start_s": 20, "end_s": 32, "concepts": {"vision": "car", "audio": "siren"}}]}
+
+Segments are contiguous from 0 s (the last end is the duration, at most 3600 s); "concepts" maps a modality
+(vision, depth, thermal, audio, imu, or all) to a concept key of the world; modalities not named show
+nothing of interest. With neither option the shipped scenario renders exactly as committed.
 
 Writes video.mp4 (H.264, 10 fps, 224x224), audio.wav (16 kHz mono 16-bit), depth/ (16-bit PNG in
 mm, 2 fps), thermal/ (float32 .npy in degrees C, 160x120, 1 fps), imu.csv (200 Hz), per-folder
 timestamps.csv and timeline.json (ground truth: which concept is present in which modality when).
-Deterministic (fixed seeds from world.DEMO_SEED_BASE).
+Deterministic: the same seed base and layout give the same files.
 """
 from __future__ import annotations
 
@@ -23,7 +35,6 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import preprocess as pp  # noqa: E402
 import world  # noqa: E402
 
-DURATION = 100.0
 VIDEO_FPS = 10
 DEPTH_FPS = 2
 THERMAL_FPS = 1
@@ -33,7 +44,7 @@ NOISE_FLOOR_DBFS = -38.0
 VIDEO_CRF = 18  # H.264 quality: thin limbs and small objects survive at 224x224
 ALL = ("vision", "depth", "thermal", "audio", "imu")
 
-# (start_s, end_s, {modality: concept}); modalities not named show nothing of interest
+# The shipped scenario's layout: (start_s, end_s, {modality: concept}); modalities not named show nothing of interest
 SEGMENTS = [
     (0, 8, {}),
     (8, 20, {m: "dog" for m in ALL}),
@@ -49,23 +60,101 @@ SEGMENTS = [
 ]
 
 
-def segment_at(t):
-    for k, (a, b, c) in enumerate(SEGMENTS):
+MAX_DURATION_S = 3600.0
+# Seed offsets of the draws within a scenario; a segment's keyframe seeds (1000 per segment) stay below the
+# audio block's as long as there are fewer than 500 segments.
+AUDIO_SEEDS, IMU_SEEDS = 500_000, 700_000
+MAX_SEGMENTS = 499
+
+
+class Scenario:
+    """What to render: the segments (start_s, end_s, {modality: concept}) and the seed base of every draw."""
+
+    def __init__(self, segments=None, seed_base=world.DEMO_SEED_BASE):
+        self.segments = SEGMENTS if segments is None else segments
+        self.seed_base = int(seed_base)
+        self.duration = float(self.segments[-1][1])
+
+
+DEMO = Scenario()
+
+
+def layout_error(source, where, message):
+    return SystemExit(f"make_demo.py: layout {source}: {where}: {message}")
+
+
+def parse_layout(data, source="<layout>"):
+    """Checks a layout (the parsed JSON) and returns its segments as (start_s, end_s, {modality: concept})."""
+    if not isinstance(data, dict) or not isinstance(data.get("segments"), list) or not data["segments"]:
+        raise layout_error(source, "segments", "expected an object with a non-empty list \"segments\"")
+    if len(data["segments"]) > MAX_SEGMENTS:
+        raise layout_error(source, "segments", f"{len(data['segments'])} segments; at most {MAX_SEGMENTS}")
+    segments = []
+    expected_start = 0.0
+    for i, seg in enumerate(data["segments"]):
+        where = f"segments[{i}]"
+        if not isinstance(seg, dict):
+            raise layout_error(source, where, "expected an object with start_s, end_s and concepts")
+        unknown = set(seg) - {"start_s", "end_s", "concepts"}
+        if unknown:
+            raise layout_error(source, where, f"unknown field(s) {sorted(unknown)}; expected start_s, end_s, concepts")
+        bounds = []
+        for key in ("start_s", "end_s"):
+            v = seg.get(key)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not np.isfinite(v):
+                raise layout_error(source, f"{where}.{key}", f"expected a finite number of seconds, found {v!r}")
+            bounds.append(float(v))
+        a, b = bounds
+        if a != expected_start:
+            raise layout_error(source, f"{where}.start_s", f"{a:g} s; segments must be contiguous from 0 s (expected {expected_start:g})")
+        if b <= a:
+            raise layout_error(source, f"{where}.end_s", f"{b:g} s; must be after start_s ({a:g} s)")
+        if b > MAX_DURATION_S:
+            raise layout_error(source, f"{where}.end_s", f"{b:g} s; a scenario lasts at most {MAX_DURATION_S:g} s")
+        concepts = seg.get("concepts", {})
+        if not isinstance(concepts, dict):
+            raise layout_error(source, f"{where}.concepts", "expected an object {modality: concept}")
+        mapping = {}
+        for modality, concept in concepts.items():
+            if modality != "all" and modality not in ALL:
+                raise layout_error(source, f"{where}.concepts.{modality}", f"unknown modality; expected one of all, {', '.join(ALL)}")
+            if concept not in world.CONCEPT_KEYS:
+                raise layout_error(source, f"{where}.concepts.{modality}", f"{concept!r} is not a concept of the world; expected one of {', '.join(world.CONCEPT_KEYS)}")
+            for m in (ALL if modality == "all" else (modality,)):
+                mapping[m] = concept
+        segments.append((a, b, mapping))
+        expected_start = b
+    return segments
+
+
+def load_layout(path):
+    try:
+        with open(path) as fh:
+            data = json.load(fh)
+    except OSError as e:
+        raise SystemExit(f"make_demo.py: layout {path}: cannot read it: {e.strerror}")
+    except json.JSONDecodeError as e:
+        raise SystemExit(f"make_demo.py: layout {path}: not JSON: {e}")
+    return parse_layout(data, path)
+
+
+def segment_at(sc, t):
+    for k, (a, b, c) in enumerate(sc.segments):
         if a <= t < b:
             return k, c
-    return len(SEGMENTS) - 1, SEGMENTS[-1][2]
+    return len(sc.segments) - 1, sc.segments[-1][2]
 
 
-def visual_keyframes():
+def visual_keyframes(sc):
     """One rendered scene per KEYFRAME_S within each segment (same scene for vision/depth/thermal):
     (segment, index) -> (image, depth, thermal, concept box or None)."""
     frames = {}
-    for k, (a, b, c) in enumerate(SEGMENTS):
+    for k, (a, b, c) in enumerate(sc.segments):
         t = a
         j = 0
         while t < b:
             concept = c.get("vision")
-            rng = world.rng_for(world.DEMO_SEED_BASE + 1000 * k + j)
+            rng = world.rng_for(sc.seed_base + 1000 * k + j)
             img, dep, tmp, attrs = world.render_visual(rng, concept)
             frames[(k, j)] = (img, dep, tmp, attrs["box"])
             t += KEYFRAME_S
@@ -73,11 +162,11 @@ def visual_keyframes():
     return frames
 
 
-def keyframe_entries(frames):
+def keyframe_entries(sc, frames):
     """timeline.json's `keyframes`: each camera scene's time range and the box of what it shows."""
     out = []
     for (k, j), (_, _, _, box) in sorted(frames.items()):
-        a, b, c = SEGMENTS[k]
+        a, b, c = sc.segments[k]
         start = a + j * KEYFRAME_S
         concept = c.get("vision")
         out.append({"start_s": float(start), "end_s": float(min(b, start + KEYFRAME_S)),
@@ -92,37 +181,37 @@ KEYFRAMES_NOTE = ("Each keyframe is one camera scene; objects[].box is [x, y, wi
                   "are not panned.")
 
 
-def add_keyframes(timeline, frames):
+def add_keyframes(sc, timeline, frames):
     timeline["keyframes_note"] = KEYFRAMES_NOTE
     timeline["pan_px"] = 3
     timeline["pan_period_s"] = KEYFRAME_S
-    timeline["keyframes"] = keyframe_entries(frames)
+    timeline["keyframes"] = keyframe_entries(sc, frames)
 
 
-def write_boxes_only(out):
+def write_boxes_only(sc, out):
     """Adds the keyframes to the committed timeline.json, first checking that the committed depth frames
     (lossless) are what the keyframes render, so the boxes belong to the committed recording."""
-    frames = visual_keyframes()
-    for i in range(int(DURATION * DEPTH_FPS)):
+    frames = visual_keyframes(sc)
+    for i in range(int(sc.duration * DEPTH_FPS)):
         t = i / DEPTH_FPS
         path = os.path.join(out, "depth", f"{i:06d}.png")
         with Image.open(path) as im:
             want = np.array(im).astype(np.int64)
-        got = np.clip(np.round(keyframe_for(t, frames)[1] * 1000.0), 0, 65535).astype(np.int64)  # as write_depth_png16
+        got = np.clip(np.round(keyframe_for(sc, t, frames)[1] * 1000.0), 0, 65535).astype(np.int64)  # as write_depth_png16
         if not np.array_equal(want, got):
             raise SystemExit(f"{path}: the keyframe at {t} s no longer renders this frame; boxes would not match it")
     path = os.path.join(out, "timeline.json")
     with open(path) as fh:
         timeline = json.load(fh)
-    add_keyframes(timeline, frames)
+    add_keyframes(sc, timeline, frames)
     with open(path, "w") as fh:
         json.dump(timeline, fh, indent=1)
         fh.write("\n")
 
 
-def keyframe_for(t, frames):
-    k, _ = segment_at(t)
-    j = int((t - SEGMENTS[k][0]) // KEYFRAME_S)
+def keyframe_for(sc, t, frames):
+    k, _ = segment_at(sc, t)
+    j = int((t - sc.segments[k][0]) // KEYFRAME_S)
     return frames[(k, j)]
 
 
@@ -140,17 +229,17 @@ def shifted(img, dx):
     return out
 
 
-def make_audio(rng):
-    n = int(DURATION * world.SR)
+def make_audio(sc, rng):
+    n = int(sc.duration * world.SR)
     track = np.zeros(n)
-    for k, (a, b, c) in enumerate(SEGMENTS):
+    for k, (a, b, c) in enumerate(sc.segments):
         concept = c.get("audio")
         if concept is None:
             continue
         level = 10 ** (rng.uniform(-24, -16) / 20)
         t = a
         while t < b - 0.01:
-            r = world.rng_for(world.DEMO_SEED_BASE + 500000 + int(t * 10))
+            r = world.rng_for(sc.seed_base + AUDIO_SEEDS + int(t * 10))
             x = world.SOUNDS[concept](r, float(r.uniform(0.9, 1.1)))
             x = x / (np.sqrt(np.mean(x ** 2)) + 1e-9) * level
             # Limit each clip on its own, as the world does: impulsive sounds (glass, knocks) have peaks far
@@ -177,16 +266,16 @@ def make_audio(rng):
     return y.astype(np.float32)
 
 
-def make_imu():
+def make_imu(sc):
     """Windows of the wearer's activity per segment, concatenated (a step at each join)."""
-    n = int(DURATION * world.IMU_RATE)
+    n = int(sc.duration * world.IMU_RATE)
     out = np.zeros((n, 6), np.float32)
-    for k, (a, b, c) in enumerate(SEGMENTS):
+    for k, (a, b, c) in enumerate(sc.segments):
         concept = c.get("imu", "none")  # "none": standing still
         pos, end = int(a * world.IMU_RATE), int(b * world.IMU_RATE)
         j = 0
         while pos < end:
-            w = world.render_imu(world.rng_for(world.DEMO_SEED_BASE + 700000 + 100 * k + j), concept)
+            w = world.render_imu(world.rng_for(sc.seed_base + IMU_SEEDS + 100 * k + j), concept)
             take = min(world.IMU_SAMPLES, end - pos)
             out[pos:pos + take] = w[:take]
             pos += take
@@ -194,24 +283,34 @@ def make_imu():
     return out
 
 
-def main():
+def main(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default="pipelines/demo-scenario")
+    ap.add_argument("--seed-base", type=int, default=world.DEMO_SEED_BASE,
+                    help=f"base of every random draw (default {world.DEMO_SEED_BASE}, the shipped scenario)")
+    ap.add_argument("--layout", help="segment layout (JSON, see above); default: the shipped scenario's")
     ap.add_argument("--boxes-only", action="store_true",
                     help="only add the keyframes' boxes to the committed timeline.json (checked against its depth frames)")
-    args = ap.parse_args()
-    out = args.out
-    if args.boxes_only:
-        write_boxes_only(out)
+    args = ap.parse_args(argv)
+    if not 0 <= args.seed_base <= 2 ** 62:
+        ap.error(f"--seed-base {args.seed_base}: expected an integer in [0, 2^62]")
+    sc = Scenario(load_layout(args.layout) if args.layout else None, args.seed_base)
+    render(sc, args.out, boxes_only=args.boxes_only)
+
+
+def render(sc, out, boxes_only=False):
+    """Writes scenario `sc` into the folder `out`."""
+    if boxes_only:
+        write_boxes_only(sc, out)
         print("keyframe boxes written to", os.path.join(out, "timeline.json"))
         return
     os.makedirs(os.path.join(out, "depth"), exist_ok=True)
     os.makedirs(os.path.join(out, "thermal"), exist_ok=True)
-    rng = world.rng_for(world.DEMO_SEED_BASE)
-    frames = visual_keyframes()
+    rng = world.rng_for(sc.seed_base)
+    frames = visual_keyframes(sc)
 
     # video: constant 10 fps, frame i at t = i / 10
-    n_video = int(DURATION * VIDEO_FPS)
+    n_video = int(sc.duration * VIDEO_FPS)
     cmd = ["ffmpeg", "-y", "-loglevel", "error", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", "224x224",
            "-r", str(VIDEO_FPS), "-i", "-", "-c:v", "libx264", "-preset", "medium", "-crf", str(VIDEO_CRF),
            "-pix_fmt", "yuv420p", "-g", str(VIDEO_FPS * 2), "-bf", "0", "-flags", "+bitexact", "-fflags", "+bitexact",
@@ -219,9 +318,9 @@ def main():
     proc = subprocess.Popen(cmd, stdin=subprocess.PIPE)
     for i in range(n_video):
         t = i / VIDEO_FPS
-        img = keyframe_for(t, frames)[0]
-        k, _ = segment_at(t)
-        dx = int(round(3 * np.sin(2 * np.pi * (t - SEGMENTS[k][0]) / KEYFRAME_S)))
+        img = keyframe_for(sc, t, frames)[0]
+        k, _ = segment_at(sc, t)
+        dx = int(round(3 * np.sin(2 * np.pi * (t - sc.segments[k][0]) / KEYFRAME_S)))
         proc.stdin.write(np.ascontiguousarray(shifted(img, dx)).tobytes())
     proc.stdin.close()
     assert proc.wait() == 0
@@ -229,30 +328,30 @@ def main():
     # depth 2 fps, thermal 1 fps
     with open(os.path.join(out, "depth", "timestamps.csv"), "w") as fh:
         fh.write("frame,t_s\n")
-        for i in range(int(DURATION * DEPTH_FPS)):
+        for i in range(int(sc.duration * DEPTH_FPS)):
             t = i / DEPTH_FPS
             name = f"{i:06d}.png"
-            pp.write_depth_png16(os.path.join(out, "depth", name), keyframe_for(t, frames)[1])
+            pp.write_depth_png16(os.path.join(out, "depth", name), keyframe_for(sc, t, frames)[1])
             fh.write(f"{name},{t:.3f}\n")
     with open(os.path.join(out, "thermal", "timestamps.csv"), "w") as fh:
         fh.write("frame,t_s\n")
-        for i in range(int(DURATION * THERMAL_FPS)):
+        for i in range(int(sc.duration * THERMAL_FPS)):
             t = i / THERMAL_FPS
             name = f"{i:06d}.npy"
-            tmp = keyframe_for(t, frames)[2]
+            tmp = keyframe_for(sc, t, frames)[2]
             crop = tmp[28:196, :]  # 224x168 (4:3) centre band, then a 160x120 sensor
             small = np.asarray(Image.fromarray(crop, mode="F").resize((THERMAL_W, THERMAL_H), Image.BILINEAR), dtype=np.float32)
             np.save(os.path.join(out, "thermal", name), small)
             fh.write(f"{name},{t:.3f}\n")
 
-    audio = make_audio(rng)
+    audio = make_audio(sc, rng)
     pcm = np.clip(np.round(audio * 32767.0), -32768, 32767).astype(np.int16)
     wavfile.write(os.path.join(out, "audio.wav"), world.SR, pcm)
-    imu = make_imu()
+    imu = make_imu(sc)
     pp.write_imu_csv(os.path.join(out, "imu.csv"), imu)
 
     timeline = {
-        "duration_s": DURATION,
+        "duration_s": sc.duration,
         "files": {
             "vision": {"path": "video.mp4", "format": "H.264 MP4, 224x224, constant 10 fps (frame i at i/10 s)"},
             "audio": {"path": "audio.wav", "format": "16-bit PCM WAV, 16 kHz, mono"},
@@ -263,11 +362,13 @@ def main():
         "concepts": {world.CONCEPT_KEYS[i]: world.zero_shot_prompt(i) for i in range(world.NUM_CONCEPTS)},
         "segments": [],
     }
-    for a, b, c in SEGMENTS:
+    if sc.seed_base != world.DEMO_SEED_BASE:
+        timeline["seed_base"] = sc.seed_base
+    for a, b, c in sc.segments:
         for m in ALL:
             if m in c:
                 timeline["segments"].append({"concept": c[m], "modality": m, "start_s": float(a), "end_s": float(b)})
-    add_keyframes(timeline, frames)
+    add_keyframes(sc, timeline, frames)
     with open(os.path.join(out, "timeline.json"), "w") as fh:
         json.dump(timeline, fh, indent=1)
         fh.write("\n")

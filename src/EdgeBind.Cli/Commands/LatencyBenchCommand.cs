@@ -18,7 +18,7 @@ public static class LatencyBenchCommand
     public static Command Create()
     {
         var file = new Argument<string>("FILE") { Description = "Pipeline file (YAML); run at the pacing it gives (use real-time pacing for sensor latency)." };
-        var duration = new Option<double?>("--duration") { Description = "Stop after this many seconds (default: when every source ends)." };
+        var duration = CliOptions.Seconds("--duration", "Stop after this many seconds (default: when every source ends).");
         var warmup = new Option<double>("--warmup")
         {
             Description = "Leave out windows captured in the first S seconds (model warm-up, JIT).",
@@ -32,9 +32,9 @@ public static class LatencyBenchCommand
         {
             var seconds = parse.GetValue(duration);
             var skip = parse.GetValue(warmup);
-            if (seconds is <= 0 || skip < 0)
+            if (!double.IsFinite(skip) || skip < 0)
             {
-                throw new ArgumentException($"--duration must be positive and --warmup not negative; found {seconds} and {skip}");
+                throw new ArgumentException($"--warmup: expected a number of seconds >= 0, found {skip}");
             }
             var overrides = PipelineOverrides.Load(parse.GetValue(file)!);
             var records = await RecordedRun.RunAsync(overrides, embeddings: true, seconds is { } s ? TimeSpan.FromSeconds(s) : null,

@@ -17,15 +17,11 @@ public static class RecordCommand
     {
         var file = new Argument<string>("FILE") { Description = "Pipeline file (YAML) whose sources are recorded." };
         var output = new Option<string>("--out", "-o") { Description = "MCAP file to write.", Required = true };
-        var duration = new Option<double?>("--duration", "-d") { Description = "Stop after this many seconds (default: until the sources end or Ctrl-C)." };
+        var duration = CliOptions.Seconds("--duration", "Stop after this many seconds (default: until the sources end or Ctrl-C).", "-d");
         var command = new Command("record", "Record a pipeline's sources into an MCAP file (replay with replay.mcap.* sources).") { file, output, duration };
         command.SetAction(async (parse, cancellationToken) =>
         {
             var seconds = parse.GetValue(duration);
-            if (seconds is <= 0 or > 86400 * 30)
-            {
-                throw new ArgumentException($"--duration: expected seconds from 0 to 2592000, found {seconds}");
-            }
             var outPath = parse.GetValue(output)!;
             var outDir = Path.GetDirectoryName(Path.GetFullPath(outPath))!;
             if (!Directory.Exists(outDir))

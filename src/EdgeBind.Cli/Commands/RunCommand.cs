@@ -12,7 +12,7 @@ public static class RunCommand
     public static Command Create()
     {
         var file = new Argument<string>("FILE") { Description = "Pipeline file (YAML)." };
-        var duration = new Option<double?>("--duration") { Description = "Stop after this many seconds (default: until Ctrl-C, SIGTERM, or every source ends)." };
+        var duration = CliOptions.Seconds("--duration", "Stop after this many seconds (default: until Ctrl-C, SIGTERM, or every source ends).");
         var quiet = new Option<bool>("--quiet", "-q") { Description = "No status lines; only the summary." };
         var pacing = new Option<string?>("--pacing")
         {
@@ -23,10 +23,6 @@ public static class RunCommand
         command.SetAction(async (parse, cancellationToken) =>
         {
             var seconds = parse.GetValue(duration);
-            if (seconds is <= 0)
-            {
-                throw new ArgumentException($"--duration: expected a positive number of seconds, found {seconds}");
-            }
             var path = parse.GetValue(file)!;
             var definition = parse.GetValue(pacing) is { } p ? PipelineOverrides.Load(path).SetPacing(p).Parse() : Composition.LoadPipeline(path);
             using var loggerFactory = LoggerFactory.Create(b => b.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(parse.GetValue(CliApp.VerboseOption) ? LogLevel.Debug : LogLevel.Warning));

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text;
 using System.Text.Json;
+using EdgeBind.Core.IO;
 using EdgeBind.Preprocessing.Text;
 
 namespace EdgeBind.Cli;
@@ -65,9 +66,9 @@ public static class TokenizeCommand
         {
             throw new ArgumentException($"--merges must be 0 or more, found {merges}.");
         }
-        if (contextLength < 2)
+        if (contextLength is < 2 or > ClipTokenizer.MaxContextLength)
         {
-            throw new ArgumentException($"--context-length must be at least 2 (start and end token), found {contextLength}.");
+            throw new ArgumentException($"--context-length: expected 2 (start and end token) to {ClipTokenizer.MaxContextLength} ids, found {contextLength}.");
         }
         var tokenizer = ClipTokenizer.Load(vocabPath, merges, contextLength);
         var ids = new long[tokenizer.ContextLength];
@@ -107,11 +108,9 @@ public static class TokenizeCommand
             }
             catch (JsonException ex)
             {
-                throw new InvalidDataException($"{path} line {number}: expected one JSON string such as \"a dog\", found {Shorten(line)}", ex);
+                throw new InvalidDataException($"{path} line {number}: expected one JSON string such as \"a dog\", found {TextClip.Clip(line)}", ex);
             }
             yield return text ?? throw new InvalidDataException($"{path} line {number}: expected one JSON string such as \"a dog\", found null");
         }
     }
-
-    private static string Shorten(string line) => line.Length <= 60 ? line : line[..60] + "...";
 }

@@ -163,7 +163,7 @@ public static class NpyFile
             "<i4" => NpyDType.Int32,
             "<u2" => NpyDType.UInt16,
             "|u1" or "<u1" => NpyDType.UInt8,
-            _ => throw new InvalidDataException($"{label}: unsupported dtype '{Clip(descr)}'; expected one of <f4, <f8, <i8, <i4, <u2, |u1"),
+            _ => throw new InvalidDataException($"{label}: unsupported dtype '{TextClip.Clip(descr)}'; expected one of <f4, <f8, <i8, <i4, <u2, |u1"),
         };
         var shapeText = HeaderValue(header, "shape", label).Trim();
         var shape = ParseShape(shapeText, label);
@@ -186,7 +186,7 @@ public static class NpyFile
     {
         if (!text.StartsWith('(') || !text.EndsWith(')'))
         {
-            throw new InvalidDataException($"{label}: .npy shape '{Clip(text)}' is not a tuple such as (3, 224, 224)");
+            throw new InvalidDataException($"{label}: .npy shape '{TextClip.Clip(text)}' is not a tuple such as (3, 224, 224)");
         }
         if (text[1..^1].Trim().Length == 0)
         {
@@ -203,14 +203,12 @@ public static class NpyFile
             }
             if (!int.TryParse(parts[i], NumberStyles.None, CultureInfo.InvariantCulture, out var d))
             {
-                throw new InvalidDataException($"{label}: .npy shape '{Clip(text)}' has '{Clip(parts[i])}' where a dimension (an integer from 0 to {int.MaxValue}) belongs");
+                throw new InvalidDataException($"{label}: .npy shape '{TextClip.Clip(text)}' has '{TextClip.Clip(parts[i])}' where a dimension (an integer from 0 to {int.MaxValue}) belongs");
             }
             dims.Add(d);
         }
         return [.. dims];
     }
-
-    private static string Clip(string text) => text.Length <= 40 ? text : text[..40] + "...";
 
     /// <summary>Writes float32 data with the given shape.</summary>
     public static void Write(string path, ReadOnlySpan<float> data, params int[] shape) =>

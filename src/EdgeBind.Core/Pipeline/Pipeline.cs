@@ -37,6 +37,13 @@ public sealed class SourceRuntime
     /// <summary>Windower counters (in = samples, out = windows, latency = time per sample).</summary>
     public StageStats WindowStats { get; }
 
+    /// <summary>True once the source has ended (or failed) and its windower has written its last window.</summary>
+    public bool WindowingFinished => Volatile.Read(ref _windowingFinished);
+
+    private bool _windowingFinished;
+
+    internal void FinishWindowing() => Volatile.Write(ref _windowingFinished, true);
+
     /// <summary>Why the source failed (it threw, or ended in <see cref="SourceState.Failed"/>); null while it has not.</summary>
     public string? Failure { get; internal set; }
 }
@@ -69,6 +76,7 @@ public sealed class Pipeline : IAsyncDisposable
     private IReadOnlyList<IStageRunner> _runners = [];
     private Edge<Window>? _windows;
     private Task? _completion;
+    private readonly ReplayEpoch _epoch = new();
 
     /// <summary>
     /// Creates a pipeline from a loaded file; its stages come from the modules the file was loaded with
@@ -112,6 +120,10 @@ public sealed class Pipeline : IAsyncDisposable
         foreach (var def in _definition.Sources)
         {
             var source = def.Type.Create(def.Id, def.Options);
+            if (source is SourceBase withEpoch)
+            {
+                withEpoch.Epoch = _epoch;
+            }
             var edgeConfig = def.Type.Modality.IsFrameModality() ? _definition.Edges.Frames : _definition.Edges.Samples;
             var edgeOptions = edgeConfig.ToOptions() with { SingleWriter = true };
             if (def.Options is IPacedOptions { Pacing: Pacing.Fast })
@@ -123,7 +135,7 @@ public sealed class Pipeline : IAsyncDisposable
             _sources.Add(new SourceRuntime(def, source, edge, windower));
         }
 
-        var builder = new PipelineBuilder(_definition, _loggerFactory);
+        var builder = new PipelineBuilder(_definition, _loggerFactory, _sources, _epoch);
         builder.Publish(Ports.Windows, _windows);
         foreach (var module in _modules)
         {
@@ -148,6 +160,8 @@ public sealed class Pipeline : IAsyncDisposable
             EdgeBindMeter.Register(runtime.WindowStats);
             _windowTasks.Add(Task.Run(() => WindowLoopAsync(runtime), CancellationToken.None));
         }
+        // Fixed before any source runs so replayed capture times start here whichever source opens first.
+        _ = _epoch.Ns;
         foreach (var runtime in _sources)
         {
             _sourceTasks.Add(Task.Run(() => SourceLoopAsync(runtime), CancellationToken.None));
@@ -251,6 +265,10 @@ public sealed class Pipeline : IAsyncDisposable
             {
                 window.Dispose();
             }
+        }
+        finally
+        {
+            runtime.FinishWindowing();
         }
     }
 

@@ -1,5 +1,6 @@
 using EdgeBind.Core.Channels;
 using EdgeBind.Core.Stages;
+using EdgeBind.Core.Timing;
 using EdgeBind.Core.Windows;
 using Microsoft.Extensions.Logging;
 
@@ -68,14 +69,22 @@ public sealed class PipelineBuilder
     private readonly Dictionary<string, object> _ports = new(StringComparer.Ordinal);
     private readonly List<IStageRunner> _runners = [];
 
-    internal PipelineBuilder(PipelineDefinition definition, ILoggerFactory loggerFactory)
+    internal PipelineBuilder(PipelineDefinition definition, ILoggerFactory loggerFactory, IReadOnlyList<SourceRuntime> sources, ReplayEpoch epoch)
     {
         Definition = definition;
         LoggerFactory = loggerFactory;
+        Sources = sources;
+        Epoch = epoch;
     }
 
     /// <summary>The pipeline file.</summary>
     public PipelineDefinition Definition { get; }
+
+    /// <summary>The pipeline's sources (created, not yet started): stages that follow them by id read their state and progress.</summary>
+    public IReadOnlyList<SourceRuntime> Sources { get; }
+
+    /// <summary>Where the sources' replayed capture times start (fixed when the first source starts).</summary>
+    public ReplayEpoch Epoch { get; }
 
     /// <summary>Logging for stages.</summary>
     public ILoggerFactory LoggerFactory { get; }

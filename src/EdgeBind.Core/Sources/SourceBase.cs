@@ -38,6 +38,12 @@ public abstract class SourceBase : ISource
     /// <inheritdoc />
     public StageStats Stats { get; }
 
+    /// <summary>
+    /// Where replayed capture times start: the pipeline hands every source the same epoch so a recording's
+    /// files line up identically on every run; a source used on its own gets a private one.
+    /// </summary>
+    public ReplayEpoch Epoch { get; set; } = new();
+
     /// <inheritdoc />
     public abstract Task RunAsync(Edge<Sample> output, CancellationToken cancellationToken);
 

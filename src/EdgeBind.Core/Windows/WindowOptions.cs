@@ -45,16 +45,29 @@ public sealed class WindowOptions : IValidatable
         _ => new WindowOptions { Modality = modality, EveryMs = 500, MaxGapMs = 1000 },
     };
 
+    /// <summary>Longest audio window, s: a window is held in memory whole (ImageBind's clip is 2 s).</summary>
+    public const double MaxLengthS = 60;
+
+    /// <summary>Most IMU samples per window (ImageBind's: 2000); each window holds 6 x samples floats.</summary>
+    public const int MaxSamples = 100_000;
+
+    /// <summary>Highest IMU grid rate, Hz.</summary>
+    public const double MaxRateHz = 100_000;
+
+    /// <summary>Longest period, hop or gap bound, s (one hour).</summary>
+    public const double MaxPeriodS = 3600;
+
     /// <inheritdoc />
     public void Validate(ConfigValidator v)
     {
-        v.Require(EveryMs > 0, "every_ms", "a positive number of milliseconds", EveryMs);
-        v.Require(LengthS > 0, "length_s", "a positive number of seconds", LengthS);
-        v.Require(HopS > 0, "hop_s", "a positive number of seconds", HopS);
-        v.Require(Samples > 0, "samples", "a positive whole number", Samples);
-        v.Require(RateHz > 0 && double.IsFinite(RateHz), "rate_hz", "a positive rate in Hz", RateHz);
-        v.Require(MaxGapMs > 0, "max_gap_ms", "a positive number of milliseconds", MaxGapMs);
-        v.Require(ClipS >= 0 && ClipS <= 60, "clip_s", "0 (single frames) or a clip span in seconds up to 60", ClipS);
+        ArgumentNullException.ThrowIfNull(v);
+        v.Require(EveryMs is > 0 and <= MaxPeriodS * 1000, "every_ms", $"a number of milliseconds in (0, {MaxPeriodS * 1000}]", EveryMs);
+        v.Require(LengthS is > 0 and <= MaxLengthS, "length_s", $"a number of seconds in (0, {MaxLengthS}] (a window is held in memory whole)", LengthS);
+        v.Require(HopS is > 0 and <= MaxPeriodS, "hop_s", $"a number of seconds in (0, {MaxPeriodS}]", HopS);
+        v.Require(Samples is > 0 and <= MaxSamples, "samples", $"a whole number from 1 to {MaxSamples} (a window is held in memory whole)", Samples);
+        v.Require(RateHz is > 0 and <= MaxRateHz, "rate_hz", $"a rate in (0, {MaxRateHz}] Hz", RateHz);
+        v.Require(MaxGapMs is > 0 and <= MaxPeriodS * 1000, "max_gap_ms", $"a number of milliseconds in (0, {MaxPeriodS * 1000}]", MaxGapMs);
+        v.Require(ClipS is >= 0 and <= 60, "clip_s", "0 (single frames) or a clip span in seconds up to 60", ClipS);
         if (Modality == Modality.Audio)
         {
             v.Require(HopS <= LengthS, "hop_s", $"at most length_s ({LengthS} s): a hop longer than the window skips data", HopS);

@@ -182,7 +182,7 @@ public sealed class ImuPreprocessor : IFilePreprocessor
             {
                 if (!IsHeader(line))
                 {
-                    throw new InvalidDataException($"{path}: line {lineNumber}: expected the header 't,ax,ay,az,gx,gy,gz', found '{line}'");
+                    throw new InvalidDataException($"{path}: line {lineNumber}: expected the header 't,ax,ay,az,gx,gy,gz', found '{TextClip.Clip(line)}'");
                 }
                 sawHeader = true;
                 continue;
@@ -199,11 +199,11 @@ public sealed class ImuPreprocessor : IFilePreprocessor
                 var field = line[range].Trim();
                 if (!double.TryParse(field, NumberStyles.Float, CultureInfo.InvariantCulture, out var value))
                 {
-                    throw new InvalidDataException($"{path}: line {lineNumber}: column '{ColumnNames[column]}' is '{field}', not a number");
+                    throw new InvalidDataException($"{path}: line {lineNumber}: column '{ColumnNames[column]}' is '{TextClip.Clip(field)}', not a number");
                 }
                 if (!double.IsFinite(value))
                 {
-                    throw new InvalidDataException($"{path}: line {lineNumber} (data row {lines.Count}): column '{ColumnNames[column]}' is not finite ({field})");
+                    throw new InvalidDataException($"{path}: line {lineNumber} (data row {lines.Count}): column '{ColumnNames[column]}' is not finite ({TextClip.Clip(field)})");
                 }
                 values.Add(value);
                 column++;

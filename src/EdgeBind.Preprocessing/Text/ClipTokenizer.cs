@@ -34,6 +34,9 @@ public sealed class ClipTokenizer
     /// <summary>Context length of CLIP and ImageBind: ids per text.</summary>
     public const int DefaultContextLength = 77;
 
+    /// <summary>Largest context length taken, ids (CLIP's is 77; the bound stops a typo from allocating gigabytes).</summary>
+    public const int MaxContextLength = 4096;
+
     /// <summary>Merges CLIP reads from its vocabulary: 49152 - 256 - 2 (lines 1 to 48894 after the header).</summary>
     public const int DefaultMerges = 49152 - 256 - 2;
 
@@ -82,12 +85,13 @@ public sealed class ClipTokenizer
     /// <param name="contextLength">Ids per text, at least 2; default 77.</param>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     /// <exception cref="InvalidDataException">The file is unreadable, not gzip, not UTF-8, or a line is not a merge; the message names the file (and line).</exception>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="merges"/> is negative or <paramref name="contextLength"/> below 2.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="merges"/> is negative or <paramref name="contextLength"/> below 2 or above <see cref="MaxContextLength"/>.</exception>
     public static ClipTokenizer Load(string vocabPath, int? merges = null, int contextLength = DefaultContextLength)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(vocabPath);
         ArgumentOutOfRangeException.ThrowIfNegative(merges ?? 0, nameof(merges));
         ArgumentOutOfRangeException.ThrowIfLessThan(contextLength, 2);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(contextLength, MaxContextLength);
         return new ClipTokenizer(ClipVocabulary.Load(vocabPath, merges ?? DefaultMerges), contextLength, CacheCapacity);
     }
 

@@ -335,15 +335,16 @@ internal sealed class LiveClient
                 _hub.CountSent();
             }
         }
-        catch (OperationCanceledException) when (deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
-        {
-            // Cancelling a send aborts the socket: the client, which took nothing for the whole timeout,
-            // is gone, and the kernel and Kestrel buffers its connection held are released.
-            _hub.CountEvicted();
-        }
         catch (Exception ex) when (ex is WebSocketException or OperationCanceledException or IOException)
         {
-            // The receive loop sees the same failure and ends the connection.
+            // The receive loop sees the same failure and ends the connection. When the deadline fired,
+            // the cancelled send aborted the socket (surfacing as a cancellation or, from the stream
+            // underneath, as a WebSocket or I/O error): the client took nothing for the whole timeout,
+            // and the kernel and Kestrel buffers its connection held are released.
+            if (deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+            {
+                _hub.CountEvicted();
+            }
         }
         finally
         {
