@@ -138,9 +138,15 @@ public sealed class VideoWindowTests
         {
             Assert.Equal(tensor.AsSpan(((c * 2) + 0) * plane, plane).ToArray(), tensor.AsSpan(((c * 2) + 1) * plane, plane).ToArray());
         }
-        var before = GC.GetAllocatedBytesForCurrentThread();
-        preprocessor.ProcessWindow(window, tensor);
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        // per-window allocations show in every round; the runtime's one-off tiering work in one at most
+        var rounds = new List<long>();
+        for (var round = 0; round < 5 && (rounds.Count == 0 || rounds[^1] != 0); round++)
+        {
+            var before = GC.GetAllocatedBytesForCurrentThread();
+            preprocessor.ProcessWindow(window, tensor);
+            rounds.Add(GC.GetAllocatedBytesForCurrentThread() - before);
+        }
+        Assert.True(rounds[^1] == 0, $"bytes allocated per window: {string.Join(", ", rounds)}");
     }
 
     [Fact]
