@@ -8,7 +8,7 @@ using EdgeBind.Preprocessing.Audio;
 namespace EdgeBind.Devices.Audio;
 
 /// <summary>Options of a WAV file source (<c>audio.wav</c>).</summary>
-public sealed class WavFileOptions : IValidatable, IPacedOptions, IInputFileOptions
+public sealed class WavFileOptions : IValidatable, IPacedOptions, IInputFileOptions, IRecordingOptions
 {
     /// <summary>The WAV file (PCM 8/16/24/32-bit or IEEE float).</summary>
     public string Path { get; set; } = "";

@@ -59,7 +59,7 @@ public sealed class CameraOptions : IValidatable
 }
 
 /// <summary>Options of a video file source (<c>camera.file</c>).</summary>
-public sealed class VideoFileOptions : IValidatable, IPacedOptions, IInputFileOptions
+public sealed class VideoFileOptions : IValidatable, IPacedOptions, IInputFileOptions, IRecordingOptions
 {
     /// <summary>Path of the video file (anything FFmpeg decodes).</summary>
     public string Path { get; set; } = "";

@@ -2,6 +2,7 @@ using System.Globalization;
 using EdgeBind.Core;
 using EdgeBind.Core.Buffers;
 using EdgeBind.Core.Channels;
+using EdgeBind.Core.IO;
 using EdgeBind.Core.Sources;
 using EdgeBind.Core.Timing;
 using OpenCvSharp;
@@ -106,6 +107,17 @@ public abstract class CaptureSourceBase : SourceBase
         var backoff = new Backoff(Settings.ReconnectInitialS, Settings.ReconnectMaxS);
         var streamedOnce = false;
         State = SourceState.Starting;
+        try
+        {
+            // Fail now, named, rather than in OpenCvSharp's type initializer at the first frame (or never, while reconnecting).
+            OpenCvNative.EnsureLoadable();
+        }
+        catch (NativeDependencyException ex)
+        {
+            LastError = $"{Modality.ToConfigName()} source '{Id}': {ex.Message}";
+            State = SourceState.Failed;
+            throw new NativeDependencyException(LastError, ex.MissingFile, ex.DebianPackage, ex);
+        }
         while (!cancellationToken.IsCancellationRequested)
         {
             VideoCapture? capture;

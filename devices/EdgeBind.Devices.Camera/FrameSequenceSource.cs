@@ -14,7 +14,7 @@ namespace EdgeBind.Devices.Camera;
 /// Options of a frame-sequence folder: PNG (8- or 16-bit) and/or .npy frames played in file-name order, with
 /// an optional <c>timestamps.csv</c> (<c>frame,t_s</c>: a 0-based frame index or file name, and seconds).
 /// </summary>
-public sealed class FrameSequenceOptions : IValidatable, IPacedOptions, IInputFileOptions
+public sealed class FrameSequenceOptions : IValidatable, IPacedOptions, IInputFileOptions, IRecordingOptions
 {
     /// <summary>The folder holding the frames.</summary>
     public string Path { get; set; } = "";
@@ -177,6 +177,17 @@ public sealed class FrameSequenceSource : SourceBase
     {
         ArgumentNullException.ThrowIfNull(output);
         State = SourceState.Starting;
+        try
+        {
+            // Fail now, named, rather than in OpenCvSharp's type initializer at the first frame (or never, while reconnecting).
+            OpenCvNative.EnsureLoadable();
+        }
+        catch (NativeDependencyException ex)
+        {
+            LastError = $"{Modality.ToConfigName()} source '{Id}': {ex.Message}";
+            State = SourceState.Failed;
+            throw new NativeDependencyException(LastError, ex.MissingFile, ex.DebianPackage, ex);
+        }
         IReadOnlyList<(string File, long OffsetNs)> frames;
         try
         {

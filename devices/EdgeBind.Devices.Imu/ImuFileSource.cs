@@ -11,7 +11,7 @@ namespace EdgeBind.Devices.Imu;
 /// Options of an IMU recording (<c>imu.file</c>): a CSV in the <see cref="ImuLine"/> protocol, or a .npy float
 /// array [N, 7] (t in s, ax, ay, az in m/s^2, gx, gy, gz in rad/s) or [N, 6] sampled at <see cref="RateHz"/>.
 /// </summary>
-public sealed class ImuFileOptions : IValidatable, IPacedOptions, IInputFileOptions
+public sealed class ImuFileOptions : IValidatable, IPacedOptions, IInputFileOptions, IRecordingOptions
 {
     /// <summary>The file (.csv or .npy).</summary>
     public string Path { get; set; } = "";

@@ -9,7 +9,7 @@ using EdgeBind.Devices.Replay.Mcap;
 namespace EdgeBind.Devices.Replay;
 
 /// <summary>Options of an MCAP replay source (<c>replay.mcap.{modality}</c>).</summary>
-public sealed class McapReplayOptions : IValidatable, IPacedOptions, IInputFileOptions
+public sealed class McapReplayOptions : IValidatable, IPacedOptions, IInputFileOptions, IRecordingOptions
 {
     /// <summary>The MCAP file written by <c>edgebind record</c>.</summary>
     public string Path { get; set; } = "";

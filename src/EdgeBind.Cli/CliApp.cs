@@ -18,12 +18,24 @@ public static class CliApp
     /// <summary>Interrupted by Ctrl-C (128 + SIGINT).</summary>
     public const int ExitInterrupted = 130;
 
+    /// <summary>Stopped by SIGTERM (128 + SIGTERM); <c>serve</c> exits 0 instead, as a service manager expects of a requested stop.</summary>
+    public const int ExitTerminated = 143;
+
     /// <summary><c>--verbose</c>: show stack traces and debug logging.</summary>
     public static readonly Option<bool> VerboseOption = new("--verbose", "-v")
     {
         Description = "Show stack traces with errors, and debug logging.",
         Recursive = true,
     };
+
+    /// <summary>The signals of the invocation in progress (null outside <see cref="InvokeAsync"/>).</summary>
+    public static TerminationSignals? Signals { get; private set; }
+
+    /// <summary>
+    /// The exit code of a command that returned <paramref name="code"/>: 128 + the signal's number when it
+    /// succeeded but stopped because of SIGINT (130) or SIGTERM (143); a failure code is kept.
+    /// </summary>
+    public static int StoppedBySignal(int code) => code == ExitOk && Signals?.ExitCode is { } signal ? signal : code;
 
     /// <summary>Parses and runs the command line, turning known input errors into exit code 2 and a one-line message.</summary>
     public static async Task<int> InvokeAsync(RootCommand root, string[] args)
@@ -41,9 +53,15 @@ public static class CliApp
             await Console.Error.WriteLineAsync("run 'edgebind --help' (or 'edgebind COMMAND --help') for usage").ConfigureAwait(false);
             return ExitBadInput;
         }
+        using var signals = new TerminationSignals();
+        Signals = signals;
         try
         {
-            return await parse.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false }).ConfigureAwait(false);
+            // Signals are ours (TerminationSignals), not System.CommandLine's: its handler returns 130 after a
+            // timeout while the command still runs, and races our own registration.
+            var code = await parse.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null },
+                signals.Token).ConfigureAwait(false);
+            return code;
         }
         catch (Exception ex) when (IsBadInput(ex))
         {
@@ -56,7 +74,7 @@ public static class CliApp
         }
         catch (OperationCanceledException)
         {
-            return ExitInterrupted;
+            return signals.ExitCode ?? ExitInterrupted;
         }
         catch (Exception ex)
         {

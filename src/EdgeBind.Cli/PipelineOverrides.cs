@@ -1,4 +1,5 @@
 using EdgeBind.Core.Pipeline;
+using EdgeBind.Core.Sources;
 using YamlDotNet.RepresentationModel;
 
 namespace EdgeBind.Cli;
@@ -51,6 +52,29 @@ public sealed class PipelineOverrides
                 options.Children[new YamlScalarNode("pacing")] = new YamlScalarNode(pacing);
             }
         }
+        return this;
+    }
+
+    /// <summary>
+    /// Adds <c>loop: true</c> to every source of <paramref name="parsed"/> (this file, parsed) that plays a
+    /// recording (<see cref="IRecordingOptions"/>) and does not say <c>loop</c> itself; <paramref name="looped"/>
+    /// gets their ids.
+    /// </summary>
+    public PipelineOverrides LoopRecordings(PipelineDefinition parsed, out IReadOnlyList<string> looped)
+    {
+        ArgumentNullException.ThrowIfNull(parsed);
+        var ids = new List<string>();
+        var nodes = Sequence(_root, "sources").ToList();
+        for (var i = 0; i < parsed.Sources.Count && i < nodes.Count; i++)
+        {
+            if (parsed.Sources[i].Options is IRecordingOptions && nodes[i] is YamlMappingNode s
+                && Child(s, "options") is YamlMappingNode options && Child(options, "loop") is null)
+            {
+                options.Children[new YamlScalarNode("loop")] = new YamlScalarNode("true");
+                ids.Add(parsed.Sources[i].Id);
+            }
+        }
+        looped = ids;
         return this;
     }
 
@@ -115,7 +139,8 @@ public sealed class PipelineOverrides
     }
 
     /// <summary>Parses and validates the rewritten pipeline with the full source registry.</summary>
-    public PipelineDefinition Parse() => PipelineDefinition.Parse(ToYaml(), File, Composition.CreateRegistry(), Composition.CreateModules());
+    /// <param name="serving">Parse as <c>serve</c> does (its modules tap previews for the dashboard).</param>
+    public PipelineDefinition Parse(bool serving = false) => PipelineDefinition.Parse(ToYaml(), File, Composition.CreateRegistry(), Composition.CreateModules(serving));
 
     private static YamlNode? Child(YamlMappingNode node, string key) =>
         node.Children.TryGetValue(new YamlScalarNode(key), out var value) ? value : null;

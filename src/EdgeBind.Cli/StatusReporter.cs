@@ -3,7 +3,10 @@ using System.Text;
 using EdgeBind.Core;
 using EdgeBind.Core.Metrics;
 using EdgeBind.Core.Pipeline;
+using EdgeBind.Core.Stages;
 using EdgeBind.Core.Timing;
+using EdgeBind.Core.Windows;
+using EdgeBind.Inference.Pipeline;
 
 namespace EdgeBind.Cli;
 
@@ -39,13 +42,8 @@ public sealed class StatusReporter
             sb.Append(CultureInfo.InvariantCulture,
                 $" | {s.Source.Id} {s.Source.Modality.ToConfigName()} {s.Source.State.ToString().ToLowerInvariant()} in {(samples - previous.In) / seconds:F1}/s win {(windows - previous.Windows) / seconds:F1}/s drop {drops} q {s.Edge.Depth} p50 {Ms(s.WindowStats.Latency.PercentileNs(0.5))} p99 {Ms(s.WindowStats.Latency.PercentileNs(0.99))}");
         }
-        foreach (var stage in _pipeline.Stages)
+        foreach (var st in ShownStages())
         {
-            var st = stage.Stats;
-            if (st.Kind == "drain")
-            {
-                continue;
-            }
             sb.Append(CultureInfo.InvariantCulture, $" | {st.Name} in {st.In} out {st.Out} err {st.Errors} q {st.QueueDepth?.Invoke() ?? 0} p50 {Ms(st.Latency.PercentileNs(0.5))} p99 {Ms(st.Latency.PercentileNs(0.99))}");
         }
         foreach (var sink in SinkCounters())
@@ -70,9 +68,8 @@ public sealed class StatusReporter
             sb.AppendLine(CultureInfo.InvariantCulture,
                 $"  source {s.Source.Id} ({s.Source.Modality.ToConfigName()}): {s.Source.Stats.Out} samples, {s.WindowStats.Out} windows, {s.Edge.Dropped} dropped, {s.Source.Stats.Errors + s.WindowStats.Errors} errors, {s.Windower.InvalidSamples} invalid, state {s.Source.State.ToString().ToLowerInvariant()}{(s.Source.LastError is null ? "" : $" (last error: {s.Source.LastError})")}");
         }
-        foreach (var stage in _pipeline.Stages)
+        foreach (var st in ShownStages())
         {
-            var st = stage.Stats;
             sb.AppendLine(CultureInfo.InvariantCulture, $"  stage {st.Name}: {st.In} in, {st.Out} out, {st.Errors} errors, p50 {Ms(st.Latency.PercentileNs(0.5))}, p99 {Ms(st.Latency.PercentileNs(0.99))}");
         }
         foreach (var sink in SinkCounters())
@@ -91,6 +88,30 @@ public sealed class StatusReporter
             sb.AppendLine(CultureInfo.InvariantCulture, $"  stop: {(stop.Drained ? "drained" : $"deadline passed, {stop.Abandoned} items abandoned")} in {stop.Elapsed.TotalMilliseconds:F0} ms");
         }
         return sb.ToString().TrimEnd();
+    }
+
+    /// <summary>
+    /// The stages worth a column: the inference stage's own latency is only its hand-off to the per-modality
+    /// lanes (microseconds), so its lanes are shown instead, each with the time its encoder batches take.
+    /// </summary>
+    private IEnumerable<StageStats> ShownStages()
+    {
+        foreach (var runner in _pipeline.Stages)
+        {
+            if (runner.Stats.Kind == "drain")
+            {
+                continue;
+            }
+            if (runner is StageRunner<Window, EmbeddedWindow> { Stage: InferenceStage inference })
+            {
+                foreach (var lane in inference.LaneStats.OrderBy(l => l.Name, StringComparer.Ordinal))
+                {
+                    yield return lane;
+                }
+                continue;
+            }
+            yield return runner.Stats;
+        }
     }
 
     private IReadOnlyList<SinkCounters> SinkCounters() =>

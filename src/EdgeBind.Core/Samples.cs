@@ -21,6 +21,15 @@ public abstract class Sample : PooledObject
     /// </summary>
     public long CaptureNs { get; set; }
 
+    /// <summary>When the source handed the sample to the pipeline, monotonic ns (0: not through a source).</summary>
+    public long EmittedNs { get; set; }
+
+    /// <summary>
+    /// True when <see cref="CaptureNs"/> is a replay's nominal time (a file read as fast as the pipeline takes
+    /// it): such a time says where the sample lies in the recording, not when it reached this process.
+    /// </summary>
+    public bool NominalTime { get; set; }
+
     /// <summary>Per-source sequence number, starting at 0, incremented by one per sample.</summary>
     public long Sequence { get; set; }
 }

@@ -55,6 +55,8 @@ public static class EdgeBindServer
         });
         builder.Logging.ClearProviders();
         builder.Services.AddSingleton(loggerFactory);
+        // The daemon's own host already says "Application started" and its content root; this inner one would repeat it.
+        builder.Services.Configure<ConsoleLifetimeOptions>(o => o.SuppressStatusMessages = true);
         builder.WebHost.UseUrls([.. options.Urls]);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {

@@ -57,10 +57,12 @@ public sealed class ValidateAndRunTests : IDisposable
         var path = Write("p.yaml", "sources:\n  - { type: synthetic.audio, id: mic0 }\n  - { type: synthetic.camera, id: cam0, options: { width: 32, height: 32 } }\nwindows:\n  audio: { length_s: 1, hop_s: 0.5 }\n");
         var (exit, stdout, stderr) = CliProcess.Run("run", path, "--duration", "2.5");
         Assert.True(exit == 0, stderr);
-        Assert.Contains("| mic0 audio streaming in ", stdout, StringComparison.Ordinal);
-        Assert.Contains("summary: pipeline 'p' ran", stdout, StringComparison.Ordinal);
-        Assert.Contains("stop: drained", stdout, StringComparison.Ordinal);
-        Assert.Matches(@"source mic0 \(audio\): \d+ samples, [1-9]\d* windows", stdout);
+        // stdout is for events and embeddings only (none here): status and summary are on stderr.
+        Assert.Equal("", stdout);
+        Assert.Contains("| mic0 audio streaming in ", stderr, StringComparison.Ordinal);
+        Assert.Contains("summary: pipeline 'p' ran", stderr, StringComparison.Ordinal);
+        Assert.Contains("stop: drained", stderr, StringComparison.Ordinal);
+        Assert.Matches(@"source mic0 \(audio\): \d+ samples, [1-9]\d* windows", stderr);
     }
 
     [Fact]
@@ -71,9 +73,11 @@ public sealed class ValidateAndRunTests : IDisposable
             "windows:\n  imu: { samples: 2000, rate_hz: 200, hop_s: 2.0 }\n");
         var (exit, stdout, stderr) = CliProcess.Run("run", path, "--pacing", "fast", "--quiet");
         Assert.True(exit == 0, stderr);
-        Assert.Matches(@"source imu0 \(imu\): \d+ samples, 26 windows, 0 dropped", stdout);
+        Assert.Equal("", stdout);
+        Assert.DoesNotContain("| imu0 imu", stderr, StringComparison.Ordinal);
+        Assert.Matches(@"source imu0 \(imu\): \d+ samples, 26 windows, 0 dropped", stderr);
         // Not a speed target: fast pacing must not sleep through the file's 60 s.
-        var ran = double.Parse(System.Text.RegularExpressions.Regex.Match(stdout, @"ran (\d+(\.\d+)?) s").Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+        var ran = double.Parse(System.Text.RegularExpressions.Regex.Match(stderr, @"ran (\d+(\.\d+)?) s").Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
         Assert.True(ran < 30, $"ran {ran} s for 60 s of samples");
         var (badExit, _, badErr) = CliProcess.Run("run", path, "--pacing", "slow");
         Assert.Equal(2, badExit);

@@ -38,6 +38,41 @@ public sealed class WindowerTests
         return all;
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Latency_origin_is_never_after_the_window_is_made(bool nominal)
+    {
+        // Blocks stamped 5 s in the future: a device clock running ahead, or a fast replay's recording clock.
+        var now = EdgeBind.Core.Timing.MonotonicClock.NowNs;
+        var w = new AudioWindower(new WindowOptions { Modality = Modality.Audio, LengthS = 0.1, HopS = 0.1 }, _windows);
+        var all = new List<Window>();
+        for (var i = 0; i < 10; i++)
+        {
+            var block = Block(1, 320, 16000, now + 5_000_000_000L + (i * 20_000_000L), (k, _) => k, i * 320);
+            block.EmittedNs = EdgeBind.Core.Timing.MonotonicClock.NowNs;
+            block.NominalTime = nominal;
+            w.Push(block, all);
+        }
+        Assert.NotEmpty(all);
+        foreach (var x in all)
+        {
+            Assert.InRange(x.Latency.CaptureNs, now, x.Latency.WindowedNs);
+            x.Dispose();
+        }
+        var f = new FrameWindower(Modality.Vision, new WindowOptions { Modality = Modality.Vision, EveryMs = 1 }, _windows);
+        var frame = _frames.Rent();
+        frame.Configure(2, 2, PixelFormat.Gray8);
+        frame.CaptureNs = now - 1_000_000;
+        frame.EmittedNs = EdgeBind.Core.Timing.MonotonicClock.NowNs;
+        frame.NominalTime = nominal;
+        var frames = new List<Window>();
+        f.Push(frame, frames);
+        var expected = nominal ? frame.EmittedNs : now - 1_000_000;
+        Assert.Equal(expected, Assert.Single(frames).Latency.CaptureNs);
+        frames[0].Dispose();
+    }
+
     [Fact]
     public void Audio_windows_have_the_configured_length_and_hop()
     {

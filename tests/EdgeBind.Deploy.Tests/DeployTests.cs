@@ -109,6 +109,51 @@ public sealed class DeployTests
     }
 
     [Fact]
+    public void Native_library_versions_in_the_Dockerfile_are_the_managed_packages_versions()
+    {
+        var props = File.ReadAllText(Path.Combine(Repo.Root, "Directory.Packages.props"));
+        string Package(string id) => System.Text.RegularExpressions.Regex.Match(props, $"<PackageVersion Include=\"{System.Text.RegularExpressions.Regex.Escape(id)}\" Version=\"([^\"]+)\"").Groups[1].Value;
+        var dockerfile = File.ReadAllText(DeployFile("Dockerfile"));
+        string Arg(string name) => System.Text.RegularExpressions.Regex.Match(dockerfile, $@"(?m)^ARG {name}=(\S+)$").Groups[1].Value;
+        Assert.Equal("v" + Package("Microsoft.ML.OnnxRuntime"), Arg("ORT_VERSION"));
+        Assert.Equal(Package("OpenCvSharp4"), Arg("OPENCVSHARP_VERSION"));
+        // The managed OpenCvSharp and its x64 native package move together too.
+        Assert.Equal(Package("OpenCvSharp4"), Package("OpenCvSharp4.official.runtime.linux-x64"));
+        var (exit, args) = Repo.Run("bash", Repo.Root, TimeSpan.FromSeconds(30), null, DeployFile("build-args.sh"));
+        Assert.True(exit == 0, args);
+        Assert.Equal($"--build-arg ORT_VERSION={Arg("ORT_VERSION")} --build-arg OPENCVSHARP_VERSION={Arg("OPENCVSHARP_VERSION")}", args.Trim());
+    }
+
+    [Fact]
+    public void Compose_file_mounts_nothing_missing_and_requires_no_device()
+    {
+        var yaml = new YamlDotNet.RepresentationModel.YamlStream();
+        using (var reader = new StreamReader(DeployFile("compose.yaml")))
+        {
+            yaml.Load(reader);
+        }
+        var root = (YamlDotNet.RepresentationModel.YamlMappingNode)yaml.Documents[0].RootNode;
+        var services = (YamlDotNet.RepresentationModel.YamlMappingNode)root.Children[new YamlDotNet.RepresentationModel.YamlScalarNode("services")];
+        foreach (var (name, node) in services.Children)
+        {
+            var service = (YamlDotNet.RepresentationModel.YamlMappingNode)node;
+            Assert.False(service.Children.ContainsKey(new YamlDotNet.RepresentationModel.YamlScalarNode("devices")), $"{name}: a listed device that is missing stops the container");
+            if (service.Children.TryGetValue(new YamlDotNet.RepresentationModel.YamlScalarNode("volumes"), out var volumes))
+            {
+                foreach (var volume in ((YamlDotNet.RepresentationModel.YamlSequenceNode)volumes).Children.Select(v => v.ToString()))
+                {
+                    var source = volume.Split(':')[0];
+                    if (source.StartsWith('.') || source.StartsWith('/'))
+                    {
+                        var full = Path.GetFullPath(source, Path.Combine(Repo.Root, "deploy-jetson"));
+                        Assert.True(File.Exists(full) || Directory.Exists(full), $"{name}: mounts {source}, which does not exist");
+                    }
+                }
+            }
+        }
+    }
+
+    [Fact]
     public void Installed_demo_pipeline_names_only_absolute_files_that_exist()
     {
         // install.sh copies pipelines/ and models/ under its root and the pipeline elsewhere, so every file the
@@ -129,7 +174,7 @@ public sealed class DeployTests
     [Fact]
     public void Shell_scripts_parse()
     {
-        foreach (var script in new[] { "install.sh", "uninstall.sh", "publish.sh", "rewrite-paths.sh" })
+        foreach (var script in new[] { "install.sh", "uninstall.sh", "publish.sh", "rewrite-paths.sh", "build-args.sh" })
         {
             var (exit, output) = Repo.Run("bash", Repo.Root, TimeSpan.FromSeconds(30), null, "-n", DeployFile(script));
             Assert.True(exit == 0, $"{script}: {output}");

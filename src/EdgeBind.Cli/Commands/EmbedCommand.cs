@@ -14,8 +14,6 @@ namespace EdgeBind.Cli.Commands;
 /// </summary>
 public static class EmbedCommand
 {
-    private const int Shown = 8;
-
     /// <summary>Creates the command.</summary>
     public static Command Create()
     {
@@ -70,7 +68,7 @@ public static class EmbedCommand
                     ["model"] = package.Name,
                     ["dim"] = e.Length,
                     ["norm"] = Math.Round(norm, 6),
-                    ["first"] = e.Take(Shown).Select(x => Math.Round((double)x, 6)).ToArray(),
+                    ["embedding"] = e.Select(x => Math.Round((double)x, 6)).ToArray(),
                 });
                 Console.WriteLine(line);
             }

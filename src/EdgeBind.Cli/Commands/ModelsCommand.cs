@@ -25,12 +25,12 @@ public static class ModelsCommand
 
     private static Command CreateInspect()
     {
-        var dir = new Argument<string>("DIR") { Description = "Model package directory (holding edgebind-model.json)." };
+        var dir = new Argument<string?>("DIR") { Description = "Model package directory (holding edgebind-model.json); default: the bundled models/edgebind-tiny.", Arity = ArgumentArity.ZeroOrOne };
         var command = new Command("inspect", "Show a model package: manifest summary, each ONNX's inputs/outputs, execution providers.") { dir };
         ModelCli.AddExecutionOptions(command);
         command.SetAction(parse =>
         {
-            var path = parse.GetValue(dir)!;
+            var path = parse.GetValue(dir) ?? ModelCli.BundledModel();
             using var package = ModelCli.Open(path, parse);
             var m = package.Manifest;
             var c = CultureInfo.InvariantCulture;
@@ -72,12 +72,12 @@ public static class ModelsCommand
 
     private static Command CreateCheck()
     {
-        var dir = new Argument<string>("DIR") { Description = "Model package directory with parity/<modality>.input.npy and .expected.npy." };
+        var dir = new Argument<string?>("DIR") { Description = "Model package directory with parity/<modality>.input.npy and .expected.npy; default: the bundled models/edgebind-tiny.", Arity = ArgumentArity.ZeroOrOne };
         var command = new Command("check", $"Run each modality's parity inputs through ONNX Runtime and compare with the expected outputs; exit 1 if any minimum cosine is below {ParityCheck.Threshold} ({ParityCheck.Float16Threshold} for float16 weights).") { dir };
         ModelCli.AddExecutionOptions(command);
         command.SetAction(parse =>
         {
-            using var package = ModelCli.Open(parse.GetValue(dir)!, parse);
+            using var package = ModelCli.Open(parse.GetValue(dir) ?? ModelCli.BundledModel(), parse);
             var results = ParityCheck.Run(package);
             var checkedAny = false;
             var ok = true;
@@ -140,6 +140,24 @@ internal static class ModelCli
             throw new ArgumentException($"--threads: expected 0 or more, found {threads}");
         }
         return new ExecutionOptions { Providers = providers, Strict = parse.GetValue(Strict), IntraOpThreads = threads };
+    }
+
+    /// <summary>
+    /// The bundled model package, <c>models/edgebind-tiny</c>: beside the edgebind binary (an install or publish)
+    /// or in a folder above it (a build in the repository).
+    /// </summary>
+    /// <exception cref="DirectoryNotFoundException">Neither place has it.</exception>
+    public static string BundledModel()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            var candidate = Path.Combine(dir.FullName, "models", "edgebind-tiny");
+            if (File.Exists(Path.Combine(candidate, "edgebind-model.json")))
+            {
+                return candidate;
+            }
+        }
+        throw new DirectoryNotFoundException($"no DIR given and the bundled model models/edgebind-tiny is neither beside {AppContext.BaseDirectory} nor above it: pass the model package directory");
     }
 
     /// <summary>Opens a package and warns on stderr about refused providers.</summary>

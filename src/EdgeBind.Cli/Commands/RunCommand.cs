@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Runtime.InteropServices;
 using EdgeBind.Core.Pipeline;
 using Microsoft.Extensions.Logging;
 
@@ -13,7 +12,7 @@ public static class RunCommand
     {
         var file = new Argument<string>("FILE") { Description = "Pipeline file (YAML)." };
         var duration = CliOptions.Seconds("--duration", "Stop after this many seconds (default: until Ctrl-C, SIGTERM, or every source ends).");
-        var quiet = new Option<bool>("--quiet", "-q") { Description = "No status lines; only the summary." };
+        var quiet = new Option<bool>("--quiet", "-q") { Description = "No status lines (the summary still goes to stderr)." };
         var pacing = new Option<string?>("--pacing")
         {
             Description = "Override the pacing of every file and recording source: realtime, or fast (as fast as the pipeline takes samples; capture times stay nominal).",
@@ -25,8 +24,11 @@ public static class RunCommand
             var seconds = parse.GetValue(duration);
             var path = parse.GetValue(file)!;
             var definition = parse.GetValue(pacing) is { } p ? PipelineOverrides.Load(path).SetPacing(p).Parse() : Composition.LoadPipeline(path);
-            using var loggerFactory = LoggerFactory.Create(b => b.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(parse.GetValue(CliApp.VerboseOption) ? LogLevel.Debug : LogLevel.Warning));
-            return await RunAsync(definition, seconds, parse.GetValue(quiet), loggerFactory, cancellationToken).ConfigureAwait(false);
+            // stdout carries only events and embeddings (so `| jq` works); logs, status and summary go to stderr.
+            using var loggerFactory = LoggerFactory.Create(b => b.AddSimpleConsole(o => o.SingleLine = true)
+                .AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace).SetMinimumLevel(parse.GetValue(CliApp.VerboseOption) ? LogLevel.Debug : LogLevel.Warning));
+            var code = await RunAsync(definition, seconds, parse.GetValue(quiet), loggerFactory, cancellationToken).ConfigureAwait(false);
+            return CliApp.StoppedBySignal(code);
         });
         return command;
     }
@@ -35,18 +37,8 @@ public static class RunCommand
     public static async Task<int> RunAsync(PipelineDefinition definition, double? seconds, bool quiet, ILoggerFactory loggerFactory, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(definition);
+        // cancellationToken is the process's SIGINT/SIGTERM (TerminationSignals); --duration adds a deadline.
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        // SIGTERM (systemd, docker stop) stops as cleanly as Ctrl-C does.
-        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, ctx =>
-        {
-            ctx.Cancel = true;
-            stop.Cancel();
-        });
-        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, ctx =>
-        {
-            ctx.Cancel = true;
-            stop.Cancel();
-        });
         if (seconds is { } s)
         {
             stop.CancelAfter(TimeSpan.FromSeconds(s));
@@ -76,13 +68,13 @@ public static class RunCommand
                 }
                 if (!quiet)
                 {
-                    Console.WriteLine(reporter.StatusLines());
+                    await Console.Error.WriteLineAsync(reporter.StatusLines()).ConfigureAwait(false);
                 }
                 tick = ticker.WaitForNextTickAsync(stop.Token).AsTask();
             }
         }
         var result = await pipeline.StopAsync().ConfigureAwait(false);
-        Console.WriteLine(reporter.Summary(result));
+        await Console.Error.WriteLineAsync(reporter.Summary(result)).ConfigureAwait(false);
         return exit;
     }
 }

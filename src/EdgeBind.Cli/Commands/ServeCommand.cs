@@ -29,15 +29,28 @@ public static class ServeCommand
             {
                 throw new ArgumentException($"--log-format: expected console or json, found \"{format}\"");
             }
-            var definition = Composition.LoadPipeline(parse.GetValue(file)!, serving: true);
+            var path = parse.GetValue(file)!;
+            // Parsed as written first, so errors point at the user's lines; then recordings loop unless the file says loop: false.
+            var definition = Composition.LoadPipeline(path, serving: true);
+            var overrides = PipelineOverrides.Load(path).LoopRecordings(definition, out var looped);
+            if (looped.Count > 0)
+            {
+                definition = overrides.Parse(serving: true);
+            }
             var timeout = parse.GetValue(shutdownTimeout) ?? (definition.Shutdown.DrainTimeoutS + 5);
             if (timeout <= 0)
             {
                 throw new ArgumentException($"--shutdown-timeout: expected a positive number of seconds, found {timeout}");
             }
             using var host = BuildHost(definition, format!, TimeSpan.FromSeconds(timeout), parse.GetValue(CliApp.VerboseOption));
+            if (looped.Count > 0)
+            {
+                host.Services.GetRequiredService<ILoggerFactory>().CreateLogger("serve").LogInformation(
+                    "recordings loop when they end, as serve does unless a source says loop: false: {Sources}", string.Join(", ", looped));
+            }
             await host.RunAsync(cancellationToken).ConfigureAwait(false);
-            return Environment.ExitCode;
+            // SIGTERM is how a service manager asks a daemon to stop: a normal end, 0. Ctrl-C is an interrupt, 130.
+            return Environment.ExitCode == CliApp.ExitOk && CliApp.Signals?.Received == 2 ? CliApp.ExitInterrupted : Environment.ExitCode;
         });
         return command;
     }
@@ -61,6 +74,11 @@ public static class ServeCommand
             });
         }
         builder.Logging.SetMinimumLevel(verbose ? LogLevel.Debug : LogLevel.Information);
+        if (!verbose)
+        {
+            // ASP.NET Core logs two lines per HTTP request at Information: a dashboard polling /metrics would bury the pipeline's own log.
+            builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        }
         // Sends READY=1 once every hosted service started and STOPPING=1 on shutdown when NOTIFY_SOCKET is set.
         builder.Services.AddSystemd();
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = shutdownTimeout);

@@ -45,6 +45,13 @@ public static class SimilarityCommand
         {
             throw new ArgumentException($"{option}: expected modality:FILE or text:\"words\", found \"{spec}\"");
         }
-        return (ModelCli.ParseModality(spec[..colon], option), spec[(colon + 1)..]);
+        var modality = ModelCli.ParseModality(spec[..colon], option);
+        var input = spec[(colon + 1)..];
+        // text:"a dog" reaches us with its quotes when the shell did not take them (inside single quotes).
+        if (modality == Modality.Text && input.Length >= 2 && input[0] == input[^1] && input[0] is '"' or '\'')
+        {
+            input = input[1..^1];
+        }
+        return (modality, input);
     }
 }

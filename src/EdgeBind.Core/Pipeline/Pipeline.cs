@@ -1,5 +1,6 @@
 using EdgeBind.Core.Buffers;
 using EdgeBind.Core.Channels;
+using EdgeBind.Core.IO;
 using EdgeBind.Core.Metrics;
 using EdgeBind.Core.Sources;
 using EdgeBind.Core.Stages;
@@ -36,6 +37,9 @@ public sealed class SourceRuntime
 
     /// <summary>Windower counters (in = samples, out = windows, latency = time per sample).</summary>
     public StageStats WindowStats { get; }
+
+    /// <summary>True for a file read as fast as the pipeline takes it: its capture times are the recording's (nominal).</summary>
+    public bool FastReplay { get; internal init; }
 
     /// <summary>True once the source has ended (or failed) and its windower has written its last window.</summary>
     public bool WindowingFinished => Volatile.Read(ref _windowingFinished);
@@ -132,7 +136,7 @@ public sealed class Pipeline : IAsyncDisposable
             }
             var edge = new Edge<Sample>($"samples/{def.Id}", edgeOptions);
             var windower = Windowers.Create(def.Type.Modality, _definition.WindowFor(def.Type.Modality), WindowPool);
-            _sources.Add(new SourceRuntime(def, source, edge, windower));
+            _sources.Add(new SourceRuntime(def, source, edge, windower) { FastReplay = def.Options is IPacedOptions { Pacing: Pacing.Fast } });
         }
 
         var builder = new PipelineBuilder(_definition, _loggerFactory, _sources, _epoch);
@@ -200,7 +204,8 @@ public sealed class Pipeline : IAsyncDisposable
     {
         var source = runtime.Source;
         source.Stats.AddError();
-        _logger.LogError(ex, "source {Source} failed: {Message}", source.Id, message);
+        // A missing native dependency is a setup problem its message says how to fix; the stack trace only buries that.
+        _logger.LogError(ex is NativeDependencyException ? null : ex, "source {Source} failed: {Message}", source.Id, message);
         bool allFailed;
         lock (_failureGate)
         {
@@ -231,6 +236,7 @@ public sealed class Pipeline : IAsyncDisposable
                 while (edge.TryRead(out var sample))
                 {
                     stats.AddIn();
+                    sample.NominalTime = runtime.FastReplay;
                     var started = MonotonicClock.NowNs;
                     try
                     {

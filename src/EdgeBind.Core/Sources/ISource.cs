@@ -74,6 +74,17 @@ public interface IInputFileOptions
     bool PathIsFolder => false;
 }
 
+/// <summary>
+/// Options of a source that plays a recording (a video or WAV file, a folder of frames, an IMU CSV, an MCAP
+/// session) and can start again at its end. <c>serve</c> makes such sources loop unless the file says
+/// <c>loop: false</c>, so a daemon on a recording does not stop when the recording ends.
+/// </summary>
+public interface IRecordingOptions
+{
+    /// <summary>Start again at the end.</summary>
+    bool Loop { get; }
+}
+
 /// <summary>How a source paces its output.</summary>
 public enum Pacing
 {

@@ -56,6 +56,7 @@ public abstract class SourceBase : ISource
         sample.Modality = Modality;
         sample.Sequence = _sequence++;
         var captureNs = sample.CaptureNs;
+        sample.EmittedNs = MonotonicClock.NowNs;
         State = SourceState.Streaming;
         // The sample may be consumed (and its lease reused) as soon as it is written: read it first.
         var written = await output.WriteAsync(sample, cancellationToken).ConfigureAwait(false);

@@ -20,6 +20,8 @@ public sealed class AudioWindower : IWindower
     private double _rateHz;
     private long _nextExpectedNs = long.MinValue;
     private long _lastSampleNs;
+    private long _lastEmittedNs;
+    private bool _lastNominal;
     private long _pendingGapNs;
     private int _pendingPadded;
     private bool _pendingRateChange;
@@ -58,6 +60,8 @@ public sealed class AudioWindower : IWindower
             InvalidSamples++;
             return;
         }
+        _lastEmittedNs = block.EmittedNs;
+        _lastNominal = block.NominalTime;
         if (_ring is null || _ring.Channels != block.Channels || Math.Abs(block.RateHz - _rateHz) > 1e-9)
         {
             _pendingRateChange = _ring is not null;
@@ -138,7 +142,7 @@ public sealed class AudioWindower : IWindower
         window.GapNs = _pendingGapNs;
         window.PaddedSamples = _pendingPadded;
         window.RateChanged = _pendingRateChange;
-        window.Latency.CaptureNs = _lastSampleNs;
+        window.Latency.CaptureNs = LatencyStamps.Origin(_lastSampleNs, _lastEmittedNs, _lastNominal);
         window.Latency.WindowedNs = MonotonicClock.NowNs;
         emitted.Add(window);
         _pendingGapNs = 0;

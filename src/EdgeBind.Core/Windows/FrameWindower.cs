@@ -96,7 +96,7 @@ public sealed class FrameWindower : IWindower
         }
         window.HasGap = _pendingGapNs > 0;
         window.GapNs = _pendingGapNs;
-        window.Latency.CaptureNs = t;
+        window.Latency.CaptureNs = LatencyStamps.Origin(t, frame.EmittedNs, frame.NominalTime);
         window.Latency.WindowedNs = MonotonicClock.NowNs;
         emitted.Add(window);
         _pendingGapNs = 0;

@@ -22,6 +22,8 @@ public sealed class ImuWindower : IWindower
     private long _previousNs = long.MinValue;
     private double _nextGridNs;
     private long _lastGridNs;
+    private long _lastEmittedNs;
+    private bool _lastNominal;
     private long _pendingGapNs;
     private bool _pendingRateChange;
     private double _lastRateHz;
@@ -61,6 +63,8 @@ public sealed class ImuWindower : IWindower
             InvalidSamples++;
             return;
         }
+        _lastEmittedNs = block.EmittedNs;
+        _lastNominal = block.NominalTime;
         if (_lastRateHz != 0 && Math.Abs(block.RateHz - _lastRateHz) > 1e-9)
         {
             // The grid rate is fixed by the model; a device rate change only changes how we interpolate.
@@ -131,7 +135,7 @@ public sealed class ImuWindower : IWindower
         window.HasGap = _pendingGapNs > 0;
         window.GapNs = _pendingGapNs;
         window.RateChanged = _pendingRateChange;
-        window.Latency.CaptureNs = _lastGridNs;
+        window.Latency.CaptureNs = LatencyStamps.Origin(_lastGridNs, _lastEmittedNs, _lastNominal);
         window.Latency.WindowedNs = MonotonicClock.NowNs;
         emitted.Add(window);
         _pendingGapNs = 0;

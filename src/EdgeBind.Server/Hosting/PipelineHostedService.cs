@@ -32,6 +32,17 @@ public sealed class PipelineHostedService : IHostedService, IAsyncDisposable
     /// <summary>The running pipeline (null before start).</summary>
     public Pipeline? Pipeline => _pipeline;
 
+    /// <summary>Why the pipeline ended by itself (every source ended), for logs and systemd's STATUS=; null while it runs or when stopped from outside.</summary>
+    public string? EndReason { get; private set; }
+
+    /// <summary>Each source's id, state and last error, e.g. <c>camera stopped, mic failed (file not found)</c>.</summary>
+    public static string DescribeSources(Pipeline pipeline)
+    {
+        ArgumentNullException.ThrowIfNull(pipeline);
+        return string.Join(", ", pipeline.Sources.Select(s =>
+            $"{s.Source.Id} {s.Source.State.ToString().ToLowerInvariant()}{(s.Source.LastError is { } e ? $" ({e})" : "")}"));
+    }
+
     /// <summary>Completes once the pipeline has started (models loaded, sources running).</summary>
     public Task Started => _started.Task;
 
@@ -52,7 +63,8 @@ public sealed class PipelineHostedService : IHostedService, IAsyncDisposable
             }
             else if (!_stopping)
             {
-                _logger.LogInformation("pipeline {Name}: every source ended", _definition.Name);
+                EndReason = $"every source ended: {DescribeSources(_pipeline)}";
+                _logger.LogWarning("pipeline {Name} stops by itself: {Reason}", _definition.Name, EndReason);
             }
             _lifetime.StopApplication();
         }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);

@@ -103,7 +103,8 @@ public sealed class SystemdNotifyService : IHostedService, IDisposable
     /// <inheritdoc />
     public async Task StopAsync(CancellationToken cancellationToken)
     {
-        _notifier.Notify("STOPPING=1");
+        // systemctl status shows the last STATUS=: say why a daemon that stopped by itself did.
+        _notifier.Notify(_pipeline.EndReason is { } reason ? $"STOPPING=1\nSTATUS=stopping: {reason}" : "STOPPING=1");
         if (_cts is not null)
         {
             await _cts.CancelAsync().ConfigureAwait(false);
