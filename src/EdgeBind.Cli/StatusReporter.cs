@@ -92,13 +92,16 @@ public sealed class StatusReporter
 
     /// <summary>
     /// The stages worth a column: the inference stage's own latency is only its hand-off to the per-modality
-    /// lanes (microseconds), so its lanes are shown instead, each with the time its encoder batches take.
+    /// lanes (microseconds), so its lanes are shown instead, each with the time its encoder batches take; the
+    /// sinks stage only fans events out to the sinks' queues (its "out" stays 0), so the per-sink counters
+    /// stand for it when there are any.
     /// </summary>
     private IEnumerable<StageStats> ShownStages()
     {
+        var sinksCounted = SinkCounters().Count > 0;
         foreach (var runner in _pipeline.Stages)
         {
-            if (runner.Stats.Kind == "drain")
+            if (runner.Stats.Kind == "drain" || (runner.Stats.Kind == "sink" && sinksCounted))
             {
                 continue;
             }

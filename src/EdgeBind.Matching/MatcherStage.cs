@@ -285,7 +285,7 @@ public sealed class MatcherStage : IStage<EmbeddedWindow, MatchEvent>
         {
             ScoreAll(step.Embedding);
             var start = step.Parts.Min(p => p.TimeNs);
-            Track(WatchTargets.Fused, step.Embedding, new Moment(Math.Min(start, step.TimeNs), step.TimeNs, sources, model, latency));
+            Track(WatchTargets.Fused, step.Embedding, new Moment(Math.Min(start, step.TimeNs), step.TimeNs, sources, model, latency), step);
             _feed.PublishTop(step.TimeNs, WatchTargets.Fused, "", _set, _set.Watchers[WatchTargets.Fused], _scores, _settings.Events.ScoreFeedTopK);
         }
         if (_settings.Events.Embeddings.Fused)
@@ -319,7 +319,7 @@ public sealed class MatcherStage : IStage<EmbeddedWindow, MatchEvent>
     private float Exact(int row, ReadOnlySpan<float> embedding) =>
         _approximate ? ScoreKernel.Dot(_set.Matrix.AsSpan(row * _set.Dimension, _set.Dimension), embedding) : _scores[row];
 
-    private void Track(int target, ReadOnlySpan<float> embedding, in Moment moment)
+    private void Track(int target, ReadOnlySpan<float> embedding, in Moment moment, FusedStep? step = null)
     {
         var enter = _set.Enter;
         foreach (var i in _set.Watchers[target])
@@ -352,6 +352,11 @@ public sealed class MatcherStage : IStage<EmbeddedWindow, MatchEvent>
             {
                 continue;
             }
+            if (step is not null && _settings.Fusion is { Mode: FusionMode.Score } fusion)
+            {
+                Pool(g, fusion, step, moment);
+                continue;
+            }
             var cos = g.Cosines;
             for (var k = 0; k < g.ScoredRows.Length; k++)
             {
@@ -368,6 +373,57 @@ public sealed class MatcherStage : IStage<EmbeddedWindow, MatchEvent>
                 _book.Update(tracker, _set.Queries[g.Rows[k]], g.Options.Id, target, _probabilities[k], moment);
             }
         }
+    }
+
+    /// <summary>
+    /// Score-level fusion for one group: each part's own posterior over the group's classes (and background, and
+    /// "other"), softmax(cos / T_m), pooled log-linearly with the modality weights and renormalised; sensors that are
+    /// missing or stale are not parts of the step, so they drop out of the product by themselves.
+    /// </summary>
+    private void Pool(GroupState g, FusionOptions fusion, FusedStep step, in Moment moment)
+    {
+        var n = g.ScoredRows.Length + (g.Options.Other is null ? 0 : 1);
+        var pooling = g.Pooling;
+        pooling.Prepare(step, n);
+        var cos = g.Cosines;
+        var log = pooling.Log;
+        Array.Clear(log, 0, n);
+        for (var i = 0; i < step.Parts.Count; i++)
+        {
+            var part = step.Parts[i];
+            var e = step.PartEmbedding(i);
+            for (var k = 0; k < g.ScoredRows.Length; k++)
+            {
+                cos[k] = ScoreKernel.Dot(_set.Matrix.AsSpan(g.ScoredRows[k] * _set.Dimension, _set.Dimension), e);
+            }
+            var temperature = fusion.TemperatureOf(part.Modality, g.Options.Temperature);
+            pooling.Temperatures[i] = temperature;
+            var p = pooling.Probabilities.AsSpan(i * n, n);
+            Classifier.Softmax(cos, temperature, g.Options.Other, p);
+            for (var k = 0; k < n; k++)
+            {
+                // A floor keeps one sensor's underflowed zero from vetoing a class outright.
+                log[k] += part.Weight * Math.Log(Math.Max(p[k], 1e-30f));
+            }
+        }
+        var max = double.NegativeInfinity;
+        for (var k = 0; k < n; k++)
+        {
+            max = Math.Max(max, log[k]);
+        }
+        double total = 0;
+        for (var k = 0; k < n; k++)
+        {
+            log[k] = Math.Exp(log[k] - max);
+            total += log[k];
+        }
+        for (var k = 0; k < g.Rows.Length; k++)
+        {
+            var tracker = g.Trackers.At(WatchTargets.Fused, k) ??= new EventTracker(g.Options.Rules);
+            pooling.Class = k;
+            _book.Update(tracker, _set.Queries[g.Rows[k]], g.Options.Id, WatchTargets.Fused, log[k] / total, moment, pooling);
+        }
+        pooling.Step = null;
     }
 
     private IReadOnlyList<string> SaveEvidence(string eventId, int target, string[] sources)
@@ -399,7 +455,7 @@ public sealed class MatcherStage : IStage<EmbeddedWindow, MatchEvent>
     private void TriggerDetection(CompiledQuery q, EventTracker tracker, int target)
     {
         var options = _settings.Detection;
-        if (options is null || !options.Triggers.Contains(q.Id))
+        if (options is null || !options.Triggers.Contains(q.Id) || (options.On.Count > 0 && !options.On.Contains(WatchTargets.Name(target))))
         {
             return;
         }
@@ -413,11 +469,17 @@ public sealed class MatcherStage : IStage<EmbeddedWindow, MatchEvent>
             _logger.LogInformation("detection for {Query} skipped: no frame yet", q.Id);
             return;
         }
-        var labels = options.Labels.Count == 0
+        List<(string Label, float[] Embedding)> labels = options.Labels.Count == 0
             ? [(q.Id, q.Embedding)]
             : options.Labels.Select(_set.IndexOf).Where(i => i >= 0).Select(i => (_set.Queries[i].Id, _set.Queries[i].Embedding)).ToList();
+        var reported = labels.Select(l => l.Label).ToHashSet(StringComparer.Ordinal);
+        labels.AddRange(options.Competitors.Where(id => !reported.Contains(id)).Select(_set.IndexOf).Where(i => i >= 0)
+            .Select(i => (_set.Queries[i].Id, _set.Queries[i].Embedding)));
         var trigger = new DetectionTrigger(DetectionEngine.ToBgr(frameWindow.Frame!), labels, q.Id, tracker.EventId!, WatchTargets.Name(target),
-            frameWindow.SourceId, frameWindow.StartNs, frameWindow.EndNs, _book.LastModel, frameWindow.Latency, q.Definition.Sinks);
+            frameWindow.SourceId, frameWindow.StartNs, frameWindow.EndNs, _book.LastModel, frameWindow.Latency, q.Definition.Sinks)
+        {
+            Reported = reported,
+        };
         // Never wait for the detector: a trigger that finds it busy is dropped (counted by the edge, its frame released).
         if (!_settings.Triggers!.TryWrite(trigger))
         {
@@ -521,5 +583,57 @@ public sealed class MatcherStage : IStage<EmbeddedWindow, MatchEvent>
         public float[] Cosines { get; } = new float[rows.Length + backgroundRows.Length];
         public int Watch { get; } = WatchTargets.Parse(options.Watch);
         public TrackerTable Trackers { get; } = new(rows.Length);
+
+        /// <summary>Score-level fusion buffers (and the contributions of the step being pooled).</summary>
+        public PooledScores Pooling { get; } = new();
+    }
+
+    /// <summary>Reused buffers of <see cref="Pool"/>; as a contribution source it describes the class being updated.</summary>
+    private sealed class PooledScores : IContributionSource
+    {
+        private int _stride;
+
+        public FusedStep? Step { get; set; }
+
+        public int Class { get; set; }
+
+        /// <summary>Per part: its posterior over the group (stride = classes + background + other).</summary>
+        public float[] Probabilities { get; private set; } = [];
+
+        public double[] Temperatures { get; private set; } = [];
+
+        /// <summary>Pooled log-probabilities, then (unnormalised) probabilities.</summary>
+        public double[] Log { get; private set; } = [];
+
+        public void Prepare(FusedStep step, int n)
+        {
+            Step = step;
+            _stride = n;
+            var parts = Math.Max(step.Parts.Count, 1);
+            if (Probabilities.Length < parts * n)
+            {
+                Probabilities = new float[parts * n];
+            }
+            if (Temperatures.Length < parts)
+            {
+                Temperatures = new double[parts];
+            }
+            if (Log.Length < n)
+            {
+                Log = new double[n];
+            }
+        }
+
+        public IReadOnlyList<FusionContribution> Snapshot()
+        {
+            var step = Step!;
+            var list = new FusionContribution[step.Parts.Count];
+            for (var i = 0; i < list.Length; i++)
+            {
+                var part = step.Parts[i];
+                list[i] = new FusionContribution(part.Modality.ToConfigName(), part.SourceId, part.Weight, Temperatures[i], Probabilities[(i * _stride) + Class]);
+            }
+            return list;
+        }
     }
 }

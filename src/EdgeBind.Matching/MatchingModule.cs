@@ -217,7 +217,7 @@ public sealed class MatchingModule : IPipelineModule
         var detection = detectionNode?.Bind<DetectionOptions>();
         if (detection is not null)
         {
-            foreach (var id in detection.Triggers.Concat(detection.Labels).Where(id => !known.Contains(id)))
+            foreach (var id in detection.Triggers.Concat(detection.Labels).Concat(detection.Competitors).Where(id => !known.Contains(id)))
             {
                 throw new ConfigException(detectionNode!.File, "detection.triggers", $"unknown query id \"{id}\"; expected one of: {string.Join(", ", known)}", detectionNode.Line, detectionNode.Column);
             }

@@ -166,11 +166,37 @@ public sealed class EmbeddingOutputOptions : IValidatable
     }
 }
 
+/// <summary>How classification groups that watch <c>fused</c> score a fused step.</summary>
+public enum FusionMode
+{
+    /// <summary>The group's softmax over the fused embedding (the weighted mean of the parts).</summary>
+    Embedding,
+
+    /// <summary>
+    /// Score-level fusion: each part's own posterior over the group, softmax(cos / T_m), pooled log-linearly with
+    /// the modality weights (log p(c) = sum_m w_m log p_m(c) + const); a missing or stale sensor is simply not a part.
+    /// </summary>
+    Score,
+}
+
 /// <summary>The <c>fusion:</c> section: how per-modality embeddings become one fused embedding per time step.</summary>
 public sealed class FusionOptions : IValidatable
 {
     /// <summary>Whether fused embeddings are made and scored.</summary>
     public bool Enabled { get; set; } = true;
+
+    /// <summary>How classification groups watching <c>fused</c> score a step (standing queries always use the fused embedding).</summary>
+    public FusionMode Mode { get; set; } = FusionMode.Embedding;
+
+    /// <summary>
+    /// Score mode: softmax temperature per modality name, T_m, applied to that sensor's cosines (missing: the group's
+    /// temperature). Calibrated values belong in the model manifest (issue 14 item 3); here the pipeline sets them.
+    /// </summary>
+    public Dictionary<string, double> Temperatures { get; set; } = [];
+
+    /// <summary>Score mode: the temperature of <paramref name="modality"/>'s posteriors, or <paramref name="fallback"/>.</summary>
+    public double TemperatureOf(Modality modality, double fallback) =>
+        Temperatures.TryGetValue(modality.ToConfigName(), out var t) ? t : fallback;
 
     /// <summary>Time between fused steps, s.</summary>
     public double StepS { get; set; } = 0.5;
@@ -193,7 +219,10 @@ public sealed class FusionOptions : IValidatable
     /// <summary>Fewest modalities a step needs; steps with fewer are skipped.</summary>
     public int MinModalities { get; set; } = 2;
 
-    /// <summary>Weight per modality name (missing: 1). A modality with weight 0 is left out.</summary>
+    /// <summary>
+    /// Weight per modality name (missing: 1): its share of the fused embedding, and in score mode its exponent w_m in
+    /// the pooled product. A modality with weight 0 is left out.
+    /// </summary>
     public Dictionary<string, double> Weights { get; set; } = [];
 
     /// <summary>Weight of a modality.</summary>
@@ -208,6 +237,11 @@ public sealed class FusionOptions : IValidatable
         validator.Require(StaleAfterS is > 0 and <= 3600, "stale_after_s", "a duration in (0, 3600] s", StaleAfterS);
         validator.Require(MaxWaitS >= StaleAfterS && MaxWaitS <= 86400, "max_wait_s", $"a duration in [stale_after_s ({StaleAfterS}), 86400] s", MaxWaitS);
         validator.Require(MinModalities >= 1, "min_modalities", "a count >= 1", MinModalities);
+        foreach (var (name, t) in Temperatures)
+        {
+            validator.Require(ModalityNames.TryParse(name, out _), "temperatures", $"modality names ({ModalityNames.AllNames})", name);
+            validator.Require(t is > 0 and <= 10, "temperatures", "temperatures in (0, 10]", t);
+        }
         foreach (var (name, w) in Weights)
         {
             validator.Require(ModalityNames.TryParse(name, out _), "weights", $"modality names ({ModalityNames.AllNames})", name);

@@ -13,19 +13,21 @@ public sealed class FusionDeterminismTests(ITestOutputHelper output)
 {
     private const int Runs = 5;
 
-    [Fact]
-    public async Task Fast_replays_of_one_recording_give_identical_events_and_fused_steps()
+    [Theory]
+    [InlineData("embedding")]
+    [InlineData("score")]
+    public async Task Fast_replays_of_one_recording_give_identical_events_and_fused_steps(string mode)
     {
         var demo = Path.Combine(CliProcess.RepoRoot, "pipelines", "demo.yaml");
         List<string>? reference = null;
         for (var run = 0; run < Runs; run++)
         {
             var overrides = PipelineOverrides.Load(demo).SetPacing("fast");
-            var lines = await RecordedRun.RunLinesAsync(WithFusedGroup(overrides), embeddings: true, TimeSpan.FromMinutes(5), fused: true);
+            var lines = await RecordedRun.RunLinesAsync(WithFusedGroup(overrides, mode), embeddings: true, TimeSpan.FromMinutes(5), fused: true);
             var records = Normalise(lines);
             var fusedSteps = records.Count(r => r.Contains("\"kind\":\"embedding\"", StringComparison.Ordinal) && r.Contains("\"target\":\"fused\"", StringComparison.Ordinal));
             var fusedEvents = records.Count(r => r.Contains("\"kind\":\"event\"", StringComparison.Ordinal) && r.Contains("\"target\":\"fused\"", StringComparison.Ordinal));
-            output.WriteLine($"run {run}: {records.Count} records, {fusedSteps} fused steps, {fusedEvents} fused event records");
+            output.WriteLine($"{mode} run {run}: {records.Count} records, {fusedSteps} fused steps, {fusedEvents} fused event records");
             // 100 s at 0.5 s steps; the first and last second have too little to fuse.
             Assert.True(fusedSteps >= 190, $"run {run}: expected about 200 fused steps, found {fusedSteps}");
             Assert.True(fusedEvents >= 2, $"run {run}: expected fused events, found {fusedEvents}");
@@ -41,9 +43,10 @@ public sealed class FusionDeterminismTests(ITestOutputHelper output)
         }
     }
 
-    /// <summary>Adds a classification group on the fused view (the demo's vision group, watching <c>fused</c>).</summary>
-    private static PipelineOverrides WithFusedGroup(PipelineOverrides overrides) => overrides.Edit(root =>
+    /// <summary>Adds a classification group on the fused view (the demo's vision group, watching <c>fused</c>) fused in <paramref name="mode"/>.</summary>
+    private static PipelineOverrides WithFusedGroup(PipelineOverrides overrides, string mode) => overrides.Edit(root =>
     {
+        root.Children[new YamlScalarNode("fusion")] = new YamlMappingNode(new YamlScalarNode("mode"), new YamlScalarNode(mode));
         var events = (YamlMappingNode)root.Children[new YamlScalarNode("events")];
         var groups = (YamlSequenceNode)events.Children[new YamlScalarNode("classification")];
         var seen = (YamlMappingNode)groups.Children[0];

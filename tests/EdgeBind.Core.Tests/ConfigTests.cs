@@ -1,3 +1,4 @@
+using EdgeBind.Core.Channels;
 using EdgeBind.Core.Config;
 using EdgeBind.Core.Pipeline;
 using EdgeBind.Core.Sources;
@@ -85,6 +86,22 @@ public sealed class ConfigTests
         Assert.Equal(path, ex.ConfigPath);
     }
 
+    [Theory]
+    [InlineData("finding-1.yaml")]
+    [InlineData("finding-2.yaml")]
+    [InlineData("finding-3.yaml")]
+    public void Yaml_the_parser_chokes_on_is_a_config_error(string finding)
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (!Directory.Exists(Path.Combine(dir!.FullName, "fuzz", "corpus")))
+        {
+            dir = dir.Parent;
+        }
+        var yaml = File.ReadAllText(Path.Combine(dir.FullName, "fuzz", "corpus", "yaml", finding));
+        var ex = Fails(yaml);
+        Assert.Contains("not valid YAML", ex.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Hop_longer_than_the_window_is_impossible()
     {
@@ -105,12 +122,47 @@ public sealed class ConfigTests
         Assert.Equal("sources[1].id", dup.ConfigPath);
     }
 
+    [Theory]
+    [InlineData("vision: { hop_s: 1 }", "windows.vision.hop_s", "does not apply to vision windows; they take every_ms, max_gap_ms")]
+    [InlineData("audio: { every_ms: 100 }", "windows.audio.every_ms", "does not apply to audio windows; they take length_s, hop_s, max_gap_ms")]
+    [InlineData("imu: { length_s: 2 }", "windows.imu.length_s", "does not apply to imu windows")]
+    [InlineData("depth: { hop: 2 }", "windows.depth.hop", "unknown key")]
+    public void Window_keys_of_another_windower_are_errors(string section, string path, string problem)
+    {
+        var ex = Fails(Two + "\nwindows:\n  " + section + "\n");
+        Assert.Equal(path, ex.ConfigPath);
+        Assert.Contains(problem, ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_source_can_window_differently_from_its_modality()
+    {
+        var yaml = "sources:\n  - { type: synthetic.audio, id: near }\n  - { type: synthetic.audio, id: far, window: { length_s: 1.0, hop_s: 0.25 } }\n" +
+            "windows:\n  audio: { length_s: 2.0, hop_s: 1.0, max_gap_ms: 80 }\n";
+        var p = PipelineDefinition.Parse(yaml, "p.yaml", Registry);
+        var near = p.WindowFor(p.Sources[0]);
+        var far = p.WindowFor(p.Sources[1]);
+        Assert.Equal((2.0, 1.0, 80.0), (near.LengthS, near.HopS, near.MaxGapMs));
+        Assert.Equal((1.0, 0.25, 80.0), (far.LengthS, far.HopS, far.MaxGapMs));
+        Assert.Equal(2.0, p.WindowFor(Modality.Audio).LengthS);
+        var bad = Fails("sources:\n  - { type: synthetic.audio, id: far, window: { every_ms: 5 } }\n");
+        Assert.Equal("sources[0].window.every_ms", bad.ConfigPath);
+    }
+
+    [Fact]
+    public void Drop_newest_is_still_read_as_drop_incoming()
+    {
+        var p = PipelineDefinition.Parse(Two + "\nedges:\n  frames: { capacity: 4, full_mode: drop_newest }\n  samples: { full_mode: drop_incoming }\n", "p.yaml", Registry);
+        Assert.Equal(FullMode.DropIncoming, p.Edges.Frames.FullMode);
+        Assert.Equal(FullMode.DropIncoming, p.Edges.Samples.FullMode);
+    }
+
     [Fact]
     public void Bad_enum_lists_the_allowed_values()
     {
         var ex = Fails(Two + "\nedges:\n  frames: { capacity: 4, full_mode: drop_random }\n");
         Assert.Equal("edges.frames.full_mode", ex.ConfigPath);
-        Assert.Contains("wait, drop_oldest, drop_newest", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("wait, drop_oldest, drop_incoming", ex.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -56,9 +56,9 @@ public sealed class EdgeTests
     }
 
     [Fact]
-    public async Task DropNewest_keeps_the_first_items_and_drops_the_incoming_ones()
+    public async Task DropIncoming_keeps_the_first_items_and_drops_the_incoming_ones()
     {
-        var (pool, edge) = Make(FullMode.DropNewest, 3);
+        var (pool, edge) = Make(FullMode.DropIncoming, 3);
         for (var i = 0; i < 10; i++)
         {
             await edge.WriteAsync(Rent(pool, i));

@@ -191,4 +191,65 @@ public class DetectionTests
         await stage.DisposeAsync();
         Assert.Equal(0, factory.Outstanding);
     }
+
+    [Fact]
+    public async Task Competitors_TakeRegionsTheyMatchBetter_AndOnlyTheTriggerTargetsTrigger()
+    {
+        // Labels: the trigger's own query (a red thing) and a competitor (blue). The frame is blue with a dark-red
+        // square: every region is nearer blue than red except the dark-red square's.
+        var red = ColourRegionEmbedder.Colour(0, 0, 1);
+        var store = new QueryStore(null);
+        var options = new DetectionOptions
+        {
+            Triggers = ["red"], On = ["audio"], Competitors = ["red", "blue"], GridScales = [0.5], GridOverlap = 0, Motion = false, MinScore = -1,
+        };
+        var engine = new DetectionEngine(options, new ColourRegionEmbedder(), null);
+        var triggers = new Edge<DetectionTrigger>("detection.in", new EdgeOptions { Capacity = 4 });
+        await using var detection = new DetectionStage(engine, "t");
+        var stage = new MatcherStage(new MatcherSettings
+        {
+            InitialQueries =
+            [
+                new QueryDefinition { Id = "red", Embedding = red, Watch = ["audio", "vision"], Enter = 0.5 },
+                new QueryDefinition { Id = "blue", Embedding = ColourRegionEmbedder.Colour(1, 0, 0), Watch = ["fused"], Enter = 0.99 },
+            ],
+            Detection = options,
+            Triggers = triggers,
+            ObserveFrame = engine.Observe,
+        }, store, new ScoreFeed());
+        var factory = new WindowFactory();
+        var output = new CollectingOutput();
+        await stage.StartAsync(default);
+        using var scene = Scene(64, 64, new Rect(32, 32, 32, 32), new Scalar(0, 0, 160), new Scalar(255, 0, 0));
+        EdgeBind.Core.Windows.EmbeddedWindow FrameWindow(long ns, float[] embedding) => factory.Make(Modality.Vision, "cam", ns, embedding, w =>
+        {
+            var frame = new Frame();
+            frame.Configure(64, 64, PixelFormat.Bgr24);
+            unsafe
+            {
+                new ReadOnlySpan<byte>((void*)scene.Data, 64 * 64 * 3).CopyTo(frame.Data);
+            }
+            w.Frame = frame;
+        });
+        // A vision window that matches "red" opens an event on the vision target: not a trigger (on: audio).
+        await stage.ProcessAsync([FrameWindow(10_000_000_000, red)], output, default);
+        await stage.ProcessAsync([factory.Make(Modality.Audio, "mic", 10_500_000_000, red)], output, default);
+        await stage.StopAsync(output, default);
+        var raised = new List<DetectionTrigger>();
+        await foreach (var t in triggers.ReadAllAsync())
+        {
+            raised.Add(t);
+        }
+        Assert.Equal(2, output.Items.Count(e => e.State == "open"));
+        var trigger = Assert.Single(raised);
+        Assert.Equal("audio", trigger.Target);
+        Assert.Equal(["red", "blue"], trigger.Labels.Select(l => l.Label));
+        await detection.ProcessAsync([trigger], output, default);
+        var found = Assert.Single(output.Items, e => e.Kind == MatchEventKind.Detection);
+        // Only the trigger's label is reported, and only where it beats the competitor: the dark-red square.
+        var box = Assert.Single(found.Boxes);
+        Assert.Equal(("red", 32, 32, 32, 32), (box.Label, box.X, box.Y, box.Width, box.Height));
+        await stage.DisposeAsync();
+        Assert.Equal(0, factory.Outstanding);
+    }
 }

@@ -78,8 +78,10 @@ public sealed class ApiTests(PipelineFixture fixture) : IClassFixture<PipelineFi
         Assert.Matches("edgebind_stage_latency_seconds_count\\{stage=\"window/cam0\"\\} [1-9]", text);
         Assert.Contains("edgebind_sink_messages_total{sink=\"hook\",type=\"webhook\",outcome=\"dropped\"} 0", text);
         Assert.Contains("edgebind_sink_retries_total{sink=\"hook\"}", text);
-        Assert.Contains("edgebind_outbox_records{sink=\"hook\"} 0", text);
-        Assert.Contains("edgebind_outbox_bytes{sink=\"hook\"} 0", text);
+        // Events of queries from other tests in this class wait in the outbox (its receiver never answers),
+        // so how many depends on their timing: the series must be there with a count.
+        Assert.Matches("edgebind_outbox_records\\{sink=\"hook\"\\} [0-9]+\n", text);
+        Assert.Matches("edgebind_outbox_bytes\\{sink=\"hook\"\\} [0-9]+\n", text);
         Assert.Contains("edgebind_outbox_records_lost_total{sink=\"hook\",reason=\"damaged\"} 0", text);
         Assert.Contains("edgebind_outbox_records_lost_total{sink=\"hook\",reason=\"evicted\"} 0", text);
     }
@@ -127,10 +129,12 @@ public sealed class ApiTests(PipelineFixture fixture) : IClassFixture<PipelineFi
         var list = await JsonOf(await client.GetAsync("/api/queries"));
         Assert.Contains(list.GetProperty("queries").EnumerateArray(), q => q.GetProperty("id").GetString() == "crud-1");
 
-        var put = await client.PutAsync("/api/queries/crud-1", Json("""{"text":"a dark scene","enter":0.85}"""));
+        var put = await client.PutAsync("/api/queries/crud-1", Json("""{"text":"a dark scene","enter":0.85,"sinks":["log"]}"""));
         Assert.Equal(HttpStatusCode.OK, put.StatusCode);
         var one = await JsonOf(await client.GetAsync("/api/queries/crud-1"));
         Assert.Equal("a dark scene", one.GetProperty("text").GetString());
+        // A PUT keeps its sink routing, as the same query in the pipeline file or over MQTT does.
+        Assert.Equal("log", Assert.Single(one.GetProperty("sinks").EnumerateArray()).GetString());
         Assert.Equal(0.85, one.GetProperty("enter").GetDouble());
         Assert.Equal(0.6, one.GetProperty("exit").GetDouble());
 

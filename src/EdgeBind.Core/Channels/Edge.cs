@@ -1,4 +1,5 @@
 using System.Threading.Channels;
+using EdgeBind.Core.Config;
 
 namespace EdgeBind.Core.Channels;
 
@@ -9,8 +10,12 @@ public enum FullMode
     Wait,
     /// <summary>The oldest queued item is dropped to make room (live frames: the newest matters).</summary>
     DropOldest,
-    /// <summary>The item being written is dropped (the queue keeps what it has).</summary>
-    DropNewest,
+    /// <summary>
+    /// The item being written is dropped and the queue keeps what it has (the channel's <c>DropWrite</c>; the BCL's
+    /// <c>DropNewest</c> instead drops the newest item already queued). <c>drop_newest</c> in a file means this.
+    /// </summary>
+    [ConfigAlias("drop_newest")]
+    DropIncoming,
 }
 
 /// <summary>Capacity and full mode of one pipeline edge.</summary>
@@ -54,7 +59,7 @@ public sealed class Edge<T>
             {
                 FullMode.Wait => BoundedChannelFullMode.Wait,
                 FullMode.DropOldest => BoundedChannelFullMode.DropOldest,
-                FullMode.DropNewest => BoundedChannelFullMode.DropWrite,
+                FullMode.DropIncoming => BoundedChannelFullMode.DropWrite,
                 _ => throw new ArgumentOutOfRangeException(nameof(options), options.FullMode, "unknown full mode"),
             },
             SingleReader = true,

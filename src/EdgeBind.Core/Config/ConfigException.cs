@@ -56,6 +56,14 @@ public interface IValidatable
 [AttributeUsage(AttributeTargets.Property)]
 public sealed class ConfigIgnoreAttribute : Attribute;
 
+/// <summary>Another spelling a file may use for an enum value (an old name kept so existing files still load).</summary>
+[AttributeUsage(AttributeTargets.Field, AllowMultiple = true)]
+public sealed class ConfigAliasAttribute(string name) : Attribute
+{
+    /// <summary>The accepted spelling.</summary>
+    public string Name { get; } = name;
+}
+
 /// <summary>Gives a property a config key other than its snake_case name.</summary>
 [AttributeUsage(AttributeTargets.Property)]
 public sealed class ConfigKeyAttribute(string key) : Attribute

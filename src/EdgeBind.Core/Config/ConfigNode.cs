@@ -78,6 +78,11 @@ public sealed class ConfigNode
         {
             throw new ConfigException(file, "", $"not valid YAML: {ex.InnerException?.Message ?? ex.Message}", (int)ex.Start.Line, (int)ex.Start.Column, ex);
         }
+        catch (Exception ex) when (ex is InvalidOperationException or ArgumentException)
+        {
+            // YamlDotNet 18.1 throws these instead of YamlException on some malformed input (found by fuzzing).
+            throw new ConfigException(file, "", $"not valid YAML: the parser gave up ({ex.Message})", 0, 0, ex);
+        }
         if (stream.Documents.Count > 1)
         {
             throw new ConfigException(file, "", $"expected one YAML document, found {stream.Documents.Count}");
@@ -221,7 +226,9 @@ public sealed class ConfigNode
             var s = RequireScalar("one of " + EnumNames(type));
             foreach (var value in Enum.GetValues(type))
             {
-                if (string.Equals(SnakeCase(value.ToString()!), s, StringComparison.OrdinalIgnoreCase) || string.Equals(value.ToString(), s, StringComparison.OrdinalIgnoreCase))
+                var name = value.ToString()!;
+                if (string.Equals(SnakeCase(name), s, StringComparison.OrdinalIgnoreCase) || string.Equals(name, s, StringComparison.OrdinalIgnoreCase)
+                    || type.GetField(name)!.GetCustomAttributes<ConfigAliasAttribute>().Any(a => string.Equals(a.Name, s, StringComparison.OrdinalIgnoreCase)))
                 {
                     return value;
                 }

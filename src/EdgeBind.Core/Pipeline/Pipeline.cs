@@ -135,7 +135,7 @@ public sealed class Pipeline : IAsyncDisposable
                 edgeOptions = edgeOptions with { FullMode = FullMode.Wait };
             }
             var edge = new Edge<Sample>($"samples/{def.Id}", edgeOptions);
-            var windower = Windowers.Create(def.Type.Modality, _definition.WindowFor(def.Type.Modality), WindowPool);
+            var windower = Windowers.Create(def.Type.Modality, _definition.WindowFor(def), WindowPool);
             _sources.Add(new SourceRuntime(def, source, edge, windower) { FastReplay = def.Options is IPacedOptions { Pacing: Pacing.Fast } });
         }
 

@@ -22,6 +22,14 @@ public sealed class SourceDefinition
 
     /// <summary>Path of the entry in the file, e.g. <c>sources[1]</c>.</summary>
     public required string Path { get; init; }
+
+    /// <summary>
+    /// This source's own window settings (<c>sources[i].window</c>, over the modality's <c>windows</c> entry), for
+    /// two sensors of one modality that differ (two microphones); null when the source uses the modality's.
+    /// </summary>
+    public WindowOptions? Window { get; internal set; }
+
+    internal Config.ConfigNode? WindowNode { get; init; }
 }
 
 /// <summary>Edge settings of a pipeline file (<c>edges</c>): frames, samples and windows.</summary>
@@ -51,7 +59,7 @@ public sealed class EdgeConfig : IValidatable
     /// <summary>Maximum queued items.</summary>
     public int Capacity { get; set; } = 16;
 
-    /// <summary>wait, drop_oldest or drop_newest.</summary>
+    /// <summary>wait, drop_oldest or drop_incoming (<c>drop_newest</c> is accepted for drop_incoming).</summary>
     public FullMode FullMode { get; set; } = FullMode.Wait;
 
     /// <summary>The runtime options.</summary>
@@ -151,6 +159,13 @@ public sealed class PipelineDefinition
     /// <summary>The bound options of type <typeparamref name="T"/> of any module, or null.</summary>
     public T? Options<T>() where T : class => _moduleOptions.Values.OfType<T>().FirstOrDefault();
 
+    /// <summary>Window options of a source: its own <c>window</c> when it has one, else its modality's.</summary>
+    public WindowOptions WindowFor(SourceDefinition source)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        return source.Window ?? WindowFor(source.Type.Modality);
+    }
+
     /// <summary>Window options for a modality.</summary>
     public WindowOptions WindowFor(Modality modality) =>
         Windows.TryGetValue(modality, out var options) ? options : WindowOptions.DefaultFor(modality);
@@ -239,7 +254,7 @@ public sealed class PipelineDefinition
         var ids = new HashSet<string>(StringComparer.Ordinal);
         foreach (var item in sourcesNode.Items)
         {
-            item.RequireKeys("type", "id", "options", "required");
+            item.RequireKeys("type", "id", "options", "required", "window");
             var typeNode = item.Get("type") ?? throw item.Error("missing 'type': expected a source type such as " + string.Join(", ", registry.Types.Select(t => t.Type).Take(6)));
             var typeName = (string)typeNode.ConvertTo(typeof(string))!;
             if (!registry.TryGet(typeName, out var type))
@@ -259,7 +274,7 @@ public sealed class PipelineDefinition
             var options = type.BindOptions(item.Get("options"));
             ResolvePaths(options, item);
             var required = item.Get("required")?.ConvertTo(typeof(bool)) as bool? ?? false;
-            sources.Add(new SourceDefinition { Id = id, Type = type, Options = options, Required = required, Path = item.Path });
+            sources.Add(new SourceDefinition { Id = id, Type = type, Options = options, Required = required, Path = item.Path, WindowNode = item.Get("window") });
         }
         if (sources.Count == 0)
         {
@@ -274,9 +289,15 @@ public sealed class PipelineDefinition
             foreach (var key in windowsNode.Keys)
             {
                 ModalityNames.TryParse(key, out var modality);
-                var options = WindowOptions.DefaultFor(modality);
-                windowsNode.Get(key)!.BindInto(options);
-                windows[modality] = options;
+                windows[modality] = WindowOptions.Bind(windowsNode.Get(key)!, WindowOptions.DefaultFor(modality));
+            }
+        }
+        foreach (var source in sources)
+        {
+            if (source.WindowNode is { IsNull: false } node)
+            {
+                var modality = source.Type.Modality;
+                source.Window = WindowOptions.Bind(node, windows.TryGetValue(modality, out var shared) ? shared : WindowOptions.DefaultFor(modality));
             }
         }
         var edges = root.Get("edges")?.Bind<EdgeSettings>() ?? new EdgeSettings();

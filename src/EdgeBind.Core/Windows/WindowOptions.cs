@@ -37,6 +37,36 @@ public sealed class WindowOptions : IValidatable
     [ConfigIgnore]
     public Modality Modality { get; set; } = Modality.Vision;
 
+    private static readonly string[] AllKeys = ["every_ms", "length_s", "hop_s", "samples", "rate_hz", "max_gap_ms"];
+
+    /// <summary>The keys that apply to the windower of <paramref name="modality"/> (others are an error, not ignored).</summary>
+    public static string[] KeysFor(Modality modality) => modality switch
+    {
+        Modality.Imu => ["samples", "rate_hz", "hop_s", "max_gap_ms"],
+        Modality.Audio => ["length_s", "hop_s", "max_gap_ms"],
+        _ => ["every_ms", "max_gap_ms"],
+    };
+
+    /// <summary>Binds a <c>windows.&lt;modality&gt;</c> (or a source's <c>window</c>) node over a copy of <paramref name="defaults"/>.</summary>
+    public static WindowOptions Bind(ConfigNode node, WindowOptions defaults)
+    {
+        ArgumentNullException.ThrowIfNull(node);
+        ArgumentNullException.ThrowIfNull(defaults);
+        var allowed = KeysFor(defaults.Modality);
+        foreach (var key in node.IsMapping ? node.Keys : [])
+        {
+            if (!allowed.Contains(key) && AllKeys.Contains(key))
+            {
+                var at = node.Get(key)!;
+                throw new ConfigException(at.File, at.Path, $"does not apply to {defaults.Modality.ToConfigName()} windows; they take {string.Join(", ", allowed)}", at.Line, at.Column);
+            }
+        }
+        node.RequireKeys(allowed);
+        var options = (WindowOptions)defaults.MemberwiseClone();
+        node.BindInto(options);
+        return options;
+    }
+
     /// <summary>Defaults per modality: audio 2 s every 0.5 s; IMU 2000 samples at 200 Hz every 2.5 s; frames every 500 ms.</summary>
     public static WindowOptions DefaultFor(Modality modality) => modality switch
     {

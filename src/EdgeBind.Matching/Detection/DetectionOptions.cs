@@ -17,6 +17,18 @@ public sealed class DetectionOptions : IValidatable
     /// <summary>Query ids whose embeddings are searched for; empty = the triggering query's own.</summary>
     public List<string> Labels { get; set; } = [];
 
+    /// <summary>
+    /// Watch targets (modality names or <c>fused</c>) whose events trigger; empty = any. <c>[audio]</c> makes a
+    /// heard siren trigger and a seen one not, when both come from the same query ids (classification groups).
+    /// </summary>
+    public List<string> On { get; set; } = [];
+
+    /// <summary>
+    /// Query ids that compete with the labels without being reported (a classification group's classes): a
+    /// region that scores clearly better (by more than <see cref="LabelMargin"/>) for a competitor gives no box.
+    /// </summary>
+    public List<string> Competitors { get; set; } = [];
+
     /// <summary>Frame source id; null = the newest frame of any vision or video source.</summary>
     public string? Source { get; set; }
 
@@ -94,6 +106,7 @@ public sealed class DetectionOptions : IValidatable
     {
         ArgumentNullException.ThrowIfNull(validator);
         validator.Require(Triggers.Count > 0, "triggers", "at least one query id", Triggers.Count);
+        validator.Require(On.All(t => t is "fused" || EdgeBind.Core.ModalityNames.TryParse(t, out _)), "on", "watch targets (modality names or fused)", string.Join(", ", On));
         validator.Require(GridScales.All(s => s is > 0 and <= 1), "grid_scales", "fractions in (0, 1]", string.Join(", ", GridScales));
         validator.Require(GridAspects.Count > 0 && GridAspects.All(a => a is >= 0.1 and <= 10), "grid_aspects", "aspects in [0.1, 10]", string.Join(", ", GridAspects));
         validator.Require(GridOverlap is >= 0 and <= 0.9, "grid_overlap", "a fraction in [0, 0.9]", GridOverlap);

@@ -24,6 +24,9 @@ namespace EdgeBind.Matching.Detection;
 public sealed record DetectionTrigger(Mat Frame, IReadOnlyList<(string Label, float[] Embedding)> Labels, string QueryId, string EventId, string Target,
     string SourceId, long StartNs, long EndNs, string Model, LatencyStamps Latency, IReadOnlyList<string>? Sinks) : IDisposable
 {
+    /// <summary>Labels whose boxes the detection reports (the others only compete); null = every label.</summary>
+    public IReadOnlySet<string>? Reported { get; init; }
+
     /// <inheritdoc />
     public void Dispose() => Frame.Dispose();
 }
@@ -88,7 +91,8 @@ public sealed class DetectionStage : IStage<DetectionTrigger, MatchEvent>
     public MatchEvent Detect(DetectionTrigger trigger)
     {
         ArgumentNullException.ThrowIfNull(trigger);
-        var boxes = _engine.Detect(trigger.Frame, trigger.Labels);
+        var found = _engine.Detect(trigger.Frame, trigger.Labels);
+        var boxes = trigger.Reported is { } reported ? found.Where(b => reported.Contains(b.Label)).ToList() : found;
         return new MatchEvent
         {
             Id = UlidGenerator.Shared.Next(),

@@ -205,7 +205,8 @@ public sealed class MotionProposer : IDisposable
             .Distinct()
             .ToList();
         Mat? background = null;
-        if (blobs.Count > 0)
+        // Only the contrast rule reads the background; the snapshot costs the window path otherwise.
+        if (blobs.Count > 0 && _options.MinContrast > 0)
         {
             // Snapshot what the camera saw before the blobs, at frame size: the baseline a region is scored against.
             using var bg = new Mat();
@@ -229,7 +230,7 @@ public sealed class MotionProposer : IDisposable
         }
     }
 
-    /// <summary>A copy of the background at frame size as of the newest blobs (null when there are none); the caller disposes it.</summary>
+    /// <summary>A copy of the background at frame size as of the newest blobs (null when there are none, or without <see cref="DetectionOptions.MinContrast"/>); the caller disposes it.</summary>
     public Mat? Background()
     {
         lock (_lock)

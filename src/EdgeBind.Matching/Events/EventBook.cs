@@ -55,8 +55,12 @@ public sealed class EventBook
     /// <summary>Called after an event opened (the detection trigger).</summary>
     public Action<CompiledQuery, EventTracker, int>? OnOpened { get; init; }
 
-    /// <summary>Feeds <paramref name="score"/> to <paramref name="tracker"/>; queues an open or close event on a transition.</summary>
-    public void Update(EventTracker tracker, CompiledQuery query, string? group, int target, double score, in Moment moment)
+    /// <summary>
+    /// Feeds <paramref name="score"/> to <paramref name="tracker"/>; queues an open or close event on a transition
+    /// (carrying <paramref name="contributions"/>' snapshot when given: the sensors behind a fused score).
+    /// </summary>
+    public void Update(EventTracker tracker, CompiledQuery query, string? group, int target, double score, in Moment moment,
+        IContributionSource? contributions = null)
     {
         ArgumentNullException.ThrowIfNull(tracker);
         ArgumentNullException.ThrowIfNull(query);
@@ -65,11 +69,11 @@ public sealed class EventBook
             case TrackerTransition.Opened:
                 tracker.EventId = UlidGenerator.Shared.Next();
                 var evidence = query.Evidence && SaveEvidence is not null ? SaveEvidence(tracker.EventId, target, moment.Sources) : [];
-                Pending.Add(Make(tracker, query.Definition, group, target, "open", null, moment.Sources, moment.Model, moment.Latency, evidence));
+                Pending.Add(Make(tracker, query.Definition, group, target, "open", null, moment.Sources, moment.Model, moment.Latency, evidence, contributions?.Snapshot()));
                 OnOpened?.Invoke(query, tracker, target);
                 break;
             case TrackerTransition.Closed:
-                Pending.Add(Make(tracker, query.Definition, group, target, "closed", "below_exit", moment.Sources, moment.Model, moment.Latency, []));
+                Pending.Add(Make(tracker, query.Definition, group, target, "closed", "below_exit", moment.Sources, moment.Model, moment.Latency, [], contributions?.Snapshot()));
                 tracker.EventId = null;
                 break;
         }
@@ -103,7 +107,7 @@ public sealed class EventBook
     }
 
     private MatchEvent Make(EventTracker t, QueryDefinition q, string? group, int target, string state, string? reason,
-        string[] sources, string model, LatencyStamps latency, IReadOnlyList<string> evidence) => new()
+        string[] sources, string model, LatencyStamps latency, IReadOnlyList<string> evidence, IReadOnlyList<FusionContribution>? contributions = null) => new()
     {
         Id = UlidGenerator.Shared.Next(),
         Kind = MatchEventKind.Event,
@@ -123,5 +127,6 @@ public sealed class EventBook
         SinkIds = q.Sinks is { Count: > 0 } s ? s : null,
         Latency = latency,
         Evidence = evidence,
+        Contributions = contributions,
     };
 }

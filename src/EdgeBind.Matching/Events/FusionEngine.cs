@@ -6,10 +6,13 @@ namespace EdgeBind.Matching;
 /// <summary>One fused embedding: valid until the next call into the engine that produced it.</summary>
 public sealed class FusedStep
 {
+    private readonly float[] _partEmbeddings;
+
     internal FusedStep(int dimension, int maxParts)
     {
         Embedding = new float[dimension];
         Parts = new List<FusedPart>(maxParts);
+        _partEmbeddings = new float[dimension * maxParts];
     }
 
     /// <summary>The step's time (capture clock), ns.</summary>
@@ -20,6 +23,11 @@ public sealed class FusedStep
 
     /// <summary>The per-modality embeddings that took part.</summary>
     public List<FusedPart> Parts { get; }
+
+    /// <summary>The unit embedding of part <paramref name="i"/> (as its encoder made it), for score-level fusion.</summary>
+    public ReadOnlySpan<float> PartEmbedding(int i) => _partEmbeddings.AsSpan(i * Embedding.Length, Embedding.Length);
+
+    internal Span<float> PartSlot(int i) => _partEmbeddings.AsSpan(i * Embedding.Length, Embedding.Length);
 }
 
 /// <summary>One modality's contribution to a fused step.</summary>
@@ -340,6 +348,7 @@ public sealed class FusionEngine
             {
                 _accumulator[j] += weight * e[j];
             }
+            e.CopyTo(step.PartSlot(step.Parts.Count));
             step.Parts.Add(new FusedPart((Modality)m, t.Id, t.History.Time(slot), weight));
         }
         if (step.Parts.Count < Math.Max(1, _options.MinModalities))

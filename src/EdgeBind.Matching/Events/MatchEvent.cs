@@ -90,6 +90,9 @@ public sealed class MatchEvent
     /// <summary>The embedding (embedding records only).</summary>
     public float[]? Embedding { get; init; }
 
+    /// <summary>Fused events: the sensors that carried the step that opened or closed it, with their weights and own scores.</summary>
+    public IReadOnlyList<FusionContribution>? Contributions { get; init; }
+
     /// <summary>Element type for <see cref="Embedding"/> on the wire.</summary>
     public EmbeddingDType EmbeddingDType { get; init; } = EmbeddingDType.Float16;
 
@@ -190,6 +193,21 @@ public sealed class MatchEvent
             }
             w.WriteEndArray();
         }
+        if (Contributions is { Count: > 0 } contributions)
+        {
+            w.WriteStartArray("contributions");
+            foreach (var c in contributions)
+            {
+                w.WriteStartObject();
+                w.WriteString("modality", c.Modality);
+                w.WriteString("source", c.SourceId);
+                w.WriteNumber("weight", Math.Round(c.Weight, 5));
+                w.WriteNumber("temperature", Math.Round(c.Temperature, 5));
+                w.WriteNumber("score", Math.Round(c.Score, 5));
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+        }
         if (Embedding is not null)
         {
             w.WriteStartObject("embedding");
@@ -233,4 +251,19 @@ public sealed class MatchEvent
             w.WriteNumber(name, Math.Round(ms.Value, 3));
         }
     }
+}
+
+/// <summary>One sensor's part in a fused event.</summary>
+/// <param name="Modality">Its modality name.</param>
+/// <param name="SourceId">Its source.</param>
+/// <param name="Weight">Its weight w_m in the pooled product (score mode) or the mean (embedding mode).</param>
+/// <param name="Temperature">Score mode: the temperature T_m of its posterior; 0 in embedding mode.</param>
+/// <param name="Score">Its own score for the event's class: its posterior p_m(c) (score mode).</param>
+public readonly record struct FusionContribution(string Modality, string SourceId, double Weight, double Temperature, double Score);
+
+/// <summary>Produces the contributions of the class an event tracker is being updated for (only read on an open or close).</summary>
+public interface IContributionSource
+{
+    /// <summary>A copy of the current contributions.</summary>
+    IReadOnlyList<FusionContribution> Snapshot();
 }

@@ -48,6 +48,9 @@ public sealed class QueryRequest
 
     /// <summary>Keep evidence files for this query's events.</summary>
     public bool? Evidence { get; set; }
+
+    /// <summary>Sink ids this query's events go to (default: every sink), as in the pipeline file's <c>sinks</c> key of a query.</summary>
+    public List<string>? Sinks { get; set; }
 }
 
 /// <summary>One term of embedding arithmetic: a weight and either a text or the name of an uploaded file field.</summary>
@@ -79,8 +82,9 @@ public sealed class QueryTermRequest
 /// <param name="CooldownS">Effective cooldown, s.</param>
 /// <param name="MaxPerMinute">Effective event rate limit.</param>
 /// <param name="Evidence">Whether evidence is kept.</param>
+/// <param name="Sinks">Sink ids the query's events go to (null: every sink).</param>
 public sealed record QueryView(string Id, string Kind, string? Text, string? Expr, string? File, IReadOnlyList<string> Watch,
-    double Enter, double Exit, double MinDurationS, double CooldownS, int MaxPerMinute, bool? Evidence);
+    double Enter, double Exit, double MinDurationS, double CooldownS, int MaxPerMinute, bool? Evidence, IReadOnlyList<string>? Sinks);
 
 /// <summary>Handlers of <c>/api/queries</c> over the matching module's <see cref="IQueryStore"/>.</summary>
 internal sealed partial class QueryApi
@@ -175,7 +179,7 @@ internal sealed partial class QueryApi
         var kind = q.Text is not null ? "text" : q.Audio is not null ? "audio" : q.Image is not null ? "image" : q.Expr is not null ? "expr" : "embedding";
         var file = q.Audio ?? q.Image;
         return new QueryView(q.Id, kind, q.Text, q.Expr, file is null ? null : Path.GetFileName(file), q.Watch,
-            rules.Enter, rules.Exit, rules.MinDurationNs / 1e9, rules.CooldownNs / 1e9, rules.MaxPerMinute, q.Evidence);
+            rules.Enter, rules.Exit, rules.MinDurationNs / 1e9, rules.CooldownNs / 1e9, rules.MaxPerMinute, q.Evidence, q.Sinks);
     }
 
     public IResult List() => Store is null ? NoStore() : Results.Json(new { queries = Views() }, ApiJson.Options);
@@ -332,6 +336,10 @@ internal sealed partial class QueryApi
                 return Limit(StatusCodes.Status400BadRequest, $"expected a text of at most {max} characters (server.max_text_chars), found {body.Terms[i].Text!.Length}", $"$.terms[{i}].text", "server.max_text_chars");
             }
         }
+        if (body.Sinks?.Count > MaxWatch)
+        {
+            return Limit(StatusCodes.Status400BadRequest, $"expected at most {MaxWatch} sink ids, found {body.Sinks.Count}", "$.sinks", "sinks");
+        }
         if (body.Watch?.Count > MaxWatch)
         {
             return Limit(StatusCodes.Status400BadRequest, $"expected at most {MaxWatch} watch targets, found {body.Watch.Count}", "$.watch", "watch");
@@ -355,6 +363,7 @@ internal sealed partial class QueryApi
             CooldownS = body.CooldownS,
             MaxPerMinute = body.MaxPerMinute,
             Evidence = body.Evidence,
+            Sinks = body.Sinks,
         };
         var sources = (body.Text is not null ? 1 : 0) + (body.Expr is not null ? 1 : 0) + (body.Terms is not null ? 1 : 0) + (files.GetFile("file") is not null ? 1 : 0);
         if (sources != 1)

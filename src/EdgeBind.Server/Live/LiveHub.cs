@@ -79,6 +79,12 @@ internal sealed class LiveHub
             await ApiJson.Error(StatusCodes.Status401Unauthorized, "invalid bearer token").ExecuteAsync(context).ConfigureAwait(false);
             return;
         }
+        // Kestrel's minimum response data rate would abort a stalled client after its own grace period,
+        // uncounted; ws_send_timeout_s is the one rule for slow clients, and each cut-off is counted.
+        if (context.Features.Get<Microsoft.AspNetCore.Server.Kestrel.Core.Features.IHttpMinResponseDataRateFeature>() is { } rate)
+        {
+            rate.MinDataRate = null;
+        }
         using var socket = await context.WebSockets.AcceptWebSocketAsync().ConfigureAwait(false);
         var aborted = context.RequestAborted;
         // Browsers cannot set headers on a WebSocket; they send {"type":"auth","token":...} first instead.
