@@ -37,13 +37,14 @@ public sealed class WindowOptions : IValidatable
     [ConfigIgnore]
     public Modality Modality { get; set; } = Modality.Vision;
 
-    private static readonly string[] AllKeys = ["every_ms", "length_s", "hop_s", "samples", "rate_hz", "max_gap_ms"];
+    private static readonly string[] AllKeys = ["every_ms", "length_s", "hop_s", "samples", "rate_hz", "max_gap_ms", "clip_s"];
 
     /// <summary>The keys that apply to the windower of <paramref name="modality"/> (others are an error, not ignored).</summary>
     public static string[] KeysFor(Modality modality) => modality switch
     {
         Modality.Imu => ["samples", "rate_hz", "hop_s", "max_gap_ms"],
         Modality.Audio => ["length_s", "hop_s", "max_gap_ms"],
+        Modality.Video => ["every_ms", "max_gap_ms", "clip_s"],
         _ => ["every_ms", "max_gap_ms"],
     };
 
