@@ -119,18 +119,28 @@ public static class CaptureOptionChecks
     }
 }
 
-/// <summary>A colour camera, network stream or video file producing BGR frames (modality vision).</summary>
+/// <summary>A colour camera, network stream or video file producing BGR frames (modality vision, or video for 2-frame clips).</summary>
 public sealed class CameraSource : CaptureSourceBase
 {
     /// <summary>A live camera or stream.</summary>
-    public CameraSource(string id, CameraOptions options)
-        : base(id, Modality.Vision, (options ?? throw new ArgumentNullException(nameof(options))).ToSettings())
+    /// <param name="id">Source id.</param>
+    /// <param name="options">Camera options.</param>
+    /// <param name="modality"><see cref="Modality.Vision"/> (frames as images) or <see cref="Modality.Video"/> (2-frame clips).</param>
+    public CameraSource(string id, CameraOptions options, Modality modality = Modality.Vision)
+        : base(id, CheckModality(modality), (options ?? throw new ArgumentNullException(nameof(options))).ToSettings())
     {
     }
 
     /// <summary>A video file.</summary>
-    public CameraSource(string id, VideoFileOptions options)
-        : base(id, Modality.Vision, (options ?? throw new ArgumentNullException(nameof(options))).ToSettings())
+    /// <param name="id">Source id.</param>
+    /// <param name="options">File options.</param>
+    /// <param name="modality"><see cref="Modality.Vision"/> (frames as images) or <see cref="Modality.Video"/> (2-frame clips).</param>
+    public CameraSource(string id, VideoFileOptions options, Modality modality = Modality.Vision)
+        : base(id, CheckModality(modality), (options ?? throw new ArgumentNullException(nameof(options))).ToSettings())
     {
     }
+
+    private static Modality CheckModality(Modality modality) => modality is Modality.Vision or Modality.Video
+        ? modality
+        : throw new ArgumentException($"a camera delivers vision or video, not {modality.ToConfigName()}", nameof(modality));
 }

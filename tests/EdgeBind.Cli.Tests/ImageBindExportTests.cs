@@ -111,6 +111,41 @@ public sealed class ImageBindExportTests(ITestOutputHelper output) : IDisposable
             output.WriteLine($"embed {modality} {Path.GetFileName(file)}: cosine to ImageBind's loader + model {cos:F7}");
             Assert.True(cos >= 0.9999, $"{modality}: cosine {cos}");
         }
+
+        LiveVideoWindowsRunThroughTheVideoEncoder(pkg, video);
+    }
+
+    private void LiveVideoWindowsRunThroughTheVideoEncoder(string pkg, string video)
+    {
+        // camera.file.video: 2-frame clip windows (the frame 2 s earlier and the current one) into video.onnx
+        var pipeline = Path.Combine(_dir, "video.yaml");
+        File.WriteAllText(pipeline, $$"""
+            name: live-video
+            sources:
+              - type: camera.file.video
+                id: clip
+                options: { path: "{{video}}", pacing: fast }
+            windows:
+              video: { every_ms: 500, clip_s: 2.0 }
+            model:
+              path: "{{pkg}}"
+            queries:
+              - { id: pattern, text: "a moving test pattern" }
+            sinks:
+              - { type: stdout, id: console }
+            """);
+        var (exit, stdout, stderr) = CliProcess.RunIn(Repo, TimeSpan.FromMinutes(3), "run", pipeline, "--duration", "60", "--pacing", "fast");
+        // status lines and the summary may go to either stream
+        var text = stdout + stderr;
+        output.WriteLine(text);
+        Assert.True(exit == 0, text);
+        Assert.DoesNotContain("no live preprocessing", text, StringComparison.Ordinal);
+        var windows = System.Text.RegularExpressions.Regex.Match(text, @"source clip \(video\): \d+ samples, (\d+) windows");
+        Assert.True(windows.Success, text);
+        Assert.True(int.Parse(windows.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) >= 8, text);
+        // every window through the video encoder's stage, none through vision's (the one-frame fallback)
+        Assert.Contains($"stage inference/video: {windows.Groups[1].Value} in, {windows.Groups[1].Value} out, 0 errors", text, StringComparison.Ordinal);
+        Assert.Contains("stage inference/vision: 0 in, 0 out", text, StringComparison.Ordinal);
     }
 
     private static double Cosine(float[] a, float[] b)

@@ -247,6 +247,55 @@ public sealed class WindowerTests
     }
 
     [Fact]
+    public void Video_windows_carry_a_copy_of_the_frame_one_clip_earlier()
+    {
+        var w = new FrameWindower(Modality.Video, new WindowOptions { Modality = Modality.Video, EveryMs = 500, ClipS = 2 }, _windows);
+        var all = new List<Window>();
+        for (var i = 0; i < 40; i++)
+        {
+            var f = FrameAt(i * 100_000_000L); // 10 fps for 4 s, each frame stamped with its number
+            f.Data[0] = (byte)i;
+            w.Push(f, all);
+        }
+        Assert.Equal(8, all.Count);
+        for (var k = 0; k < all.Count; k++)
+        {
+            var window = all[k];
+            if (window.EndNs < 2_000_000_000)
+            {
+                Assert.Null(window.ClipStartFrame); // the source has not yet run one clip span
+                continue;
+            }
+            var start = Assert.IsType<Frame>(window.ClipStartFrame);
+            Assert.Equal(window.EndNs - 2_000_000_000, start.CaptureNs);
+            Assert.Equal((byte)(start.CaptureNs / 100_000_000), start.Data[0]);
+            Assert.NotSame(window.Frame, start);
+        }
+        foreach (var window in all)
+        {
+            window.Dispose();
+        }
+        Assert.Equal(0, _frames.Outstanding); // the windower keeps copies, never the source's frames
+        w.Dispose();
+    }
+
+    [Fact]
+    public void Vision_windows_and_video_without_a_clip_span_carry_one_frame()
+    {
+        foreach (var (modality, clip) in new[] { (Modality.Vision, 2.0), (Modality.Video, 0.0) })
+        {
+            var w = new FrameWindower(modality, new WindowOptions { Modality = modality, EveryMs = 500, ClipS = clip }, _windows);
+            var all = new List<Window>();
+            for (var i = 0; i < 40; i++)
+            {
+                w.Push(FrameAt(i * 100_000_000L), all);
+            }
+            Assert.All(all, window => Assert.Null(window.ClipStartFrame));
+            all.ForEach(window => window.Dispose());
+        }
+    }
+
+    [Fact]
     public void Frame_dropout_is_flagged_and_not_padded()
     {
         var w = new FrameWindower(Modality.Thermal, new WindowOptions { Modality = Modality.Thermal, EveryMs = 100, MaxGapMs = 300 }, _windows);

@@ -42,6 +42,13 @@ public sealed class Window : PooledObject
     /// <summary>The frame, for frame modalities (owned by the window).</summary>
     public Frame? Frame { get; set; }
 
+    /// <summary>
+    /// Video windows in clip mode (<see cref="WindowOptions.ClipS"/>): a copy of the frame captured about
+    /// ClipS before <see cref="Frame"/>, the first frame of ImageBind's 2-frame clip (owned by the window);
+    /// null until the source has run that long.
+    /// </summary>
+    public Frame? ClipStartFrame { get; set; }
+
     /// <summary>Channels of sample data.</summary>
     public int Channels { get; private set; }
 
@@ -77,6 +84,8 @@ public sealed class Window : PooledObject
     {
         Frame?.Dispose();
         Frame = null;
+        ClipStartFrame?.Dispose();
+        ClipStartFrame = null;
         HasGap = false;
         GapNs = 0;
         PaddedSamples = 0;

@@ -24,6 +24,12 @@ public sealed class WindowOptions : IValidatable
     /// <summary>IMU: uniform grid rate in Hz the irregular samples are resampled onto.</summary>
     public double RateHz { get; set; } = 200;
 
+    /// <summary>
+    /// Video: seconds from the first to the last frame of each window's 2-frame clip (ImageBind embeds
+    /// video as 2-frame clips spanning 2 s: its first and last frame); 0 sends single frames.
+    /// </summary>
+    public double ClipS { get; set; } = 2.0;
+
     /// <summary>A silence in the input longer than this (ms) counts as a gap (device dropout).</summary>
     public double MaxGapMs { get; set; } = 100;
 
@@ -31,13 +37,14 @@ public sealed class WindowOptions : IValidatable
     [ConfigIgnore]
     public Modality Modality { get; set; } = Modality.Vision;
 
-    private static readonly string[] AllKeys = ["every_ms", "length_s", "hop_s", "samples", "rate_hz", "max_gap_ms"];
+    private static readonly string[] AllKeys = ["every_ms", "length_s", "hop_s", "samples", "rate_hz", "max_gap_ms", "clip_s"];
 
     /// <summary>The keys that apply to the windower of <paramref name="modality"/> (others are an error, not ignored).</summary>
     public static string[] KeysFor(Modality modality) => modality switch
     {
         Modality.Imu => ["samples", "rate_hz", "hop_s", "max_gap_ms"],
         Modality.Audio => ["length_s", "hop_s", "max_gap_ms"],
+        Modality.Video => ["every_ms", "max_gap_ms", "clip_s"],
         _ => ["every_ms", "max_gap_ms"],
     };
 
@@ -91,6 +98,7 @@ public sealed class WindowOptions : IValidatable
         v.Require(Samples is > 0 and <= MaxSamples, "samples", $"a whole number from 1 to {MaxSamples} (a window is held in memory whole)", Samples);
         v.Require(RateHz is > 0 and <= MaxRateHz, "rate_hz", $"a rate in (0, {MaxRateHz}] Hz", RateHz);
         v.Require(MaxGapMs is > 0 and <= MaxPeriodS * 1000, "max_gap_ms", $"a number of milliseconds in (0, {MaxPeriodS * 1000}]", MaxGapMs);
+        v.Require(ClipS is >= 0 and <= 60, "clip_s", "0 (single frames) or a clip span in seconds up to 60", ClipS);
         if (Modality == Modality.Audio)
         {
             v.Require(HopS <= LengthS, "hop_s", $"at most length_s ({LengthS} s): a hop longer than the window skips data", HopS);

@@ -35,6 +35,8 @@ public sealed class ManifestPreprocessors : IPreprocessorFactory
         {
             // Frame modalities: the window carries the chosen frame.
             VisionPreprocess p => new FrameLane(m, shape, new VisionPreprocessor(Checked(manifest, spec, Vision(p))).Process),
+            // Video: the window's 2-frame clip (its clip-start copy and its frame), centre crop.
+            VideoPreprocess p => new WindowLane(m, shape, new VideoPreprocessor(Checked(manifest, spec, Video(p))).ProcessWindow),
             DepthPreprocess p => new FrameLane(m, shape, new DepthPreprocessor(Checked(manifest, spec, Depth(p))).Process),
             ThermalPreprocess p => new FrameLane(m, shape, new ThermalPreprocessor(Checked(manifest, spec, Thermal(p))).Process),
             // Audio live mode: one clip per window, [1, mel, frames]; IMU: the window's [6, samples] grid.

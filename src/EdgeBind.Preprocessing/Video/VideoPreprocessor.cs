@@ -2,6 +2,7 @@ using System.Numerics;
 using EdgeBind.Core;
 using EdgeBind.Core.Config;
 using OpenCvSharp;
+using Window = EdgeBind.Core.Windows.Window;
 
 namespace EdgeBind.Preprocessing.Video;
 
@@ -27,6 +28,10 @@ public sealed class VideoPreprocessor : IFilePreprocessor
     private readonly int[] _itemShape;
     private readonly float[] _scale;
     private readonly float[] _offset;
+    private float[] _rgb = [];
+    private float[] _scaled = [];
+    private (int In, int Out, int[] Low, int[] High, float[] Weight) _rowTaps;
+    private (int In, int Out, int[] Low, int[] High, float[] Weight) _columnTaps;
 
     /// <summary>Creates the transform with ImageBind's defaults.</summary>
     public VideoPreprocessor()
@@ -232,15 +237,41 @@ public sealed class VideoPreprocessor : IFilePreprocessor
 
     private (float[] Planes, int Height, int Width) ScaleAndNormalise(Mat bgr, string path)
     {
-        var s = _settings;
-        int inH = bgr.Rows, inW = bgr.Cols;
         if (bgr.Type() != MatType.CV_8UC3)
         {
             throw new InvalidDataException($"{path}: expected 8-bit 3-channel frames, found {bgr.Type()}");
         }
+        var step = (int)bgr.Step();
+        ReadOnlySpan<byte> pixels;
+        unsafe
+        {
+            pixels = new ReadOnlySpan<byte>((void*)bgr.DataPointer, checked(step * bgr.Rows));
+        }
+        var (scaled, h, w) = ScaleAndNormalise(pixels, step, bgr.Rows, bgr.Cols, PixelFormat.Bgr24, path);
+        return (scaled.ToArray(), h, w);
+    }
+
+    /// <summary>
+    /// One 8-bit frame (BGR, RGB, BGRA or grey, rows <paramref name="stride"/> bytes apart) as RGB / 255, scaled
+    /// with torch's bilinear interpolation and normalised, in a buffer the next call reuses.
+    /// </summary>
+    private (ReadOnlyMemory<float> Planes, int Height, int Width) ScaleAndNormalise(ReadOnlySpan<byte> pixels, int stride, int inH, int inW, PixelFormat format, object source)
+    {
+        // the source (a path or a window) becomes text only for an error: live mode allocates nothing per window
+        string Label() => source is Window w ? $"{w.SourceId}#{w.Sequence}" : source.ToString()!;
+        var s = _settings;
         if ((double)inH * inW / 1e6 > s.MaxMegapixels)
         {
-            throw new InvalidDataException($"{path}: frames of {inW}x{inH} exceed {s.MaxMegapixels} megapixels");
+            throw new InvalidDataException($"{Label()}: frames of {inW}x{inH} exceed {s.MaxMegapixels} megapixels");
+        }
+        int bpp, r, g, b;
+        switch (format)
+        {
+            case PixelFormat.Bgr24: (bpp, r, g, b) = (3, 2, 1, 0); break;
+            case PixelFormat.Rgb24: (bpp, r, g, b) = (3, 0, 1, 2); break;
+            case PixelFormat.Bgra32: (bpp, r, g, b) = (4, 2, 1, 0); break;
+            case PixelFormat.Gray8: (bpp, r, g, b) = (1, 0, 0, 0); break;
+            default: throw new InvalidDataException($"{Label()}: video frames must be 8-bit colour or grey, found {format}");
         }
         int outH, outW;
         if (inW < inH)
@@ -253,29 +284,25 @@ public sealed class VideoPreprocessor : IFilePreprocessor
             outH = s.Size;
             outW = (int)Math.Floor((double)inW / inH * s.Size);
         }
-        var rgb = new float[3 * inH * inW];
-        var step = (int)bgr.Step();
-        unsafe
+        var plane = inH * inW;
+        var rgb = Grow(ref _rgb, 3 * plane);
+        for (var y = 0; y < inH; y++)
         {
-            var data = (byte*)bgr.DataPointer;
-            for (var y = 0; y < inH; y++)
+            var row = pixels.Slice(y * stride, inW * bpp);
+            for (var x = 0; x < inW; x++)
             {
-                var row = data + ((long)y * step);
-                for (var x = 0; x < inW; x++)
-                {
-                    // BGR -> RGB planes, / 255 as ImageBind does before scaling
-                    rgb[(y * inW) + x] = row[(3 * x) + 2] / 255f;
-                    rgb[(inH * inW) + (y * inW) + x] = row[(3 * x) + 1] / 255f;
-                    rgb[(2 * inH * inW) + (y * inW) + x] = row[3 * x] / 255f;
-                }
+                // RGB planes, / 255 as ImageBind does before scaling
+                rgb[(y * inW) + x] = row[(bpp * x) + r] / 255f;
+                rgb[plane + (y * inW) + x] = row[(bpp * x) + g] / 255f;
+                rgb[(2 * plane) + (y * inW) + x] = row[(bpp * x) + b] / 255f;
             }
         }
-        var (y0s, y1s, hl) = LinearTaps(inH, outH);
-        var (x0s, x1s, wl) = LinearTaps(inW, outW);
-        var output = new float[3 * outH * outW];
+        var (y0s, y1s, hl) = Taps(ref _rowTaps, inH, outH);
+        var (x0s, x1s, wl) = Taps(ref _columnTaps, inW, outW);
+        var output = Grow(ref _scaled, 3 * outH * outW);
         for (var c = 0; c < 3; c++)
         {
-            var src = rgb.AsSpan(c * inH * inW, inH * inW);
+            var src = rgb.AsSpan(c * plane, plane);
             var dst = output.AsSpan(c * outH * outW, outH * outW);
             var scale = _scale[c];
             var offset = _offset[c];
@@ -294,7 +321,70 @@ public sealed class VideoPreprocessor : IFilePreprocessor
                 }
             }
         }
-        return (output, outH, outW);
+        return (output.AsMemory(0, 3 * outH * outW), outH, outW);
+    }
+
+    /// <summary>
+    /// Live mode: a video window's 2-frame clip (<see cref="Window.ClipStartFrame"/>, then <see cref="Window.Frame"/>)
+    /// as [3, 2, size, size], centre crop. Before the source has run one clip span the window has no clip start and
+    /// its frame is used twice, which is how ImageBind embeds an image. Allocates nothing once its buffers have
+    /// grown to the frame size.
+    /// </summary>
+    /// <param name="window">A video window with its frame(s).</param>
+    /// <param name="destination">Receives 3 x 2 x size x size values.</param>
+    public void ProcessWindow(Window window, Span<float> destination)
+    {
+        ArgumentNullException.ThrowIfNull(window);
+        var s = _settings;
+        if (s.Frames != 2)
+        {
+            throw new NotSupportedException($"live video windows carry 2 frames; the model asks for {s.Frames}");
+        }
+        var size = s.Size;
+        var plane = size * size;
+        if (destination.Length < 3 * 2 * plane)
+        {
+            throw new ArgumentException($"destination holds {destination.Length} values, expected {3 * 2 * plane}", nameof(destination));
+        }
+        var last = window.Frame ?? throw new InvalidDataException($"{window.SourceId}: video window {window.Sequence} has no frame");
+        var first = window.ClipStartFrame ?? last;
+        for (var t = 0; t < 2; t++)
+        {
+            var frame = t == 0 ? first : last;
+            var (planes, h, w) = ScaleAndNormalise(frame.Data, frame.Stride, frame.Height, frame.Width, frame.Format, window);
+            var (y0, x0) = CropOffset(h, w, size, 1);
+            var span = planes.Span;
+            for (var c = 0; c < 3; c++)
+            {
+                var target = destination.Slice(((c * 2) + t) * plane, plane);
+                for (var y = 0; y < size; y++)
+                {
+                    span.Slice((c * h * w) + ((y0 + y) * w) + x0, size).CopyTo(target.Slice(y * size, size));
+                }
+            }
+        }
+    }
+
+    /// <summary>Shape of one live window's tensor: [3, frames, size, size].</summary>
+    public IReadOnlyList<int> WindowShape => [3, _settings.Frames, _settings.Size, _settings.Size];
+
+    private static float[] Grow(ref float[] buffer, int size)
+    {
+        if (buffer.Length < size)
+        {
+            buffer = new float[size];
+        }
+        return buffer;
+    }
+
+    private static (int[] Low, int[] High, float[] Weight) Taps(ref (int In, int Out, int[] Low, int[] High, float[] Weight) cache, int input, int output)
+    {
+        if (cache.In != input || cache.Out != output || cache.Low is null)
+        {
+            var (low, high, weight) = LinearTaps(input, output);
+            cache = (input, output, low, high, weight);
+        }
+        return (cache.Low, cache.High, cache.Weight);
     }
 
     /// <summary>torch's bilinear source taps for align_corners=false: src = (dst + 0.5) x in / out - 0.5, clamped at 0.</summary>

@@ -133,12 +133,19 @@ public sealed class AudioPreprocessorTests
             {
                 preprocessor.ProcessWindow(window, destination);
             }
-            var before = GC.GetAllocatedBytesForCurrentThread();
-            for (var i = 0; i < 20; i++)
+            // A per-call allocation shows in every round; the runtime's one-off tiering work (call-counting
+            // stubs, scheduled when a method reaches its call count, later on a loaded machine) in one at most.
+            var rounds = new List<long>();
+            for (var round = 0; round < 5 && (rounds.Count == 0 || rounds[^1] != 0); round++)
             {
-                preprocessor.ProcessWindow(window, destination);
+                var before = GC.GetAllocatedBytesForCurrentThread();
+                for (var i = 0; i < 20; i++)
+                {
+                    preprocessor.ProcessWindow(window, destination);
+                }
+                rounds.Add(GC.GetAllocatedBytesForCurrentThread() - before);
             }
-            Assert.True(GC.GetAllocatedBytesForCurrentThread() - before == 0, $"{window.RateHz} Hz: {GC.GetAllocatedBytesForCurrentThread() - before} B allocated in 20 calls");
+            Assert.True(rounds[^1] == 0, $"{window.RateHz} Hz: bytes allocated per round of 20 calls: {string.Join(", ", rounds)}");
         }
     }
 

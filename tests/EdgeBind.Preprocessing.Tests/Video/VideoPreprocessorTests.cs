@@ -1,4 +1,6 @@
+using EdgeBind.Core;
 using EdgeBind.Core.Config;
+using EdgeBind.Core.Windows;
 using EdgeBind.Preprocessing.Video;
 
 namespace EdgeBind.Preprocessing.Tests.Video;
@@ -71,5 +73,89 @@ public sealed class VideoPreprocessorTests
         {
             File.Delete(path);
         }
+    }
+}
+
+/// <summary>Live mode: a video window's 2-frame clip as [3, 2, 224, 224].</summary>
+public sealed class VideoWindowTests
+{
+    private static Frame Bgr(int width, int height, int seed)
+    {
+        var frame = new Frame();
+        frame.Configure(width, height, PixelFormat.Bgr24);
+        new Random(seed).NextBytes(frame.Data);
+        return frame;
+    }
+
+    private static Window WindowOf(Frame last, Frame? first)
+    {
+        var window = new Window { SourceId = "cam", Modality = Modality.Video };
+        window.Frame = last;
+        window.ClipStartFrame = first;
+        return window;
+    }
+
+    [Fact]
+    public void Clip_start_then_frame_centre_cropped_and_normalised()
+    {
+        // 298x224: the short side is already 224, so torch's bilinear is the identity and every value is
+        // (pixel / 255 - mean) / std of the centre crop (x offset ceil(74 / 2) = 37), RGB from BGR.
+        var first = Bgr(298, 224, 1);
+        var last = Bgr(298, 224, 2);
+        using var window = WindowOf(last, first);
+        var preprocessor = new VideoPreprocessor();
+        Assert.Equal([3, 2, 224, 224], preprocessor.WindowShape);
+        var tensor = new float[3 * 2 * 224 * 224];
+        preprocessor.ProcessWindow(window, tensor);
+        double[] mean = [0.48145466, 0.4578275, 0.40821073];
+        double[] std = [0.26862954, 0.26130258, 0.27577711];
+        foreach (var (t, frame) in new[] { (0, first), (1, last) })
+        {
+            foreach (var (y, x) in new[] { (0, 0), (100, 57), (223, 223) })
+            {
+                for (var c = 0; c < 3; c++)
+                {
+                    var pixel = frame.Data[(y * frame.Stride) + ((x + 37) * 3) + (2 - c)];
+                    var want = ((pixel / 255f) - mean[c]) / std[c];
+                    Assert.Equal(want, tensor[((((c * 2) + t) * 224) + y) * 224 + x], 4);
+                }
+            }
+        }
+    }
+
+    [Fact]
+    public void Without_a_clip_start_the_frame_is_used_twice_and_steady_state_allocates_nothing()
+    {
+        using var window = WindowOf(Bgr(320, 240, 3), null);
+        var preprocessor = new VideoPreprocessor();
+        var tensor = new float[3 * 2 * 224 * 224];
+        for (var i = 0; i < 3; i++)
+        {
+            preprocessor.ProcessWindow(window, tensor);
+        }
+        var plane = 224 * 224;
+        for (var c = 0; c < 3; c++)
+        {
+            Assert.Equal(tensor.AsSpan(((c * 2) + 0) * plane, plane).ToArray(), tensor.AsSpan(((c * 2) + 1) * plane, plane).ToArray());
+        }
+        // per-window allocations show in every round; the runtime's one-off tiering work in one at most
+        var rounds = new List<long>();
+        for (var round = 0; round < 5 && (rounds.Count == 0 || rounds[^1] != 0); round++)
+        {
+            var before = GC.GetAllocatedBytesForCurrentThread();
+            preprocessor.ProcessWindow(window, tensor);
+            rounds.Add(GC.GetAllocatedBytesForCurrentThread() - before);
+        }
+        Assert.True(rounds[^1] == 0, $"bytes allocated per window: {string.Join(", ", rounds)}");
+    }
+
+    [Fact]
+    public void Depth_frames_are_refused_with_the_window_named()
+    {
+        var frame = new Frame();
+        frame.Configure(8, 8, PixelFormat.Gray16);
+        using var window = WindowOf(frame, null);
+        var ex = Assert.Throws<InvalidDataException>(() => new VideoPreprocessor().ProcessWindow(window, new float[3 * 2 * 224 * 224]));
+        Assert.Contains("cam#", ex.Message, StringComparison.Ordinal);
     }
 }
