@@ -47,6 +47,9 @@ public sealed class FusionDeterminismTests(ITestOutputHelper output)
     private static PipelineOverrides WithFusedGroup(PipelineOverrides overrides, string mode) => overrides.Edit(root =>
     {
         root.Children[new YamlScalarNode("fusion")] = new YamlMappingNode(new YamlScalarNode("mode"), new YamlScalarNode(mode));
+        // Detection searches the newest frame when its trigger arrives (arrival order, not capture time), so its
+        // records still vary between fast replays; it is not part of what this test pins down.
+        root.Children.Remove(new YamlScalarNode("detection"));
         var events = (YamlMappingNode)root.Children[new YamlScalarNode("events")];
         var groups = (YamlSequenceNode)events.Children[new YamlScalarNode("classification")];
         var seen = (YamlMappingNode)groups.Children[0];
