@@ -107,17 +107,8 @@ public abstract class CaptureSourceBase : SourceBase
         var backoff = new Backoff(Settings.ReconnectInitialS, Settings.ReconnectMaxS);
         var streamedOnce = false;
         State = SourceState.Starting;
-        try
-        {
-            // Fail now, named, rather than in OpenCvSharp's type initializer at the first frame (or never, while reconnecting).
-            OpenCvNative.EnsureLoadable();
-        }
-        catch (NativeDependencyException ex)
-        {
-            LastError = $"{Modality.ToConfigName()} source '{Id}': {ex.Message}";
-            State = SourceState.Failed;
-            throw new NativeDependencyException(LastError, ex.MissingFile, ex.DebianPackage, ex);
-        }
+        // Fail now, named, rather than in OpenCvSharp's type initializer at the first frame (or never, while reconnecting).
+        EnsureNativeDependency(OpenCvNative.EnsureLoadable);
         while (!cancellationToken.IsCancellationRequested)
         {
             VideoCapture? capture;

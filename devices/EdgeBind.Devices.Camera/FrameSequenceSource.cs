@@ -177,17 +177,8 @@ public sealed class FrameSequenceSource : SourceBase
     {
         ArgumentNullException.ThrowIfNull(output);
         State = SourceState.Starting;
-        try
-        {
-            // Fail now, named, rather than in OpenCvSharp's type initializer at the first frame (or never, while reconnecting).
-            OpenCvNative.EnsureLoadable();
-        }
-        catch (NativeDependencyException ex)
-        {
-            LastError = $"{Modality.ToConfigName()} source '{Id}': {ex.Message}";
-            State = SourceState.Failed;
-            throw new NativeDependencyException(LastError, ex.MissingFile, ex.DebianPackage, ex);
-        }
+        // Fail now, named, rather than in OpenCvSharp's type initializer at the first frame (or never, while reconnecting).
+        EnsureNativeDependency(OpenCvNative.EnsureLoadable);
         IReadOnlyList<(string File, long OffsetNs)> frames;
         try
         {

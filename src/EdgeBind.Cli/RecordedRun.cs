@@ -43,13 +43,15 @@ public static class RecordedRun
         {
             var definition = overrides.Remove("server").RecordTo(path, embeddings, fused).Parse();
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            if (duration is { } d)
-            {
-                stop.CancelAfter(d);
-            }
             await using (var pipeline = new Pipeline(definition, loggerFactory ?? NullLoggerFactory.Instance))
             {
                 await pipeline.StartAsync(stop.Token).ConfigureAwait(false);
+                // The duration is time the sources run: started before StartAsync, model loading on a busy machine
+                // ate into it and left a warm-up-trimmed benchmark with no windows at all.
+                if (duration is { } d)
+                {
+                    stop.CancelAfter(d);
+                }
                 try
                 {
                     await pipeline.Completion.WaitAsync(stop.Token).ConfigureAwait(false);

@@ -32,6 +32,25 @@ public abstract class SourceBase : ISource
     /// <inheritdoc />
     public string? LastError { get; protected set; }
 
+    /// <summary>
+    /// Runs <paramref name="check"/> (a native-library probe) before the source starts: a missing library fails the
+    /// source at once with its name and the package that provides it, instead of in a type initializer later.
+    /// </summary>
+    protected void EnsureNativeDependency(Action check)
+    {
+        ArgumentNullException.ThrowIfNull(check);
+        try
+        {
+            check();
+        }
+        catch (EdgeBind.Core.IO.NativeDependencyException ex)
+        {
+            LastError = $"{Modality.ToConfigName()} source '{Id}': {ex.Message}";
+            State = SourceState.Failed;
+            throw new EdgeBind.Core.IO.NativeDependencyException(LastError, ex.MissingFile, ex.DebianPackage, ex);
+        }
+    }
+
     /// <inheritdoc />
     public long LastSampleNs => Interlocked.Read(ref _lastSampleNs);
 
