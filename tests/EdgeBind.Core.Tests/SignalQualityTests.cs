@@ -132,6 +132,7 @@ public sealed class SignalQualityTests
         Assert.Equal("degraded", q.Judge(SourceState.Streaming, null).Health);
         Assert.Equal((1, 1), (q.Gapped, q.Padded));
         q.Observe(Win(3 * S));
-        Assert.Equal("ok", q.Judge(SourceState.Stopped, null).Health);
+        Assert.Equal("ok", q.Judge(SourceState.Streaming, null).Health);
+        Assert.Equal(new SourceHealth("down", "stopped: its input ended"), q.Judge(SourceState.Stopped, null));
     }
 }

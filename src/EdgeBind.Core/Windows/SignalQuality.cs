@@ -66,7 +66,7 @@ public static class FrameContent
 
 /// <summary>A source's health as the pipeline judges it from its state and the content of its windows.</summary>
 /// <param name="Health"><c>ok</c>, <c>degraded</c> (its newest window is flagged: blank, gap or padding) or <c>down</c>
-/// (failed, stalled, reconnecting, or blank for at least <see cref="SignalQuality.BlankDownS"/> of capture time).</param>
+/// (failed, stalled, reconnecting, stopped, or blank for at least <see cref="SignalQuality.BlankDownS"/> of capture time).</param>
 /// <param name="Reason">Why it is not ok (null when ok).</param>
 public readonly record struct SourceHealth(string Health, string? Reason);
 
@@ -138,7 +138,7 @@ public sealed class SignalQuality
 
     /// <summary>
     /// The health of a source in <paramref name="state"/> (with <paramref name="failure"/> when it failed) given what
-    /// its windows showed: down when it failed, stalled or is reconnecting, or when its windows have been blank for
+    /// its windows showed: down when it failed, stalled, is reconnecting or stopped, or when its windows have been blank for
     /// <see cref="BlankDownS"/> of capture time (one blank frame is a cut or a flash, not a dead camera); degraded
     /// while its newest window is blank, gapped or padded; ok otherwise.
     /// </summary>
@@ -148,9 +148,15 @@ public sealed class SignalQuality
         {
             return new SourceHealth("down", "failed: " + (failure ?? "the source gave up"));
         }
-        if (state is SourceState.Stalled or SourceState.Reconnecting)
+        switch (state)
         {
-            return new SourceHealth("down", state == SourceState.Stalled ? "stalled: no sample within the stall timeout" : "reconnecting");
+            case SourceState.Stalled:
+                return new SourceHealth("down", "stalled: no sample within the stall timeout");
+            case SourceState.Reconnecting:
+                return new SourceHealth("down", "reconnecting");
+            case SourceState.Stopped:
+                // A file that ended (or was cut short) while the others play on delivers nothing: the sensor is gone.
+                return new SourceHealth("down", "stopped: its input ended");
         }
         lock (_gate)
         {
