@@ -49,9 +49,14 @@ public static class RecordedRun
         ILoggerFactory? loggerFactory = null, CancellationToken cancellationToken = default) =>
         (await RunLinesAsync(overrides, embeddings, duration, loggerFactory, cancellationToken).ConfigureAwait(false)).Select(Parse).ToList();
 
-    /// <summary>As <see cref="RunAsync"/>, returning the JSON lines as written; <paramref name="fused"/> also records every fused step.</summary>
+    /// <summary>
+    /// As <see cref="RunAsync"/>, returning the JSON lines as written; <paramref name="fused"/> also records every fused step;
+    /// <paramref name="finished"/> sees the pipeline once it has stopped, before it is disposed (its sources' final state);
+    /// <paramref name="hooks"/> add clocks and probes (a benchmark's).
+    /// </summary>
     public static async Task<IReadOnlyList<string>> RunLinesAsync(PipelineOverrides overrides, bool embeddings, TimeSpan? duration,
-        ILoggerFactory? loggerFactory = null, CancellationToken cancellationToken = default, bool fused = false, RunHooks? hooks = null)
+        ILoggerFactory? loggerFactory = null, CancellationToken cancellationToken = default, bool fused = false, Action<Pipeline>? finished = null,
+        RunHooks? hooks = null)
     {
         ArgumentNullException.ThrowIfNull(overrides);
         var path = Path.Combine(Path.GetTempPath(), $"edgebind-run-{Guid.NewGuid():N}.jsonl");
@@ -79,6 +84,7 @@ public static class RecordedRun
                 }
                 hooks?.Stopping?.Invoke(pipeline);
                 var stopped = await pipeline.StopAsync().ConfigureAwait(false);
+                finished?.Invoke(pipeline);
                 hooks?.Stopped?.Invoke(pipeline, stopped);
                 if (pipeline.Completion.IsFaulted)
                 {
