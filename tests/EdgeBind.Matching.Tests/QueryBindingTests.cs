@@ -13,9 +13,9 @@ public sealed class QueryBindingTests
         QueryDefinition.Bind(ConfigNode.Parse(yaml, "p.yaml"), origin ?? QueryOrigin.PipelineFile);
 
     [Theory]
-    [InlineData("{\"id\":\"a\",\"text\":\"x\",\"enter\":\"0.5\"}", "body:1:30: enter: expected a number, found the string \"0.5\"")]
+    [InlineData("{\"id\":\"a\",\"text\":\"x\",\"enter\":\"0.5\"}", "body:1:30: enter: expected a finite number, found \"0.5\"")]
     [InlineData("{\"id\":\"a\",\"text\":5}", "body:1:18: text: expected a string, found 5")]
-    [InlineData("{\"id\":\"a\",\"text\":\"x\",\"evidence\":\"yes\"}", "body:1:33: evidence: expected true or false, found the string \"yes\"")]
+    [InlineData("{\"id\":\"a\",\"text\":\"x\",\"evidence\":\"yes\"}", "body:1:33: evidence: expected true or false, found \"yes\"")]
     [InlineData("{\"id\":\"a\",\"text\":\"x\",\"text\":\"y\"}", "body:1:22: duplicate key \"text\"")]
     [InlineData("{\"id\":\"a\",\n\"text\":\"x\",}", "body:2:12: not valid JSON: The JSON object contains a trailing comma at the end which is not supported in this mode. Change the reader options.")]
     [InlineData("", "body:1:1: not valid JSON: The input does not contain any JSON tokens.")]

@@ -236,7 +236,7 @@ public sealed class ConfigNode
         }
         if (type == typeof(double) || type == typeof(float))
         {
-            var s = RequireScalar("a number", quoted: false);
+            var s = RequireScalar("a finite number", quoted: false);
             if (!double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) || !double.IsFinite(d))
             {
                 throw Error($"expected a finite number, found \"{s}\"");
@@ -347,7 +347,8 @@ public sealed class ConfigNode
         }
         if (IsJson && quoted is { } q && (s.Style == ScalarStyle.DoubleQuoted) != q)
         {
-            throw Error($"expected {expected}, found {(q ? s.Value : $"the string \"{s.Value}\"")}");
+            // The same words as for a YAML value of the wrong kind; the quotes show a JSON string.
+            throw Error($"expected {expected}, found {(q ? s.Value : $"\"{s.Value}\"")}");
         }
         return s.Value ?? "";
     }
