@@ -382,6 +382,9 @@ public abstract class CaptureSourceBase : SourceBase
                         NextBaseNs = captureNs + frameNs;
                         if (settings.Pacing == Pacing.Realtime)
                         {
+                            // Waiting for a frame's time is not a stall: a replay that starts later (a scale benchmark's
+                            // staggered rigs) or a file with sparse frames was reopened every stall_timeout_s otherwise.
+                            Interlocked.Exchange(ref _lastFrameNs, Math.Max(now, captureNs));
                             var waitNs = captureNs - MonotonicClock.NowNs;
                             if (waitNs > Ns.PerMillisecond && _cancellationToken.WaitHandle.WaitOne(TimeSpan.FromTicks(waitNs / 100)))
                             {
