@@ -58,6 +58,7 @@ public sealed record CaptureSettings
 public abstract class CaptureSourceBase : SourceBase
 {
     private static readonly TimeSpan WatchInterval = TimeSpan.FromMilliseconds(100);
+    private static readonly TimeSpan MaxWatchInterval = TimeSpan.FromMinutes(10);
     private readonly LeasePool<Frame> _pool = new(() => new Frame(), 16);
     private long _loopOffsetNs;
 
@@ -174,9 +175,13 @@ public abstract class CaptureSourceBase : SourceBase
         var stallNs = Ns.FromSeconds(Settings.StallTimeoutS);
         while (true)
         {
+            // Wake when a stall could first be declared (the last frame plus the timeout), not on a fixed tick: a quiet
+            // rig then costs one wake-up per stall timeout instead of ten a second.
+            var untilStallNs = session.LastFrameNs + stallNs - MonotonicClock.NowNs;
+            var wait = TimeSpan.FromTicks(Math.Clamp(untilStallNs / 100, WatchInterval.Ticks, MaxWatchInterval.Ticks));
             try
             {
-                await Task.WhenAny(session.Done, Task.Delay(WatchInterval, cancellationToken)).ConfigureAwait(false);
+                await Task.WhenAny(session.Done, Task.Delay(wait, cancellationToken)).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {

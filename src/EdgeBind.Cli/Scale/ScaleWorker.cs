@@ -207,16 +207,18 @@ public static class ScaleWorker
             return array;
         }
 
-        private static double CpuMs()
-        {
-            using var self = Process.GetCurrentProcess();
-            return self.TotalProcessorTime.TotalMilliseconds;
-        }
+        // Environment's counters (getrusage, one small /proc read) rather than Process's, which reads every thread's
+        // stat file: the probe must not be what an idle run measures.
+        private static double CpuMs() => Environment.CpuUsage.TotalTime.TotalMilliseconds;
 
         private static double RssMb(bool peak)
         {
+            if (!peak)
+            {
+                return Environment.WorkingSet / (1024.0 * 1024);
+            }
             using var self = Process.GetCurrentProcess();
-            return (peak ? self.PeakWorkingSet64 : self.WorkingSet64) / (1024.0 * 1024);
+            return self.PeakWorkingSet64 / (1024.0 * 1024);
         }
     }
 }
