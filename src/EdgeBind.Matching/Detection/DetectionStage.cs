@@ -303,6 +303,7 @@ public sealed class DetectionStage : IStage<DetectionInput, MatchEvent>
             Latency = frame.Latency with { MatchedNs = MonotonicClock.NowNs },
             TriggeredNs = trigger.RaisedNs,
             SearchedNs = searchFromNs,
+            FrameSize = (frame.Image.Width, frame.Image.Height),
             Boxes = boxes,
         };
     }

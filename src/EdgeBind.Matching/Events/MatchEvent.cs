@@ -90,6 +90,9 @@ public sealed class MatchEvent
     /// </summary>
     public long SearchedNs { get; init; }
 
+    /// <summary>Detections: width and height of the frame searched, pixels (the boxes' coordinate space); 0 = unknown.</summary>
+    public (int Width, int Height) FrameSize { get; init; }
+
     /// <summary>Evidence files (JPEG, WAV) written for the record.</summary>
     public IReadOnlyList<string> Evidence { get; init; } = [];
 
@@ -193,6 +196,13 @@ public sealed class MatchEvent
         }
         if (Kind == MatchEventKind.Detection)
         {
+            if (FrameSize.Width > 0)
+            {
+                w.WriteStartObject("frame");
+                w.WriteNumber("width", FrameSize.Width);
+                w.WriteNumber("height", FrameSize.Height);
+                w.WriteEndObject();
+            }
             w.WriteStartArray("boxes");
             foreach (var b in Boxes)
             {
