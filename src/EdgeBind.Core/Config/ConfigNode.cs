@@ -161,18 +161,57 @@ public sealed class ConfigNode
             throw Error($"expected a mapping (key: value lines), found {Kind(Node)}");
         }
         var properties = Bindable(target.GetType());
+        var moved = target.GetType().GetCustomAttributes<ConfigMovedKeyAttribute>(inherit: true).ToDictionary(a => a.OldKey, StringComparer.Ordinal);
+        List<(ConfigMovedKeyAttribute Move, ConfigNode Value)>? oldSpellings = null;
         foreach (var (k, v) in map.Children)
         {
             var key = (k as YamlScalarNode)?.Value ?? "?";
+            var child = new ConfigNode(File, Join(Path, key), v);
+            if (moved.TryGetValue(key, out var move))
+            {
+                (oldSpellings ??= []).Add((move, child));
+                continue;
+            }
             if (!properties.TryGetValue(key, out var property))
             {
                 var allowed = string.Join(", ", properties.Keys.Order(StringComparer.Ordinal));
                 throw new ConfigException(File, Join(Path, key), $"unknown key; expected one of: {allowed}", (int)k.Start.Line, (int)k.Start.Column);
             }
-            var child = new ConfigNode(File, Join(Path, key), v);
             property.SetValue(target, child.ConvertTo(property.PropertyType, property.GetValue(target)));
         }
+        if (oldSpellings is not null)
+        {
+            BindOldSpellings(target, properties, oldSpellings);
+        }
         Validate(target);
+    }
+
+    private void BindOldSpellings(object target, Dictionary<string, PropertyInfo> properties, List<(ConfigMovedKeyAttribute Move, ConfigNode Value)> oldSpellings)
+    {
+        foreach (var group in oldSpellings.GroupBy(o => o.Move.Section, StringComparer.Ordinal))
+        {
+            var section = group.Key;
+            var first = group.First().Value;
+            if (Get(section) is not null)
+            {
+                throw first.Error($"the old spelling of {section}.{group.First().Move.Key} beside a '{section}:' section; give it as {section}.{group.First().Move.Key}");
+            }
+            var sectionProperty = properties[section];
+            var nested = sectionProperty.GetValue(target) ?? Activator.CreateInstance(sectionProperty.PropertyType)!;
+            var nestedProperties = Bindable(nested.GetType());
+            foreach (var (move, value) in group)
+            {
+                var property = nestedProperties[move.Key];
+                property.SetValue(nested, value.ConvertTo(property.PropertyType, property.GetValue(nested)));
+            }
+            sectionProperty.SetValue(target, nested);
+            if (nested is IValidatable validatable)
+            {
+                // Messages name the new key, positioned at the old spelling in the file.
+                var at = group.ToDictionary(o => o.Move.Key, o => (o.Value.Line, o.Value.Column), StringComparer.Ordinal);
+                validatable.Validate(new ConfigValidator(File, Join(Path, section), key => at.TryGetValue(key, out var p) ? p : (Line, Column)));
+            }
+        }
     }
 
     /// <summary>Converts this node to <paramref name="type"/>; <paramref name="existing"/> seeds nested objects.</summary>

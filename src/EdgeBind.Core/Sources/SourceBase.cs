@@ -51,6 +51,32 @@ public abstract class SourceBase : ISource
         }
     }
 
+    /// <summary>Marks the source failed with <paramref name="message"/> (it will not retry).</summary>
+    protected void Fail(string message)
+    {
+        LastError = message;
+        State = SourceState.Failed;
+    }
+
+    /// <summary>
+    /// Counts a failed open or a lost device and returns the wait before the next attempt (state reconnecting).
+    /// When <paramref name="backoff"/> is exhausted (<see cref="ReconnectOptions.MaxAttempts"/>) the source fails
+    /// instead and this throws an <see cref="IOException"/> carrying <paramref name="error"/>.
+    /// </summary>
+    protected TimeSpan NextReconnect(Backoff backoff, string error)
+    {
+        ArgumentNullException.ThrowIfNull(backoff);
+        Stats.AddError();
+        LastError = error;
+        if (backoff.Exhausted)
+        {
+            Fail($"{error}; gave up after {backoff.Failures} attempts");
+            throw new IOException(LastError);
+        }
+        State = SourceState.Reconnecting;
+        return backoff.Next();
+    }
+
     /// <inheritdoc />
     public long LastSampleNs => Interlocked.Read(ref _lastSampleNs);
 

@@ -8,7 +8,7 @@ using EdgeBind.Core.Sources;
 using EdgeBind.Core.Timing;
 using OpenCvSharp;
 
-namespace EdgeBind.Devices.Camera;
+namespace EdgeBind.Devices.Video;
 
 /// <summary>
 /// Options of a frame-sequence folder: PNG (8- or 16-bit) and/or .npy frames played in file-name order, with

@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
 using System.Text;
 
-namespace EdgeBind.Devices.Camera;
+namespace EdgeBind.Devices.Video;
 
 /// <summary>A V4L2 video device found on this machine.</summary>
 /// <param name="Path">Device node, e.g. /dev/video0.</param>
