@@ -141,12 +141,7 @@ public sealed class I2cImuSource : SourceBase
                 {
                     await EmitAsync(output, partial, cancellationToken).ConfigureAwait(false);
                 }
-                var wait = NextReconnect(backoff, $"{Describe}: {ex.Message}; reopening");
-                try
-                {
-                    await Task.Delay(wait, cancellationToken).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException)
+                if (!await WaitToReconnectAsync(backoff, $"{Describe}: {ex.Message}; reopening", cancellationToken).ConfigureAwait(false))
                 {
                     break;
                 }

@@ -112,12 +112,7 @@ public sealed class Amg88xxSource : SourceBase
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException or PlatformNotSupportedException)
             {
-                var wait = NextReconnect(backoff, $"{Describe}: {ex.Message}; reconnecting");
-                try
-                {
-                    await Task.Delay(wait, cancellationToken).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException)
+                if (!await WaitToReconnectAsync(backoff, $"{Describe}: {ex.Message}; reconnecting", cancellationToken).ConfigureAwait(false))
                 {
                     break;
                 }
