@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using EdgeBind.Core.Config;
 using EdgeBind.Core;
 
 namespace EdgeBind.Inference.Manifest;
@@ -70,8 +71,12 @@ public sealed class ModalitySpec
     /// <summary>Clips averaged per file in file mode (audio: 3): mean of clip embeddings, then re-normalised.</summary>
     public required int Clips { get; init; }
 
-    /// <summary>Preprocessing parameters (the type matches the modality).</summary>
-    public required PreprocessParameters Preprocess { get; init; }
+    /// <summary>
+    /// The manifest's <c>preprocess</c> section bound straight into EdgeBind.Preprocessing's settings class of the
+    /// modality (<c>VisionSettings</c>, <c>VideoSettings</c>, <c>AudioSettings</c>, <c>DepthSettings</c>,
+    /// <c>ThermalSettings</c>, <c>ImuSettings</c>); null for text, which only has the tokenizer. Do not modify.
+    /// </summary>
+    public required IValidatable? Preprocess { get; init; }
 
     /// <summary>Manifest value of <see cref="Weights"/> for full-precision weights.</summary>
     public const string Float32Weights = "float32";
@@ -186,7 +191,7 @@ public sealed class ModelManifest
         }
         using (doc)
         {
-            return ManifestReader.Read(new JsonField(label, "", doc.RootElement), directory);
+            return ManifestReader.Read(new JsonField(label, "", doc.RootElement), directory, ConfigNode.ParseJson(json, label, commentsAndTrailingCommas: true));
         }
     }
 
