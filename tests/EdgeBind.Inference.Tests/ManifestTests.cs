@@ -190,6 +190,16 @@ public class ManifestTests
     }
 
     [Fact]
+    public void A_duplicate_key_is_refused_where_it_is()
+    {
+        using var copy = new PackageCopy();
+        // JsonDocument would let the second "name" win silently.
+        File.WriteAllText(copy.ManifestPath, "{\"name\": \"shadow\",\n" + File.ReadAllText(copy.ManifestPath).TrimStart()[1..]);
+        var ex = Assert.Throws<InvalidDataException>(() => ModelManifest.Load(copy.Directory));
+        Assert.Matches("^" + System.Text.RegularExpressions.Regex.Escape(copy.ManifestPath) + @":\d+:\d+: duplicate key ""name""$", ex.Message);
+    }
+
+    [Fact]
     public void Thermal_range_in_one_unit_leaves_the_others_at_their_defaults()
     {
         using var copy = new PackageCopy(m =>

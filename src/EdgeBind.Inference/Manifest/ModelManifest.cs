@@ -181,17 +181,25 @@ public sealed class ModelManifest
         ArgumentNullException.ThrowIfNull(json);
         var label = Path.Combine(directory, FileName);
         JsonDocument doc;
+        ConfigNode config;
         try
         {
+            // The manifest as a config tree, for the sections options classes bind from: syntax errors come
+            // located (file:line:col), and duplicate keys, which JsonDocument lets the last one win, are refused.
+            config = ConfigNode.ParseJson(json, label, commentsAndTrailingCommas: true);
             doc = JsonDocument.Parse(json, new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
         }
         catch (JsonException ex)
         {
             throw new InvalidDataException($"{label}: not valid JSON: {ex.Message}", ex);
         }
+        catch (ConfigException ex)
+        {
+            throw new InvalidDataException(ex.Message, ex);
+        }
         using (doc)
         {
-            return ManifestReader.Read(new JsonField(label, "", doc.RootElement), directory, ConfigNode.ParseJson(json, label, commentsAndTrailingCommas: true));
+            return ManifestReader.Read(new JsonField(label, "", doc.RootElement), directory, config);
         }
     }
 
