@@ -87,13 +87,16 @@ public sealed class PipelineStatus
                 r.WindowStats.Out,
                 RateOf($"window/{s.Id}"),
                 Ms(r.WindowStats.Latency.PercentileNs(0.5)),
-                Ms(r.WindowStats.Latency.PercentileNs(0.99)));
+                Ms(r.WindowStats.Latency.PercentileNs(0.99)),
+                Math.Round(Ns.ToSeconds(r.WindowStats.LagNs), 3),
+                Math.Round(Ns.ToSeconds(s.Stats.BlockedNs), 3));
         }).ToList();
         var stages = _pipeline.Stages.Select(runner =>
         {
             var st = runner.Stats;
             return new StageStatus(st.Name, st.Kind, st.In, st.Out, st.Dropped, st.Errors, st.QueueDepth?.Invoke() ?? 0,
-                RateOf($"stage/{st.Name}"), Ms(st.Latency.PercentileNs(0.5)), Ms(st.Latency.PercentileNs(0.99)));
+                RateOf($"stage/{st.Name}"), Ms(st.Latency.PercentileNs(0.5)), Ms(st.Latency.PercentileNs(0.99)),
+                Math.Round(Ns.ToSeconds(st.LagNs), 3), Math.Round(Ns.ToSeconds(st.BlockedNs), 3));
         }).ToList();
         var windowEdge = _pipeline.WindowEdge;
         return new StatusSnapshot(
@@ -170,9 +173,11 @@ public sealed record StatusSnapshot(string Type, string Pipeline, double UptimeS
 /// <param name="WindowsPerS">Windows per second.</param>
 /// <param name="WindowLatencyP50Ms">Windower time per sample, median, ms.</param>
 /// <param name="WindowLatencyP99Ms">Windower time per sample, 99th percentile, ms.</param>
+/// <param name="LagS">How old the newest sample the windower took was when it took it, seconds (a source behind its capture clock, or samples queued).</param>
+/// <param name="BlockedS">Seconds the source spent waiting for room on its full (wait) queue since start.</param>
 public sealed record SourceStatus(string Id, string Type, string Modality, bool Required, string State, string? LastError, double? LastSampleAgeS,
     double SamplesPerS, long Samples, long Dropped, long Errors, int QueueDepth, int QueueCapacity, long Windows, double WindowsPerS,
-    double WindowLatencyP50Ms, double WindowLatencyP99Ms);
+    double WindowLatencyP50Ms, double WindowLatencyP99Ms, double LagS, double BlockedS);
 
 /// <summary>One stage's health.</summary>
 /// <param name="Name">Stage name.</param>
@@ -185,4 +190,7 @@ public sealed record SourceStatus(string Id, string Type, string Modality, bool 
 /// <param name="InPerS">Items received per second.</param>
 /// <param name="LatencyP50Ms">Processing time per batch, median, ms.</param>
 /// <param name="LatencyP99Ms">Processing time per batch, 99th percentile, ms.</param>
-public sealed record StageStatus(string Name, string Kind, long In, long Out, long Dropped, long Errors, int QueueDepth, double InPerS, double LatencyP50Ms, double LatencyP99Ms);
+/// <param name="LagS">How old the newest item the stage took was when it took it, seconds.</param>
+/// <param name="BlockedS">Seconds the stage spent waiting for room on its full (wait) output since start.</param>
+public sealed record StageStatus(string Name, string Kind, long In, long Out, long Dropped, long Errors, int QueueDepth, double InPerS, double LatencyP50Ms, double LatencyP99Ms,
+    double LagS, double BlockedS);
