@@ -10,7 +10,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace EdgeBind.Cli.Commands;
 
 /// <summary>
-/// <c>edgebind bench memory FILE</c>: runs a pipeline (its sinks replaced by a temporary JSONL file) and samples the
+/// <c>edgebind bench memory FILE</c>: runs a pipeline (without its sinks and server) and samples the
 /// process's memory: resident set, managed heap, GC-committed bytes and free pooled buffers; reports them before,
 /// during (peak) and after a synthetic source's burst (<c>burst_rate_hz</c>, <c>burst_start_s</c>, <c>burst_s</c>).
 /// </summary>
@@ -59,11 +59,10 @@ public static class MemoryBenchCommand
     public static async Task<MemoryRun> RunAsync(PipelineOverrides overrides, TimeSpan? duration, TimeSpan interval, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(overrides);
-        var path = Path.Combine(Path.GetTempPath(), $"edgebind-memory-{Guid.NewGuid():N}.jsonl");
         var samples = new List<MemorySample>();
-        try
         {
-            var definition = overrides.Remove("server").RecordTo(path, embeddings: false).Parse();
+            // Events still run through matching; only their delivery is left out, so a broker or a webhook is not measured.
+            var definition = overrides.Remove("server").Remove("sinks").Parse();
             var (burstStart, burstEnd) = Burst(definition);
             await using var pipeline = new Pipeline(definition, NullLoggerFactory.Instance);
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -89,10 +88,6 @@ public static class MemoryBenchCommand
             await pipeline.StopAsync().ConfigureAwait(false);
             var governor = pipeline.Memory!;
             return new MemoryRun(samples, Report(overrides.File, samples, burstStart, burstEnd, governor));
-        }
-        finally
-        {
-            File.Delete(path);
         }
     }
 
