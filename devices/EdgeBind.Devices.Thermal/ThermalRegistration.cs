@@ -1,6 +1,6 @@
 using EdgeBind.Core;
 using EdgeBind.Core.Sources;
-using EdgeBind.Devices.Camera;
+using EdgeBind.Devices.Video;
 
 namespace EdgeBind.Devices.Thermal;
 
@@ -20,7 +20,7 @@ public static class ThermalRegistration
                 (id, o) => new Amg88xxSource(id, o))
             .Register<UvcThermalOptions>("thermal.uvc", Modality.Thermal,
                 "UVC thermal camera with raw Y16 frames (raw counts, or degrees C with radiometric_scale_k)",
-                (id, o) => new UvcThermalSource(id, o))
+                (id, o) => new Raw16Source(id, Modality.Thermal, o, o.Profile()))
             .Register<FrameSequenceOptions>("thermal.files", Modality.Thermal,
                 "folder of 16-bit PNG (raw counts) or .npy (float: degrees C) thermal frames, optional timestamps.csv",
                 (id, o) => new FrameSequenceSource(id, Modality.Thermal, o, FileUnits));

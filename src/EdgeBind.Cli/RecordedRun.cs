@@ -33,9 +33,12 @@ public static class RecordedRun
         ILoggerFactory? loggerFactory = null, CancellationToken cancellationToken = default) =>
         (await RunLinesAsync(overrides, embeddings, duration, loggerFactory, cancellationToken).ConfigureAwait(false)).Select(Parse).ToList();
 
-    /// <summary>As <see cref="RunAsync"/>, returning the JSON lines as written; <paramref name="fused"/> also records every fused step.</summary>
+    /// <summary>
+    /// As <see cref="RunAsync"/>, returning the JSON lines as written; <paramref name="fused"/> also records every fused step;
+    /// <paramref name="finished"/> sees the pipeline once it has stopped, before it is disposed (its sources' final state).
+    /// </summary>
     public static async Task<IReadOnlyList<string>> RunLinesAsync(PipelineOverrides overrides, bool embeddings, TimeSpan? duration,
-        ILoggerFactory? loggerFactory = null, CancellationToken cancellationToken = default, bool fused = false)
+        ILoggerFactory? loggerFactory = null, CancellationToken cancellationToken = default, bool fused = false, Action<Pipeline>? finished = null)
     {
         ArgumentNullException.ThrowIfNull(overrides);
         var path = Path.Combine(Path.GetTempPath(), $"edgebind-run-{Guid.NewGuid():N}.jsonl");
@@ -61,6 +64,7 @@ public static class RecordedRun
                     // the duration ended the run; stopping drains what is in flight
                 }
                 await pipeline.StopAsync().ConfigureAwait(false);
+                finished?.Invoke(pipeline);
                 if (pipeline.Completion.IsFaulted)
                 {
                     throw new InvalidOperationException($"{overrides.File}: pipeline failed: {pipeline.Completion.Exception?.GetBaseException().Message}",

@@ -38,6 +38,12 @@ public sealed class SourceRuntime
     /// <summary>Windower counters (in = samples, out = windows, latency = time per sample).</summary>
     public StageStats WindowStats { get; }
 
+    /// <summary>What its windows showed (blank frames, gaps, padding), for health.</summary>
+    public SignalQuality Quality { get; } = new();
+
+    /// <summary>The source's health now: its state, failure and the content of its newest windows.</summary>
+    public SourceHealth Health => Quality.Judge(Source.State, Failure);
+
     /// <summary>True for a file read as fast as the pipeline takes it: its capture times are the recording's (nominal).</summary>
     public bool FastReplay { get; internal init; }
 
@@ -258,6 +264,7 @@ public sealed class Pipeline : IAsyncDisposable
                     stats.RecordLatency(MonotonicClock.NowNs - started);
                     foreach (var window in emitted)
                     {
+                        runtime.Quality.Observe(window);
                         if (await _windows!.WriteAsync(window, _stagesCts.Token, stats).ConfigureAwait(false))
                         {
                             stats.AddOut();

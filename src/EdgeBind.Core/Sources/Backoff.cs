@@ -2,7 +2,8 @@ namespace EdgeBind.Core.Sources;
 
 /// <summary>
 /// Capped exponential backoff for reconnecting a lost device: the first retry waits
-/// <see cref="InitialS"/>, each further one doubles, never beyond <see cref="MaxS"/>.
+/// <see cref="InitialS"/>, each further one doubles, never beyond <see cref="MaxS"/>; after
+/// <see cref="MaxAttempts"/> consecutive failures (when set) the caller gives up.
 /// </summary>
 public sealed class Backoff
 {
@@ -11,12 +12,15 @@ public sealed class Backoff
     /// <summary>Creates a backoff.</summary>
     /// <param name="initialS">First wait, s (greater than 0).</param>
     /// <param name="maxS">Cap on any wait, s (at least <paramref name="initialS"/>).</param>
-    public Backoff(double initialS, double maxS)
+    /// <param name="maxAttempts">Consecutive failures before <see cref="Exhausted"/>; 0 never gives up.</param>
+    public Backoff(double initialS, double maxS, int maxAttempts = 0)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(initialS);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxS, initialS);
+        ArgumentOutOfRangeException.ThrowIfNegative(maxAttempts);
         InitialS = initialS;
         MaxS = maxS;
+        MaxAttempts = maxAttempts;
         _nextS = initialS;
     }
 
@@ -26,8 +30,14 @@ public sealed class Backoff
     /// <summary>Largest wait, s.</summary>
     public double MaxS { get; }
 
+    /// <summary>Consecutive failures allowed before giving up; 0: never give up.</summary>
+    public int MaxAttempts { get; }
+
     /// <summary>Consecutive failures since the last <see cref="Reset"/>.</summary>
     public int Failures { get; private set; }
+
+    /// <summary>True once <see cref="MaxAttempts"/> consecutive failures were counted (never when it is 0).</summary>
+    public bool Exhausted => MaxAttempts > 0 && Failures >= MaxAttempts;
 
     /// <summary>Returns the next wait and doubles the one after (up to the cap).</summary>
     public TimeSpan Next()
