@@ -1,4 +1,5 @@
 using System.Runtime;
+using System.Runtime.InteropServices;
 using EdgeBind.Core.Config;
 using Microsoft.Extensions.Logging;
 
@@ -47,8 +48,10 @@ public sealed class MemorySettings : IValidatable
 /// Without it a process that stopped allocating after a burst never collects again, and the burst's frames stay
 /// resident for good.
 /// </summary>
-public sealed class MemoryGovernor : IAsyncDisposable
+public sealed partial class MemoryGovernor : IAsyncDisposable
 {
+    private static bool _mallocTrim = OperatingSystem.IsLinux();
+
     private readonly MemorySettings _settings;
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stop = new();
@@ -108,11 +111,35 @@ public sealed class MemoryGovernor : IAsyncDisposable
             Interlocked.Exchange(ref _compactedAt, discarded);
             GCSettings.LargeObjectHeapCompactionMode = GCLargeObjectHeapCompactionMode.CompactOnce;
             GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+            TrimNativeHeap();
             Interlocked.Increment(ref _compactions);
             _logger.LogInformation("memory: pools released {Trimmed} MiB; compacted the heap to {Heap} MiB", trimmed >> 20, GC.GetTotalMemory(false) >> 20);
         }
         return trimmed;
     }
+
+    /// <summary>
+    /// Native buffers of a burst (OpenCV's decoders, ONNX Runtime's arenas) go back to glibc's malloc, which keeps
+    /// freed pages in its arenas; malloc_trim returns them to the operating system. Not glibc (musl): nothing to do.
+    /// </summary>
+    private static void TrimNativeHeap()
+    {
+        if (!_mallocTrim)
+        {
+            return;
+        }
+        try
+        {
+            _ = MallocTrim(0);
+        }
+        catch (Exception ex) when (ex is EntryPointNotFoundException or DllNotFoundException)
+        {
+            _mallocTrim = false;
+        }
+    }
+
+    [LibraryImport("libc", EntryPoint = "malloc_trim")]
+    private static partial int MallocTrim(nuint pad);
 
     private async Task LoopAsync()
     {
