@@ -45,6 +45,11 @@ public static class MemoryBenchCommand
             var seconds = parse.GetValue(duration);
             var samples = await RunAsync(overrides, seconds is { } s ? TimeSpan.FromSeconds(s) : null, TimeSpan.FromSeconds(every), cancellationToken).ConfigureAwait(false);
             Console.Write(samples.Report);
+            if (samples.Failure is { } failure)
+            {
+                Console.Error.WriteLine($"edgebind: pipeline failed: {failure}");
+                return CliApp.ExitFailure;
+            }
             return CliApp.ExitOk;
         });
         return command;
@@ -53,7 +58,8 @@ public static class MemoryBenchCommand
     /// <summary>The samples of a run and its report.</summary>
     /// <param name="Samples">Every sample, in time order.</param>
     /// <param name="Report">The text report.</param>
-    public sealed record MemoryRun(IReadOnlyList<MemorySample> Samples, string Report);
+    /// <param name="Failure">Why the pipeline failed (an allocation past <c>memory.heap_limit_mb</c>, say); null when it did not.</param>
+    public sealed record MemoryRun(IReadOnlyList<MemorySample> Samples, string Report, string? Failure);
 
     /// <summary>Runs the pipeline, sampling memory every <paramref name="interval"/>.</summary>
     public static async Task<MemoryRun> RunAsync(PipelineOverrides overrides, TimeSpan? duration, TimeSpan interval, CancellationToken cancellationToken)
@@ -87,7 +93,8 @@ public static class MemoryBenchCommand
             }
             await pipeline.StopAsync().ConfigureAwait(false);
             var governor = pipeline.Memory!;
-            return new MemoryRun(samples, Report(overrides.File, samples, burstStart, burstEnd, governor));
+            var failure = pipeline.Completion.IsFaulted ? pipeline.Completion.Exception?.GetBaseException().Message : null;
+            return new MemoryRun(samples, Report(overrides.File, samples, burstStart, burstEnd, governor), failure);
         }
     }
 
