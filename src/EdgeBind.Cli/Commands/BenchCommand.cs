@@ -23,6 +23,7 @@ public static class BenchCommand
         bench.Subcommands.Add(LatencyBenchCommand.Create());
         bench.Subcommands.Add(DetectionBenchCommand.Create());
         bench.Subcommands.Add(MemoryBenchCommand.Create());
+        bench.Subcommands.Add(ScaleBenchCommand.Create());
         return bench;
     }
 

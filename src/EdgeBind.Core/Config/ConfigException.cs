@@ -14,14 +14,8 @@ public sealed class ConfigException : Exception
     /// <param name="column">1-based column, or 0 when unknown.</param>
     /// <param name="inner">The underlying error, if any.</param>
     public ConfigException(string file, string path, string problem, int line = 0, int column = 0, Exception? inner = null)
-        : base(Format(file, path, problem, line, column), inner)
-    {
-        File = file;
-        ConfigPath = path;
-        Problem = problem;
-        Line = line;
-        Column = column;
-    }
+        : base(Format(file, path, problem, line, column), inner) =>
+        (File, ConfigPath, Problem, Line, Column) = (file, path, problem, line, column);
 
     /// <summary>The file being read.</summary>
     public string File { get; }

@@ -18,7 +18,7 @@ public sealed class ReconnectOptions : IValidatable
     public int MaxAttempts { get; set; }
 
     /// <summary>A backoff following these settings.</summary>
-    public Backoff CreateBackoff() => new(InitialS, MaxS, MaxAttempts);
+    public Backoff CreateBackoff() => new(this);
 
     /// <inheritdoc />
     public void Validate(ConfigValidator validator)
