@@ -33,22 +33,20 @@ public sealed class DepthV4l2Options : CaptureOptions
         "is this the depth node?", Math.Abs(DepthScaleMm - 1) > 1e-12 ? new RawScale(DepthScaleMm / 1000.0, 0, ValueUnit.Metres) : null);
 }
 
-/// <summary>Registers the depth source types.</summary>
+/// <summary>The depth source types.</summary>
 public static class DepthRegistration
 {
     /// <summary>Units of depth frame files: 16-bit PNG millimetres, float .npy metres, uint16 .npy millimetres.</summary>
     public static readonly FrameUnits FileUnits = new(ValueUnit.Millimetres, ValueUnit.Metres, ValueUnit.Millimetres);
 
-    /// <summary>Adds <c>depth.v4l2</c> and <c>depth.files</c>.</summary>
-    public static SourceRegistry AddDepthSources(this SourceRegistry registry)
-    {
-        ArgumentNullException.ThrowIfNull(registry);
-        return registry
-            .Register<DepthV4l2Options>("depth.v4l2", Modality.Depth,
-                "depth camera with 16-bit (Z16) frames over V4L2, in millimetres",
-                (id, o) => new Raw16Source(id, Modality.Depth, o, o.Profile()))
-            .Register<FrameSequenceOptions>("depth.files", Modality.Depth,
-                "folder of 16-bit PNG (mm) or .npy (float: m) depth frames, optional timestamps.csv",
-                (id, o) => new FrameSequenceSource(id, Modality.Depth, o, FileUnits));
-    }
+    /// <summary><c>depth.v4l2</c>: a 16-bit depth node.</summary>
+    public static readonly SourceType V4l2 = SourceType.Of<DepthV4l2Options>("depth.v4l2", Modality.Depth,
+        "depth camera with 16-bit (Z16) frames over V4L2, in millimetres", (id, o) => new Raw16Source(id, Modality.Depth, o, o.Profile()));
+
+    /// <summary><c>depth.files</c>: a folder of frames.</summary>
+    public static readonly SourceType Files = SourceType.Of<FrameSequenceOptions>("depth.files", Modality.Depth,
+        "folder of 16-bit PNG (mm) or .npy (float: m) depth frames, optional timestamps.csv", (id, o) => new FrameSequenceSource(id, Modality.Depth, o, FileUnits));
+
+    /// <summary>Adds <see cref="V4l2"/> and <see cref="Files"/>.</summary>
+    public static SourceRegistry AddDepthSources(this SourceRegistry registry) => (registry ?? throw new ArgumentNullException(nameof(registry))).Add(V4l2, Files);
 }

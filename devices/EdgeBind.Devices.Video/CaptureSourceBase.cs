@@ -126,7 +126,7 @@ public abstract class CaptureSourceBase : SourceBase
             }
             if (capture is null)
             {
-                if (!await DelayAsync(NextReconnect(backoff, LastError ?? $"{Describe}: cannot open"), cancellationToken).ConfigureAwait(false))
+                if (!await WaitToReconnectAsync(backoff, LastError ?? $"{Describe}: cannot open", cancellationToken).ConfigureAwait(false))
                 {
                     break;
                 }
@@ -158,7 +158,7 @@ public abstract class CaptureSourceBase : SourceBase
                     throw new InvalidDataException(LastError);
                 default:
                     // Stalled or a failed read: the device is gone for now; reopen after a short wait.
-                    if (!await DelayAsync(NextReconnect(backoff, LastError ?? $"{Describe}: lost"), cancellationToken).ConfigureAwait(false))
+                    if (!await WaitToReconnectAsync(backoff, LastError ?? $"{Describe}: lost", cancellationToken).ConfigureAwait(false))
                     {
                         State = SourceState.Stopped;
                         return;
@@ -167,19 +167,6 @@ public abstract class CaptureSourceBase : SourceBase
             }
         }
         State = SourceState.Stopped;
-    }
-
-    private static async Task<bool> DelayAsync(TimeSpan wait, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await Task.Delay(wait, cancellationToken).ConfigureAwait(false);
-            return true;
-        }
-        catch (OperationCanceledException)
-        {
-            return false;
-        }
     }
 
     private async Task<SessionEnd> WatchAsync(Session session, CancellationToken cancellationToken)

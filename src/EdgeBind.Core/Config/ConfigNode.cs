@@ -14,12 +14,19 @@ namespace EdgeBind.Core.Config;
 /// </summary>
 public sealed class ConfigNode
 {
-    private ConfigNode(string file, string path, YamlNode? node)
+    private ConfigNode(string file, string path, YamlNode? node, bool json = false)
     {
         File = file;
         Path = path;
         Node = node;
+        IsJson = json;
     }
+
+    /// <summary>
+    /// True when the node came from JSON (<see cref="ParseJson(string, string, bool)"/>): JSON's types are then kept, so
+    /// <c>"0.5"</c> is a string, not a number, and <c>5</c> is a number, not a string.
+    /// </summary>
+    public bool IsJson { get; }
 
     /// <summary>The file this node came from.</summary>
     public string File { get; }
@@ -90,6 +97,25 @@ public sealed class ConfigNode
         return new ConfigNode(file, "", stream.Documents.Count == 0 ? null : stream.Documents[0].RootNode);
     }
 
+    /// <summary>
+    /// Parses strict JSON (UTF-8) into the same tree a YAML file gives, so one options class binds from
+    /// either with the same located errors; <paramref name="file"/> labels errors (a file name, a topic or
+    /// "request body").
+    /// </summary>
+    /// <param name="utf8">The document.</param>
+    /// <param name="file">What errors call it.</param>
+    /// <param name="commentsAndTrailingCommas">Skip comments and accept trailing commas (hand-edited files such as model manifests); never for network input.</param>
+    public static ConfigNode ParseJson(ReadOnlySpan<byte> utf8, string file, bool commentsAndTrailingCommas = false)
+    {
+        var stream = new YamlStream();
+        stream.Load(new JsonEvents(utf8, file, commentsAndTrailingCommas));
+        return new ConfigNode(file, "", stream.Documents[0].RootNode, json: true);
+    }
+
+    /// <summary>Parses strict JSON text; see <see cref="ParseJson(ReadOnlySpan{byte}, string, bool)"/>.</summary>
+    public static ConfigNode ParseJson(string json, string file, bool commentsAndTrailingCommas = false) =>
+        ParseJson(Encoding.UTF8.GetBytes(json ?? ""), file, commentsAndTrailingCommas);
+
     /// <summary>Throws a <see cref="ConfigException"/> located at this node.</summary>
     public ConfigException Error(string problem) => new(File, Path, problem, Line, Column);
 
@@ -104,7 +130,7 @@ public sealed class ConfigNode
         {
             if (k is YamlScalarNode ks && ks.Value == key)
             {
-                return new ConfigNode(File, Join(Path, key), v);
+                return new ConfigNode(File, Join(Path, key), v, IsJson);
             }
         }
         return null;
@@ -116,7 +142,7 @@ public sealed class ConfigNode
 
     /// <summary>The items of a sequence, each with its <c>[i]</c> path.</summary>
     public IReadOnlyList<ConfigNode> Items =>
-        Node is YamlSequenceNode seq ? seq.Children.Select((n, i) => new ConfigNode(File, $"{Path}[{i}]", n)).ToList() : [];
+        Node is YamlSequenceNode seq ? seq.Children.Select((n, i) => new ConfigNode(File, $"{Path}[{i}]", n, IsJson)).ToList() : [];
 
     /// <summary>Requires this node to be a mapping whose keys are all in <paramref name="allowed"/>.</summary>
     public void RequireKeys(params string[] allowed)
@@ -151,6 +177,7 @@ public sealed class ConfigNode
     public void BindInto(object target)
     {
         ArgumentNullException.ThrowIfNull(target);
+        RequirePresent(target.GetType());
         if (IsNull)
         {
             Validate(target);
@@ -166,7 +193,7 @@ public sealed class ConfigNode
         foreach (var (k, v) in map.Children)
         {
             var key = (k as YamlScalarNode)?.Value ?? "?";
-            var child = new ConfigNode(File, Join(Path, key), v);
+            var child = new ConfigNode(File, Join(Path, key), v, IsJson);
             if (moved.TryGetValue(key, out var move))
             {
                 (oldSpellings ??= []).Add((move, child));
@@ -177,6 +204,11 @@ public sealed class ConfigNode
                 var allowed = string.Join(", ", properties.Keys.Order(StringComparer.Ordinal));
                 throw new ConfigException(File, Join(Path, key), $"unknown key; expected one of: {allowed}", (int)k.Start.Line, (int)k.Start.Column);
             }
+            if (IsJson && child.IsNull && property.PropertyType.IsValueType && Nullable.GetUnderlyingType(property.PropertyType) is null)
+            {
+                // JSON writers (the model exporter among them) write null for a value they leave out.
+                continue;
+            }
             property.SetValue(target, child.ConvertTo(property.PropertyType, property.GetValue(target)));
         }
         if (oldSpellings is not null)
@@ -184,6 +216,21 @@ public sealed class ConfigNode
             BindOldSpellings(target, properties, oldSpellings);
         }
         Validate(target);
+    }
+
+    private void RequirePresent(Type type)
+    {
+        foreach (var property in type.GetProperties(BindingFlags.Public | BindingFlags.Instance))
+        {
+            if (property.GetCustomAttribute<ConfigRequiredAttribute>() is not null)
+            {
+                var key = property.GetCustomAttribute<ConfigKeyAttribute>()?.Key ?? SnakeCase(property.Name);
+                if (Get(key) is null or { IsNull: true })
+                {
+                    throw new ConfigException(File, Join(Path, key), "missing; this value has no default and must be given", Line, Column);
+                }
+            }
+        }
     }
 
     private void BindOldSpellings(object target, Dictionary<string, PropertyInfo> properties, List<(ConfigMovedKeyAttribute Move, ConfigNode Value)> oldSpellings)
@@ -230,11 +277,11 @@ public sealed class ConfigNode
         type = underlying ?? type;
         if (type == typeof(string))
         {
-            return RequireScalar("a string");
+            return RequireScalar("a string", quoted: true);
         }
         if (type == typeof(bool))
         {
-            var s = RequireScalar("true or false");
+            var s = RequireScalar("true or false", quoted: false);
             return s switch
             {
                 "true" or "True" or "yes" => true,
@@ -244,7 +291,7 @@ public sealed class ConfigNode
         }
         if (type == typeof(int) || type == typeof(long))
         {
-            var s = RequireScalar("a whole number");
+            var s = RequireScalar("a whole number", quoted: false);
             if (!long.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out var l) || (type == typeof(int) && l is > int.MaxValue or < int.MinValue))
             {
                 throw Error($"expected a whole number, found \"{s}\"");
@@ -253,7 +300,7 @@ public sealed class ConfigNode
         }
         if (type == typeof(double) || type == typeof(float))
         {
-            var s = RequireScalar("a number");
+            var s = RequireScalar("a finite number", quoted: false);
             if (!double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) || !double.IsFinite(d))
             {
                 throw Error($"expected a finite number, found \"{s}\"");
@@ -355,11 +402,17 @@ public sealed class ConfigNode
         }
     }
 
-    private string RequireScalar(string expected)
+    /// <summary>The scalar's text; from JSON also its type: a string when <paramref name="quoted"/>, else a number or literal.</summary>
+    private string RequireScalar(string expected, bool? quoted = null)
     {
         if (Node is not YamlScalarNode s)
         {
             throw Error($"expected {expected}, found {Kind(Node)}");
+        }
+        if (IsJson && quoted is { } q && (s.Style == ScalarStyle.DoubleQuoted) != q)
+        {
+            // The same words as for a YAML value of the wrong kind; the quotes show a JSON string.
+            throw Error($"expected {expected}, found {(q ? s.Value : $"\"{s.Value}\"")}");
         }
         return s.Value ?? "";
     }

@@ -105,6 +105,12 @@ public sealed class Pipeline : IAsyncDisposable
     /// <summary>The pipeline file.</summary>
     public PipelineDefinition Definition => _definition;
 
+    /// <summary>
+    /// The replay epoch of each source (null, or a null result: the pipeline's shared one). Sources given the same
+    /// epoch stay in step with each other; a scale benchmark gives each replicated rig its own clock.
+    /// </summary>
+    public Func<SourceDefinition, ReplayEpoch?>? EpochFor { get; init; }
+
     /// <summary>Sources with their edges and windowers.</summary>
     public IReadOnlyList<SourceRuntime> Sources => _sources;
 
@@ -132,7 +138,7 @@ public sealed class Pipeline : IAsyncDisposable
             var source = def.Type.Create(def.Id, def.Options);
             if (source is SourceBase withEpoch)
             {
-                withEpoch.Epoch = _epoch;
+                withEpoch.Epoch = EpochFor?.Invoke(def) ?? _epoch;
             }
             var edgeConfig = def.Type.Modality.IsFrameModality() ? _definition.Edges.Frames : _definition.Edges.Samples;
             var edgeOptions = edgeConfig.ToOptions() with { SingleWriter = true };
@@ -172,6 +178,10 @@ public sealed class Pipeline : IAsyncDisposable
         }
         // Fixed before any source runs so replayed capture times start here whichever source opens first.
         _ = _epoch.Ns;
+        foreach (var runtime in _sources)
+        {
+            _ = (runtime.Source as SourceBase)?.Epoch.Ns;
+        }
         foreach (var runtime in _sources)
         {
             _sourceTasks.Add(Task.Run(() => SourceLoopAsync(runtime), CancellationToken.None));

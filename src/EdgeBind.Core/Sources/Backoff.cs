@@ -9,19 +9,16 @@ public sealed class Backoff
 {
     private double _nextS;
 
-    /// <summary>Creates a backoff.</summary>
-    /// <param name="initialS">First wait, s (greater than 0).</param>
-    /// <param name="maxS">Cap on any wait, s (at least <paramref name="initialS"/>).</param>
-    /// <param name="maxAttempts">Consecutive failures before <see cref="Exhausted"/>; 0 never gives up.</param>
-    public Backoff(double initialS, double maxS, int maxAttempts = 0)
+    /// <summary>Creates a backoff following <paramref name="policy"/> (its values are read once, here).</summary>
+    /// <param name="policy">First wait (above 0), cap (at least the first wait) and attempts (0: never give up).</param>
+    public Backoff(ReconnectOptions policy)
     {
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(initialS);
-        ArgumentOutOfRangeException.ThrowIfLessThan(maxS, initialS);
-        ArgumentOutOfRangeException.ThrowIfNegative(maxAttempts);
-        InitialS = initialS;
-        MaxS = maxS;
-        MaxAttempts = maxAttempts;
-        _nextS = initialS;
+        ArgumentNullException.ThrowIfNull(policy);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(policy.InitialS);
+        ArgumentOutOfRangeException.ThrowIfLessThan(policy.MaxS, policy.InitialS);
+        ArgumentOutOfRangeException.ThrowIfNegative(policy.MaxAttempts);
+        (InitialS, MaxS, MaxAttempts) = (policy.InitialS, policy.MaxS, policy.MaxAttempts);
+        _nextS = InitialS;
     }
 
     /// <summary>First wait, s.</summary>

@@ -14,11 +14,14 @@ public sealed class ReconnectOptions : IValidatable
     /// <summary>Cap on the wait, s.</summary>
     public double MaxS { get; set; } = 4;
 
-    /// <summary>Consecutive failed opens before the source gives up (state failed); 0 retries forever.</summary>
+    /// <summary>
+    /// Reopen attempts after a failed open before the source gives up (state failed): with N, the N+1th failed
+    /// open in a row is the last; 0 retries forever.
+    /// </summary>
     public int MaxAttempts { get; set; }
 
     /// <summary>A backoff following these settings.</summary>
-    public Backoff CreateBackoff() => new(InitialS, MaxS, MaxAttempts);
+    public Backoff CreateBackoff() => new(this);
 
     /// <inheritdoc />
     public void Validate(ConfigValidator validator)
@@ -60,5 +63,29 @@ public abstract class StreamDeviceOptions : DeviceOptions
     {
         ArgumentNullException.ThrowIfNull(validator);
         validator.Require(StallTimeoutS is >= 0.5 and <= 600, "stall_timeout_s", "seconds from 0.5 to 600", StallTimeoutS);
+    }
+}
+
+/// <summary>
+/// Base of the options of a source that plays a recording named by <c>path</c> (a WAV, video or IMU file, a
+/// folder of frames): where it is, whether it starts again at its end, and how it is paced.
+/// </summary>
+/// <param name="expected">What <c>path</c> must name, for the error when it is empty (e.g. "a .wav file").</param>
+public abstract class RecordingOptions(string expected) : IValidatable, IPacedOptions, IInputFileOptions, IRecordingOptions
+{
+    /// <summary>The recording's file (or folder); relative paths are resolved against the pipeline file's folder.</summary>
+    public string Path { get; set; } = "";
+
+    /// <summary>Start again at the end.</summary>
+    public bool Loop { get; set; }
+
+    /// <summary>realtime (the recording's times) or fast (as fast as the consumer takes samples).</summary>
+    public Pacing Pacing { get; set; } = Pacing.Realtime;
+
+    /// <inheritdoc />
+    public virtual void Validate(ConfigValidator validator)
+    {
+        ArgumentNullException.ThrowIfNull(validator);
+        validator.Require(!string.IsNullOrWhiteSpace(Path), "path", expected, Path);
     }
 }

@@ -77,6 +77,24 @@ public abstract class SourceBase : ISource
         return backoff.Next();
     }
 
+    /// <summary>
+    /// <see cref="NextReconnect"/>, then waits it out. Returns false when cancelled during the wait (the source
+    /// should stop); throws as <see cref="NextReconnect"/> does when the attempts are used up.
+    /// </summary>
+    protected async Task<bool> WaitToReconnectAsync(Backoff backoff, string error, CancellationToken cancellationToken)
+    {
+        var wait = NextReconnect(backoff, error);
+        try
+        {
+            await Task.Delay(wait, cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
     /// <inheritdoc />
     public long LastSampleNs => Interlocked.Read(ref _lastSampleNs);
 
