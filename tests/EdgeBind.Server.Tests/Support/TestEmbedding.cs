@@ -21,9 +21,10 @@ public sealed class TestOnlyEmbeddingModule : IPipelineModule
     public void Build(PipelineBuilder builder)
     {
         builder.Services[typeof(IQueryEmbedder)] = new TestOnlyKeywordEmbedder();
-        if (builder.TryTake<Window>(Ports.Windows, out var windows))
+        var stages = builder.TakeWindows().Select(p => ((IStage<Window, EmbeddedWindow>)new TestOnlyEncoderStage(), p.Windows));
+        if (builder.AddStages("embeddings", stages) is { } embeddings)
         {
-            builder.Publish(Ports.Embeddings, builder.AddStage(new TestOnlyEncoderStage(), windows));
+            builder.Publish(Ports.Embeddings, embeddings);
         }
     }
 }
