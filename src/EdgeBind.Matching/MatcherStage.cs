@@ -258,7 +258,7 @@ public sealed class MatcherStage : IStage<EmbeddedWindow, MatchEvent>
             EmitEmbedding(window.SourceId, window.Modality.ToConfigName(), window.StartNs, window.EndNs, ew.Model, embedding, window.Latency);
             if (_fusion is not null)
             {
-                foreach (var step in _fusion.Add(window.Modality, window.SourceId, window.EndNs, embedding, MonotonicClock.NowNs))
+                foreach (var step in _fusion.Add(window.Modality, window.SourceId, window.EndNs, embedding, MonotonicClock.NowNs, window.Flagged))
                 {
                     ScoreFused(step, window.Latency with { MatchedNs = MonotonicClock.NowNs });
                 }

@@ -185,7 +185,7 @@ public sealed class MatchingModule : IPipelineModule
             var ids = new HashSet<string>(StringComparer.Ordinal);
             foreach (var item in queriesNode.Items)
             {
-                var q = item.Bind<QueryDefinition>();
+                var q = QueryDefinition.Bind(item, QueryOrigin.PipelineFile);
                 if (!ids.Add(q.Id))
                 {
                     throw (item.Get("id") ?? item).Error($"duplicate query id \"{q.Id}\"; ids must be unique");

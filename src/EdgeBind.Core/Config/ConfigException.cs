@@ -64,6 +64,26 @@ public sealed class ConfigAliasAttribute(string name) : Attribute
     public string Name { get; } = name;
 }
 
+/// <summary>
+/// A key that moved into a nested section (<c>reconnect_max_s</c> is now <c>reconnect.max_s</c>): the binder
+/// still reads the old spelling into the section, and refuses a file that mixes both spellings.
+/// </summary>
+/// <param name="oldKey">The flat key older files use.</param>
+/// <param name="section">The key of the nested section, a property of the options class.</param>
+/// <param name="key">The key inside the section.</param>
+[AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = true)]
+public sealed class ConfigMovedKeyAttribute(string oldKey, string section, string key) : Attribute
+{
+    /// <summary>The flat key older files use.</summary>
+    public string OldKey { get; } = oldKey;
+
+    /// <summary>The nested section's key.</summary>
+    public string Section { get; } = section;
+
+    /// <summary>The key inside the section.</summary>
+    public string Key { get; } = key;
+}
+
 /// <summary>Gives a property a config key other than its snake_case name.</summary>
 [AttributeUsage(AttributeTargets.Property)]
 public sealed class ConfigKeyAttribute(string key) : Attribute

@@ -130,8 +130,9 @@
     if (empty) empty.remove();
     const root = el('div', { class: 'sensor', id: 'sensor-' + id, 'data-modality': modality, 'data-updates': '0' });
     const stateBadge = el('span', { class: 'state', text: '…' });
-    root.append(el('header', {}, el('b', { text: `${id} · ${modality}` }), stateBadge));
-    card = { root, modality, stateBadge, updates: 0 };
+    const healthBadge = el('span', { class: 'health', text: '' });
+    root.append(el('header', {}, el('b', { text: `${id} · ${modality}` }), el('span', {}, healthBadge, ' ', stateBadge)));
+    card = { root, modality, stateBadge, healthBadge, updates: 0 };
     if (modality === 'audio') {
       card.meterBar = el('div', { class: 'bar' });
       card.meterPeak = el('div', { class: 'peak' });
@@ -265,8 +266,14 @@
       const card = sensorCard(x.id, x.modality);
       card.stateBadge.textContent = x.state;
       card.stateBadge.className = 'state state-' + x.state;
-      return el('tr', {},
+      // A sensor can stream and still be dead (a black camera): health says whether its data can be trusted.
+      card.healthBadge.textContent = x.health;
+      card.healthBadge.className = 'health health-' + x.health;
+      card.healthBadge.title = x.health_reason || '';
+      card.root.dataset.health = x.health;
+      return el('tr', { 'data-source': x.id, 'data-health': x.health },
         el('td', { text: x.id }), el('td', {}, el('span', { class: 'state state-' + x.state, text: x.state, title: x.last_error || '' })),
+        el('td', {}, el('span', { class: 'health health-' + x.health, text: x.health }), x.health_reason ? el('div', { class: 'meta', text: x.health_reason }) : null),
         el('td', { text: x.samples_per_s.toFixed(1) }), el('td', { text: x.windows_per_s.toFixed(1) }),
         el('td', { text: `${x.queue_depth}/${x.queue_capacity}`, class: x.queue_depth > x.queue_capacity / 2 ? 'warn' : '' }),
         el('td', { text: String(x.dropped), class: x.dropped > 0 ? 'warn' : '' }),
