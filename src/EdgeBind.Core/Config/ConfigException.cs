@@ -14,14 +14,8 @@ public sealed class ConfigException : Exception
     /// <param name="column">1-based column, or 0 when unknown.</param>
     /// <param name="inner">The underlying error, if any.</param>
     public ConfigException(string file, string path, string problem, int line = 0, int column = 0, Exception? inner = null)
-        : base(Format(file, path, problem, line, column), inner)
-    {
-        File = file;
-        ConfigPath = path;
-        Problem = problem;
-        Line = line;
-        Column = column;
-    }
+        : base(Format(file, path, problem, line, column), inner) =>
+        (File, ConfigPath, Problem, Line, Column) = (file, path, problem, line, column);
 
     /// <summary>The file being read.</summary>
     public string File { get; }
@@ -83,6 +77,14 @@ public sealed class ConfigMovedKeyAttribute(string oldKey, string section, strin
     /// <summary>The key inside the section.</summary>
     public string Key { get; } = key;
 }
+
+/// <summary>
+/// Marks a key the file must give: binding fails with a located "missing" error when it is absent. For
+/// values with no safe default, such as a model manifest's preprocessing, where a default would silently
+/// feed the model inputs it was not trained on.
+/// </summary>
+[AttributeUsage(AttributeTargets.Property)]
+public sealed class ConfigRequiredAttribute : Attribute;
 
 /// <summary>Gives a property a config key other than its snake_case name.</summary>
 [AttributeUsage(AttributeTargets.Property)]

@@ -6,6 +6,8 @@
   const MAX_EVENTS = 200;
   const TARGET_COLORS = { vision: '#4aa3ff', video: '#4aa3ff', audio: '#f0a030', depth: '#b07aff', thermal: '#ff6b6b', imu: '#46c46e', fused: '#ffffff' };
   const AXIS_COLORS = ['#ff6b6b', '#46c46e', '#4aa3ff'];
+  const BOX_MS = 8000;               // how long a detection's boxes stay on the camera view
+  const BOX_COLOR = '#ffd400';
 
   const $ = (sel, root = document) => root.querySelector(sel);
   const el = (tag, attrs = {}, ...children) => {
@@ -176,11 +178,61 @@
     }
     c.getContext('2d').drawImage(bitmap, 0, 0);
     bitmap.close();
+    drawBoxes(card);
     const t = new Date(h.capture_utc);
     card.caption.firstChild.textContent = `${h.width}×${h.height}`;
     card.caption.lastChild.textContent = t.toLocaleTimeString();
     if (h.scale && card.scaleCanvas) drawScale(card, h.scale);
     bump(card);
+  }
+
+  // ---------- detection boxes ----------
+  // A detection names the frame's source and size; its boxes (frame pixels) are drawn over that source's preview,
+  // scaled to the preview, with the sound (or phrase) that triggered the search, until BOX_MS after the frame's capture.
+  function onDetection(m) {
+    const source = (m.sources || [])[0];
+    if (!source) return;
+    const card = sensorCard(source, 'vision');
+    card.detection = { at: m.end_ms || now(), query: m.query_id || '', target: m.target || '', boxes: m.boxes || [], frame: m.frame || null };
+    if (!card.detectionLine) {
+      card.detectionLine = el('div', { class: 'caption detection' });
+      card.root.append(card.detectionLine);
+    }
+    const heard = card.detection.target === 'audio' ? 'heard' : card.detection.target === 'fused' ? 'sensed' : 'seen';
+    const found = card.detection.boxes.map((b) => `${b.label} ${Number(b.score).toFixed(2)}`).join(', ');
+    card.detectionLine.textContent = `${heard} ${card.detection.query}: ${found || 'not in view'}`;
+    drawBoxes(card);
+  }
+
+  function drawBoxes(card) {
+    const d = card.detection;
+    const c = card.canvas;
+    if (!d || !c) return;
+    if (now() - d.at > BOX_MS) {
+      card.detection = null;
+      card.root.dataset.boxes = '0';
+      return;
+    }
+    const sx = d.frame && d.frame.width ? c.width / d.frame.width : 1;
+    const sy = d.frame && d.frame.height ? c.height / d.frame.height : 1;
+    const ctx = c.getContext('2d');
+    const line = Math.max(2, Math.round(c.width / 160));
+    ctx.save();
+    ctx.lineWidth = line;
+    ctx.strokeStyle = BOX_COLOR;
+    ctx.fillStyle = BOX_COLOR;
+    ctx.font = `${Math.max(10, Math.round(c.width / 24))}px sans-serif`;
+    ctx.textBaseline = 'bottom';
+    const drawn = [];
+    for (const b of d.boxes) {
+      const x = Math.round(b.x * sx), y = Math.round(b.y * sy), w = Math.round(b.w * sx), h = Math.round(b.h * sy);
+      ctx.strokeRect(x + line / 2, y + line / 2, Math.max(1, w - line), Math.max(1, h - line));
+      ctx.fillText(`${b.label} ${Number(b.score).toFixed(2)}`, x + line, Math.max(y, 12) + (y < 12 ? 12 : 0));
+      drawn.push([x, y, w, h].join(','));
+    }
+    ctx.restore();
+    card.root.dataset.boxes = String(d.boxes.length);
+    card.root.dataset.boxRects = drawn.join(' ');
   }
 
   function drawScale(card, scale) {
@@ -448,6 +500,7 @@
   function onEvent(m) {
     if (state.seenSeq.has(m.seq)) return;
     state.seenSeq.add(m.seq);
+    if (m.kind === 'detection') onDetection(m);
     const empty = $('#events .empty');
     if (empty) empty.remove();
     const key = m.event_id || m.id;
@@ -462,7 +515,7 @@
     const badge = el('span', { class: 'badge ' + (m.state || m.kind), text: m.state || m.kind });
     const text = el('div', {},
       el('div', {}, el('b', { text: m.query_id || m.kind }), ' ', badge, ' ', el('span', { text: `${m.target} · peak ${Number(m.peak_score).toFixed(3)}` })),
-      el('div', { class: 'meta', text: `${time} · ${(m.sources || []).join(', ')}${m.latency_ms && m.latency_ms.total != null ? ` · ${m.latency_ms.total.toFixed(1)} ms` : ''}` }));
+      el('div', { class: 'meta', text: `${time} · ${(m.sources || []).join(', ')}${m.latency_ms && m.latency_ms.total != null ? ` · ${m.latency_ms.total.toFixed(1)} ms` : ''}${m.kind === 'detection' ? ` · ${(m.boxes || []).length} box(es)` : ''}` }));
     // A closed message carries no new evidence: keep what the open message brought.
     const ids = (m.evidence_ids && m.evidence_ids.length ? m.evidence_ids : state.evidence.get(key)) || [];
     state.evidence.set(key, ids);
