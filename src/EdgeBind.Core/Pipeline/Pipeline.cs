@@ -90,6 +90,7 @@ public sealed class Pipeline : IAsyncDisposable
     private readonly Dictionary<Modality, Edge<Window>> _windows = [];
     private Task? _completion;
     private readonly ReplayEpoch _epoch = new();
+    private MemoryGovernor? _memory;
 
     /// <summary>
     /// Creates a pipeline from a loaded file; its stages come from the modules the file was loaded with
@@ -126,6 +127,9 @@ public sealed class Pipeline : IAsyncDisposable
     /// <summary>The pool all windows come from; <see cref="LeasePool{T}.Outstanding"/> is 0 after a clean stop.</summary>
     public LeasePool<Window> WindowPool { get; }
 
+    /// <summary>The memory governor (null before start): what it released after bursts.</summary>
+    public MemoryGovernor? Memory => _memory;
+
     /// <summary>Services the modules shared while building (the model, the query store...).</summary>
     public IReadOnlyDictionary<Type, object> Services { get; private set; } = new Dictionary<Type, object>();
 
@@ -135,6 +139,7 @@ public sealed class Pipeline : IAsyncDisposable
     /// <summary>Creates sources, windowers and stages, starts the stages (loading models), then the sources.</summary>
     public async Task StartAsync(CancellationToken cancellationToken = default)
     {
+        _memory = MemoryGovernor.Start(_definition.Memory, _definition.File, _loggerFactory.CreateLogger("memory"));
         foreach (var def in _definition.Sources)
         {
             var source = def.Type.Create(def.Id, def.Options);
@@ -267,6 +272,7 @@ public sealed class Pipeline : IAsyncDisposable
                     stats.AddIn();
                     sample.NominalTime = runtime.FastReplay;
                     var started = MonotonicClock.NowNs;
+                    stats.ObserveLag(LatencyStamps.Origin(sample.CaptureNs, sample.EmittedNs, sample.NominalTime), started);
                     try
                     {
                         runtime.Windower.Push(sample, emitted);
@@ -282,7 +288,7 @@ public sealed class Pipeline : IAsyncDisposable
                     foreach (var window in emitted)
                     {
                         runtime.Quality.Observe(window);
-                        if (await runtime.Windows.WriteAsync(window, _stagesCts.Token).ConfigureAwait(false))
+                        if (await runtime.Windows.WriteAsync(window, _stagesCts.Token, stats).ConfigureAwait(false))
                         {
                             stats.AddOut();
                         }
@@ -360,6 +366,10 @@ public sealed class Pipeline : IAsyncDisposable
             {
                 await disposable.DisposeAsync().ConfigureAwait(false);
             }
+        }
+        if (_memory is not null)
+        {
+            await _memory.DisposeAsync().ConfigureAwait(false);
         }
         _sourcesCts.Dispose();
         _stagesCts.Dispose();

@@ -80,6 +80,11 @@ public sealed class StageRunner<TIn, TOut> : IStageRunner, IStageOutput<TOut>, I
                 }
                 var deadline = MonotonicClock.NowNs + maxWaitNs;
                 var taken = 1;
+                if (first is ILatencyOrigin timed)
+                {
+                    // The first item of a batch is its oldest: its lag is how far behind the stage runs.
+                    Stats.ObserveLag(timed.LatencyOriginNs, MonotonicClock.NowNs);
+                }
                 Take(first);
                 if (maxBatch > 1)
                 {
@@ -224,7 +229,7 @@ public sealed class StageRunner<TIn, TOut> : IStageRunner, IStageOutput<TOut>, I
             (item as IDisposable)?.Dispose();
             return false;
         }
-        var ok = await _output.WriteAsync(item, cancellationToken).ConfigureAwait(false);
+        var ok = await _output.WriteAsync(item, cancellationToken, Stats).ConfigureAwait(false);
         if (ok)
         {
             Stats.AddOut();

@@ -28,7 +28,7 @@ public sealed record DetectionBox(int X, int Y, int Width, int Height, float Sco
 /// A record on the events port: an event opening or closing, a detection, or an embedding. Plain
 /// object (events are rare); <see cref="WriteJson"/> gives the wire format every sink uses.
 /// </summary>
-public sealed class MatchEvent
+public sealed class MatchEvent : ILatencyOrigin
 {
     /// <summary>ULID of this message (unique; consumers deduplicate on it).</summary>
     public required string Id { get; init; }
@@ -80,6 +80,9 @@ public sealed class MatchEvent
 
     /// <summary>Stage times of the window that produced the record; the sinks stamp <see cref="LatencyStamps.SunkNs"/>.</summary>
     public LatencyStamps Latency;
+
+    /// <inheritdoc />
+    public long LatencyOriginNs => Latency.CaptureNs;
 
     /// <summary>Detections: when the matcher raised the trigger, monotonic ns (0 = unknown); latency_ms.trigger_to_boxes starts here.</summary>
     public long TriggeredNs { get; init; }
