@@ -285,7 +285,7 @@ public sealed class MatchEvent : ILatencyOrigin
 /// <param name="SourceId">Its source.</param>
 /// <param name="Weight">Its weight w_m in the pooled product (score mode) or the mean (embedding mode).</param>
 /// <param name="Temperature">Score mode: the temperature T_m of its posterior; 0 in embedding mode.</param>
-/// <param name="Score">Its own score for the event's class: its posterior p_m(c) (score mode).</param>
+/// <param name="Score">Its own score for the event's query or class: its posterior p_m(c) (score mode), its own cosine with the query (embedding mode).</param>
 public readonly record struct FusionContribution(string Modality, string SourceId, double Weight, double Temperature, double Score);
 
 /// <summary>Produces the contributions of the class an event tracker is being updated for (only read on an open or close).</summary>
