@@ -8,7 +8,7 @@ using EdgeBind.Core.Timing;
 namespace EdgeBind.Devices.Audio;
 
 /// <summary>Options of a live ALSA capture device (<c>audio.alsa</c>).</summary>
-public sealed class AlsaOptions : IValidatable
+public sealed class AlsaOptions : DeviceOptions
 {
     /// <summary>ALSA PCM name: "default", "hw:1,0", "plughw:CARD=Device,DEV=0" (see <c>edgebind devices list</c>).</summary>
     public string Device { get; set; } = "default";
@@ -28,14 +28,8 @@ public sealed class AlsaOptions : IValidatable
     /// <summary>Rate the stream is resampled to, Hz (the model's rate; ImageBind: 16000).</summary>
     public int TargetRateHz { get; set; } = 16000;
 
-    /// <summary>First reopen wait after the device is lost, s (doubles per failure).</summary>
-    public double ReconnectInitialS { get; set; } = 0.25;
-
-    /// <summary>Cap on the reopen wait, s.</summary>
-    public double ReconnectMaxS { get; set; } = 4;
-
     /// <inheritdoc />
-    public void Validate(ConfigValidator validator)
+    public override void Validate(ConfigValidator validator)
     {
         ArgumentNullException.ThrowIfNull(validator);
         validator.Require(!string.IsNullOrWhiteSpace(Device), "device", "an ALSA PCM name such as default or hw:1,0", Device);
@@ -44,8 +38,6 @@ public sealed class AlsaOptions : IValidatable
         validator.Require(PeriodFrames is >= 16 and <= 65536, "period_frames", "16 to 65536 frames", PeriodFrames);
         validator.Require(Periods is >= 2 and <= 64, "periods", "2 to 64 periods", Periods);
         AudioOptionChecks.Check(validator, TargetRateHz, 20);
-        validator.Require(ReconnectInitialS is > 0 and <= 60, "reconnect_initial_s", "seconds from 0 to 60", ReconnectInitialS);
-        validator.Require(ReconnectMaxS >= ReconnectInitialS && ReconnectMaxS <= 600, "reconnect_max_s", "seconds at least reconnect_initial_s and at most 600", ReconnectMaxS);
     }
 }
 
@@ -87,11 +79,12 @@ public sealed class AlsaSource : SourceBase
 
     private void Run(Edge<Sample> output, CancellationToken cancellationToken)
     {
-        var backoff = new Backoff(_options.ReconnectInitialS, _options.ReconnectMaxS);
+        var backoff = _options.Reconnect.CreateBackoff();
         State = SourceState.Starting;
         while (!cancellationToken.IsCancellationRequested)
         {
             var pcm = IntPtr.Zero;
+            var wait = TimeSpan.Zero;
             try
             {
                 pcm = Open(out var rate);
@@ -107,9 +100,7 @@ public sealed class AlsaSource : SourceBase
             }
             catch (IOException ex)
             {
-                Stats.AddError();
-                LastError = ex.Message;
-                State = SourceState.Reconnecting;
+                wait = NextReconnect(backoff, ex.Message);
             }
             finally
             {
@@ -118,7 +109,7 @@ public sealed class AlsaSource : SourceBase
                     _ = Native.snd_pcm_close(pcm);
                 }
             }
-            if (cancellationToken.IsCancellationRequested || cancellationToken.WaitHandle.WaitOne(backoff.Next()))
+            if (cancellationToken.IsCancellationRequested || cancellationToken.WaitHandle.WaitOne(wait))
             {
                 break;
             }

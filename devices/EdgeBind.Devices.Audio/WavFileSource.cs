@@ -7,29 +7,19 @@ using EdgeBind.Preprocessing.Audio;
 
 namespace EdgeBind.Devices.Audio;
 
-/// <summary>Options of a WAV file source (<c>audio.wav</c>).</summary>
-public sealed class WavFileOptions : IValidatable, IPacedOptions, IInputFileOptions, IRecordingOptions
+/// <summary>Options of a WAV file source (<c>audio.wav</c>): PCM 8/16/24/32-bit or IEEE float.</summary>
+public sealed class WavFileOptions() : RecordingOptions("a .wav file")
 {
-    /// <summary>The WAV file (PCM 8/16/24/32-bit or IEEE float).</summary>
-    public string Path { get; set; } = "";
-
     /// <summary>Rate the stream is resampled to, Hz (the model's rate; ImageBind: 16000).</summary>
     public int TargetRateHz { get; set; } = 16000;
 
     /// <summary>Length of each emitted block at the file's rate, ms.</summary>
     public double BlockMs { get; set; } = 20;
 
-    /// <summary>realtime or fast.</summary>
-    public Pacing Pacing { get; set; } = Pacing.Realtime;
-
-    /// <summary>Start again at the end.</summary>
-    public bool Loop { get; set; }
-
     /// <inheritdoc />
-    public void Validate(ConfigValidator validator)
+    public override void Validate(ConfigValidator validator)
     {
-        ArgumentNullException.ThrowIfNull(validator);
-        validator.Require(!string.IsNullOrWhiteSpace(Path), "path", "a .wav file", Path);
+        base.Validate(validator);
         AudioOptionChecks.Check(validator, TargetRateHz, BlockMs);
     }
 }

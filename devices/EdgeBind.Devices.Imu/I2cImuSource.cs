@@ -20,7 +20,7 @@ public enum I2cImuModel
 }
 
 /// <summary>Options of an I2C IMU (<c>imu.i2c.mpu6050</c>, <c>imu.i2c.bno055</c>).</summary>
-public sealed class I2cImuOptions : IValidatable
+public sealed class I2cImuOptions : DeviceOptions
 {
     /// <summary>I2C bus number (/dev/i2c-N).</summary>
     public int BusId { get; set; } = 1;
@@ -40,14 +40,8 @@ public sealed class I2cImuOptions : IValidatable
     /// <summary>MPU-6050 gyroscope full scale, degrees/s: 250, 500, 1000 or 2000.</summary>
     public int GyroRangeDps { get; set; } = 500;
 
-    /// <summary>First reopen wait after a bus error, s (doubles per failure).</summary>
-    public double ReconnectInitialS { get; set; } = 0.25;
-
-    /// <summary>Cap on the reopen wait, s.</summary>
-    public double ReconnectMaxS { get; set; } = 4;
-
     /// <inheritdoc />
-    public void Validate(ConfigValidator validator)
+    public override void Validate(ConfigValidator validator)
     {
         ArgumentNullException.ThrowIfNull(validator);
         validator.Require(BusId is >= 0 and <= 255, "bus_id", "an I2C bus number from 0 to 255", BusId);
@@ -56,8 +50,6 @@ public sealed class I2cImuOptions : IValidatable
         validator.Require(RateHz <= 1000, "rate_hz", "at most 1000 Hz over I2C", RateHz);
         validator.Require(AccelRangeG is 2 or 4 or 8 or 16, "accel_range_g", "2, 4, 8 or 16", AccelRangeG);
         validator.Require(GyroRangeDps is 250 or 500 or 1000 or 2000, "gyro_range_dps", "250, 500, 1000 or 2000", GyroRangeDps);
-        validator.Require(ReconnectInitialS is > 0 and <= 60, "reconnect_initial_s", "seconds from 0 to 60", ReconnectInitialS);
-        validator.Require(ReconnectMaxS >= ReconnectInitialS && ReconnectMaxS <= 600, "reconnect_max_s", "seconds at least reconnect_initial_s and at most 600", ReconnectMaxS);
     }
 }
 
@@ -103,7 +95,7 @@ public sealed class I2cImuSource : SourceBase
     public override async Task RunAsync(Edge<Sample> output, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(output);
-        var backoff = new Backoff(_options.ReconnectInitialS, _options.ReconnectMaxS);
+        var backoff = _options.Reconnect.CreateBackoff();
         var periodNs = (long)(1e9 / _options.RateHz);
         State = SourceState.Starting;
         while (!cancellationToken.IsCancellationRequested)
@@ -145,18 +137,11 @@ public sealed class I2cImuSource : SourceBase
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException or PlatformNotSupportedException or InvalidOperationException)
             {
-                Stats.AddError();
-                LastError = $"{Describe}: {ex.Message}; reopening";
-                State = SourceState.Reconnecting;
                 if (_blocks.Flush() is { } partial)
                 {
                     await EmitAsync(output, partial, cancellationToken).ConfigureAwait(false);
                 }
-                try
-                {
-                    await Task.Delay(backoff.Next(), cancellationToken).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException)
+                if (!await WaitToReconnectAsync(backoff, $"{Describe}: {ex.Message}; reopening", cancellationToken).ConfigureAwait(false))
                 {
                     break;
                 }

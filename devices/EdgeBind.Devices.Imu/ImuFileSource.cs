@@ -11,22 +11,13 @@ namespace EdgeBind.Devices.Imu;
 /// Options of an IMU recording (<c>imu.file</c>): a CSV in the <see cref="ImuLine"/> protocol, or a .npy float
 /// array [N, 7] (t in s, ax, ay, az in m/s^2, gx, gy, gz in rad/s) or [N, 6] sampled at <see cref="RateHz"/>.
 /// </summary>
-public sealed class ImuFileOptions : IValidatable, IPacedOptions, IInputFileOptions, IRecordingOptions
+public sealed class ImuFileOptions() : RecordingOptions("a .csv or .npy IMU file")
 {
-    /// <summary>The file (.csv or .npy).</summary>
-    public string Path { get; set; } = "";
-
     /// <summary>Rate of a [N, 6] array, and the nominal rate recorded in blocks, Hz.</summary>
     public double RateHz { get; set; } = 100;
 
     /// <summary>Readings per emitted block.</summary>
     public int BlockFrames { get; set; } = 10;
-
-    /// <summary>realtime or fast.</summary>
-    public Pacing Pacing { get; set; } = Pacing.Realtime;
-
-    /// <summary>Start again at the end.</summary>
-    public bool Loop { get; set; }
 
     /// <summary>Acceleration bound for CSV lines, m/s^2.</summary>
     public double MaxAccelMs2 { get; set; } = ImuLine.DefaultMaxAccel;
@@ -35,10 +26,9 @@ public sealed class ImuFileOptions : IValidatable, IPacedOptions, IInputFileOpti
     public double MaxGyroRads { get; set; } = ImuLine.DefaultMaxGyro;
 
     /// <inheritdoc />
-    public void Validate(ConfigValidator validator)
+    public override void Validate(ConfigValidator validator)
     {
-        ArgumentNullException.ThrowIfNull(validator);
-        validator.Require(!string.IsNullOrWhiteSpace(Path), "path", "a .csv or .npy IMU file", Path);
+        base.Validate(validator);
         ImuOptionChecks.Check(validator, RateHz, BlockFrames, MaxAccelMs2, MaxGyroRads);
     }
 }

@@ -1,4 +1,5 @@
 using System.IO.Ports;
+using EdgeBind.Core.IO;
 
 namespace EdgeBind.Devices.Imu;
 
@@ -39,13 +40,13 @@ public static class PortDiscovery
             var name = Path.GetFileName(path);
             var sys = Path.Combine(sysRoot, "class", "tty", name);
             var driver = LinkName(Path.Combine(sys, "device", "driver"));
-            var uartType = ReadText(Path.Combine(sys, "type"));
+            var uartType = DeviceFiles.ReadText(Path.Combine(sys, "type"));
             // The 8250 driver creates ttyS0..31 whether or not a UART is there; sysfs type 0 (PORT_UNKNOWN) means none.
             if (name.StartsWith("ttyS", StringComparison.Ordinal) && uartType is null or "0" && driver is null or "serial8250" or "port")
             {
                 continue;
             }
-            var ioPort = ReadText(Path.Combine(sys, "port"));
+            var ioPort = DeviceFiles.ReadText(Path.Combine(sys, "port"));
             var description = uartType is not null && ioPort is not null ? $"UART (type {uartType}) at {ioPort}" : driver ?? "";
             ports.Add(new PortInfo(path, description));
         }
@@ -64,7 +65,7 @@ public static class PortDiscovery
             .Select(p =>
             {
                 var nameFile = Path.Combine(sysRoot, "class", "i2c-dev", Path.GetFileName(p), "name");
-                var name = File.Exists(nameFile) ? File.ReadAllText(nameFile).Trim() : "";
+                var name = DeviceFiles.ReadText(nameFile) ?? "";
                 return new PortInfo(p, name);
             })
             .ToList();
@@ -73,22 +74,6 @@ public static class PortDiscovery
     /// <summary>The bus number of /dev/i2c-N.</summary>
     public static int BusNumber(string path) =>
         int.TryParse(Path.GetFileName(path).AsSpan(4), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var n) ? n : -1;
-
-    private static string? ReadText(string file)
-    {
-        try
-        {
-            return File.Exists(file) ? File.ReadAllText(file).Trim() : null;
-        }
-        catch (IOException)
-        {
-            return null;
-        }
-        catch (UnauthorizedAccessException)
-        {
-            return null;
-        }
-    }
 
     private static string? LinkName(string link)
     {
@@ -101,29 +86,5 @@ public static class PortDiscovery
         {
             return null;
         }
-    }
-}
-
-/// <summary>Orders names so that ttyUSB2 comes before ttyUSB10.</summary>
-internal sealed class NaturalOrder : IComparer<string>
-{
-    public static readonly NaturalOrder Instance = new();
-
-    public int Compare(string? x, string? y)
-    {
-        var (px, nx) = Split(x ?? "");
-        var (py, ny) = Split(y ?? "");
-        var c = string.CompareOrdinal(px, py);
-        return c != 0 ? c : nx.CompareTo(ny);
-    }
-
-    private static (string Prefix, long Number) Split(string s)
-    {
-        var i = s.Length;
-        while (i > 0 && char.IsAsciiDigit(s[i - 1]))
-        {
-            i--;
-        }
-        return (s[..i], i < s.Length && long.TryParse(s.AsSpan(i), out var n) ? n : -1);
     }
 }

@@ -17,7 +17,7 @@ public enum ImuTimestamps
 }
 
 /// <summary>Options of a serial IMU (<c>imu.serial</c>) speaking the <see cref="ImuLine"/> protocol.</summary>
-public sealed class SerialImuOptions : IValidatable
+public sealed class SerialImuOptions : StreamDeviceOptions
 {
     /// <summary>Serial port path, e.g. /dev/ttyUSB0 or /dev/ttyACM0.</summary>
     public string Port { get; set; } = "/dev/ttyUSB0";
@@ -40,25 +40,14 @@ public sealed class SerialImuOptions : IValidatable
     /// <summary>Readings with any |angular rate| above this are out of range and skipped, rad/s.</summary>
     public double MaxGyroRads { get; set; } = ImuLine.DefaultMaxGyro;
 
-    /// <summary>No byte for this long marks the port stalled and reopens it, s.</summary>
-    public double StallTimeoutS { get; set; } = 5;
-
-    /// <summary>First reopen wait, s (doubles per failure).</summary>
-    public double ReconnectInitialS { get; set; } = 0.25;
-
-    /// <summary>Cap on the reopen wait, s.</summary>
-    public double ReconnectMaxS { get; set; } = 4;
-
     /// <inheritdoc />
-    public void Validate(ConfigValidator validator)
+    public override void Validate(ConfigValidator validator)
     {
         ArgumentNullException.ThrowIfNull(validator);
         validator.Require(!string.IsNullOrWhiteSpace(Port), "port", "a serial port path such as /dev/ttyUSB0", Port);
         validator.Require(Baud is >= 300 and <= 4_000_000, "baud", "a baud rate from 300 to 4000000", Baud);
         ImuOptionChecks.Check(validator, RateHz, BlockFrames, MaxAccelMs2, MaxGyroRads);
-        validator.Require(StallTimeoutS is >= 0.5 and <= 600, "stall_timeout_s", "seconds from 0.5 to 600", StallTimeoutS);
-        validator.Require(ReconnectInitialS is > 0 and <= 60, "reconnect_initial_s", "seconds from 0 to 60", ReconnectInitialS);
-        validator.Require(ReconnectMaxS >= ReconnectInitialS && ReconnectMaxS <= 600, "reconnect_max_s", "seconds at least reconnect_initial_s and at most 600", ReconnectMaxS);
+        base.Validate(validator);
     }
 }
 
@@ -134,12 +123,13 @@ public sealed class SerialImuSource : SourceBase
 
     private void Run(Edge<Sample> output, CancellationToken cancellationToken)
     {
-        var backoff = new Backoff(_options.ReconnectInitialS, _options.ReconnectMaxS);
+        var backoff = _options.Reconnect.CreateBackoff();
         var opened = 0;
         State = SourceState.Starting;
         while (!cancellationToken.IsCancellationRequested)
         {
             SerialPort? port = null;
+            var wait = TimeSpan.Zero;
             try
             {
                 if (_options.Port.StartsWith('/') && !File.Exists(_options.Port))
@@ -158,9 +148,7 @@ public sealed class SerialImuSource : SourceBase
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidOperationException or ArgumentException)
             {
-                Stats.AddError();
-                LastError = $"{Describe}: {Reason(ex)}; reopening";
-                State = SourceState.Reconnecting;
+                wait = NextReconnect(backoff, $"{Describe}: {Reason(ex)}; reopening");
             }
             finally
             {
@@ -174,7 +162,7 @@ public sealed class SerialImuSource : SourceBase
                 }
             }
             Flush(output, cancellationToken);
-            if (cancellationToken.IsCancellationRequested || cancellationToken.WaitHandle.WaitOne(backoff.Next()))
+            if (cancellationToken.IsCancellationRequested || cancellationToken.WaitHandle.WaitOne(wait))
             {
                 break;
             }

@@ -136,27 +136,20 @@ public static class SampleCodec
         ArgumentNullException.ThrowIfNull(frame);
         try
         {
-            var reader = new Utf8JsonReader(message);
             int width = 0, height = 0;
             string? encoding = null;
             byte[]? data = null;
-            while (reader.Read())
+            ReadFields(message, (string? name, ref Utf8JsonReader reader) =>
             {
-                if (reader.TokenType != JsonTokenType.PropertyName || reader.CurrentDepth != 1)
-                {
-                    continue;
-                }
-                var name = reader.GetString();
-                reader.Read();
                 switch (name)
                 {
-                    case "width": width = reader.GetInt32(); break;
-                    case "height": height = reader.GetInt32(); break;
-                    case "encoding": encoding = reader.GetString(); break;
-                    case "data": data = reader.GetBytesFromBase64(); break;
-                    default: reader.Skip(); break;
+                    case "width": width = reader.GetInt32(); return true;
+                    case "height": height = reader.GetInt32(); return true;
+                    case "encoding": encoding = reader.GetString(); return true;
+                    case "data": data = reader.GetBytesFromBase64(); return true;
+                    default: return false;
                 }
-            }
+            });
             var format = encoding switch
             {
                 "bgr8" => PixelFormat.Bgr24,
@@ -187,35 +180,28 @@ public static class SampleCodec
         ArgumentNullException.ThrowIfNull(block);
         try
         {
-            var reader = new Utf8JsonReader(message);
             double rate = 0;
             int channels = imu ? 6 : 0, count = -1;
             List<long>? offsets = null;
             byte[]? data = null;
-            while (reader.Read())
+            ReadFields(message, (string? name, ref Utf8JsonReader reader) =>
             {
-                if (reader.TokenType != JsonTokenType.PropertyName || reader.CurrentDepth != 1)
-                {
-                    continue;
-                }
-                var name = reader.GetString();
-                reader.Read();
                 switch (name)
                 {
-                    case "rate_hz": rate = reader.GetDouble(); break;
-                    case "channels": channels = reader.GetInt32(); break;
-                    case "count": count = reader.GetInt32(); break;
-                    case "data": data = reader.GetBytesFromBase64(); break;
+                    case "rate_hz": rate = reader.GetDouble(); return true;
+                    case "channels": channels = reader.GetInt32(); return true;
+                    case "count": count = reader.GetInt32(); return true;
+                    case "data": data = reader.GetBytesFromBase64(); return true;
                     case "t_offset_ns":
                         offsets = [];
                         while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
                         {
                             offsets.Add(reader.GetInt64());
                         }
-                        break;
-                    default: reader.Skip(); break;
+                        return true;
+                    default: return false;
                 }
-            }
+            });
             if (channels <= 0 || count < 0 || data is null || data.Length != count * channels * 4 || (imu && offsets?.Count != count))
             {
                 throw new InvalidDataException($"{where}: block of {count} x {channels} does not match its {data?.Length ?? 0} data bytes / {offsets?.Count ?? 0} times");
@@ -235,6 +221,27 @@ public static class SampleCodec
         catch (Exception ex) when (ex is JsonException or InvalidOperationException or FormatException)
         {
             throw new InvalidDataException($"{where}: not a valid block JSON message ({ex.Message})", ex);
+        }
+    }
+
+    private delegate bool FieldReader(string? name, ref Utf8JsonReader reader);
+
+    /// <summary>Hands each top-level field of a JSON message to <paramref name="read"/>, positioned on its value; fields it declines are skipped.</summary>
+    private static void ReadFields(ReadOnlySpan<byte> message, FieldReader read)
+    {
+        var reader = new Utf8JsonReader(message);
+        while (reader.Read())
+        {
+            if (reader.TokenType != JsonTokenType.PropertyName || reader.CurrentDepth != 1)
+            {
+                continue;
+            }
+            var name = reader.GetString();
+            reader.Read();
+            if (!read(name, ref reader))
+            {
+                reader.Skip();
+            }
         }
     }
 

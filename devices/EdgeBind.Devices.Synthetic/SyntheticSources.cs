@@ -54,18 +54,51 @@ public abstract class SyntheticSource : SourceBase
     protected abstract Sample Generate(long index, long captureNs);
 }
 
-/// <summary>A camera producing 8-bit BGR frames of a diagonal colour pattern moving right.</summary>
-public sealed class SyntheticCamera : SyntheticSource
+/// <summary>A synthetic camera of any kind: pooled frames of one size, format and unit, drawn per item.</summary>
+public abstract class SyntheticFrameSource : SyntheticSource
 {
     private readonly LeasePool<Frame> _pool = new(() => new Frame(), 16);
-    private readonly SyntheticFrameOptions _options;
+    private readonly PixelFormat _format;
+    private readonly ValueUnit _unit;
+
+    /// <summary>Creates the source.</summary>
+    protected SyntheticFrameSource(string id, Modality modality, SyntheticFrameOptions options, PixelFormat format, ValueUnit unit)
+        : base(id, modality, options)
+    {
+        Options = options;
+        _format = format;
+        _unit = unit;
+    }
+
+    /// <summary>Size and rate.</summary>
+    protected SyntheticFrameOptions Options { get; }
+
+    /// <summary>Frames currently leased out (0 once the pipeline released everything).</summary>
+    public long OutstandingFrames => _pool.Outstanding;
+
+    /// <inheritdoc />
+    protected sealed override Sample Generate(long index, long captureNs)
+    {
+        var frame = _pool.Rent();
+        frame.Configure(Options.Width, Options.Height, _format);
+        frame.Unit = _unit;
+        Draw(frame, index);
+        return frame;
+    }
+
+    /// <summary>Draws item <paramref name="index"/> into a frame already sized and formatted.</summary>
+    protected abstract void Draw(Frame frame, long index);
+}
+
+/// <summary>A camera producing 8-bit BGR frames of a diagonal colour pattern moving right.</summary>
+public sealed class SyntheticCamera : SyntheticFrameSource
+{
     private readonly byte[] _row;
 
     /// <summary>Creates the camera.</summary>
     public SyntheticCamera(string id, SyntheticFrameOptions options)
-        : base(id, Modality.Vision, options)
+        : base(id, Modality.Vision, options, PixelFormat.Bgr24, ValueUnit.None)
     {
-        _options = options;
         // Two periods of the pattern so any horizontal shift is one contiguous copy per row.
         _row = new byte[options.Width * 3 * 2];
         for (var x = 0; x < options.Width * 2; x++)
@@ -77,45 +110,28 @@ public sealed class SyntheticCamera : SyntheticSource
         }
     }
 
-    /// <summary>Frames currently leased out (0 once the pipeline released everything).</summary>
-    public long OutstandingFrames => _pool.Outstanding;
-
     /// <inheritdoc />
-    protected override Sample Generate(long index, long captureNs)
+    protected override void Draw(Frame frame, long index)
     {
-        var frame = _pool.Rent();
-        frame.Configure(_options.Width, _options.Height, PixelFormat.Bgr24);
-        frame.Unit = ValueUnit.None;
-        var stride = _options.Width * 3;
+        var stride = Options.Width * 3;
         var data = frame.Data;
-        for (var y = 0; y < _options.Height; y++)
+        for (var y = 0; y < Options.Height; y++)
         {
-            var shift = (int)((index * 4 + y) % _options.Width);
+            var shift = (int)((index * 4 + y) % Options.Width);
             _row.AsSpan(shift * 3, stride).CopyTo(data.Slice(y * stride, stride));
         }
-        return frame;
     }
 }
 
 /// <summary>A depth camera producing 16-bit millimetre frames: a sloped floor with a box moving across.</summary>
-public sealed class SyntheticDepth : SyntheticSource
+public sealed class SyntheticDepth(string id, SyntheticFrameOptions options)
+    : SyntheticFrameSource(id, Modality.Depth, options, PixelFormat.Gray16, ValueUnit.Millimetres)
 {
-    private readonly LeasePool<Frame> _pool = new(() => new Frame(), 16);
-    private readonly SyntheticFrameOptions _options;
-
-    /// <summary>Creates the depth source.</summary>
-    public SyntheticDepth(string id, SyntheticFrameOptions options)
-        : base(id, Modality.Depth, options) => _options = options;
-
     /// <inheritdoc />
-    protected override Sample Generate(long index, long captureNs)
+    protected override void Draw(Frame frame, long index)
     {
-        var frame = _pool.Rent();
-        frame.Configure(_options.Width, _options.Height, PixelFormat.Gray16);
-        frame.Unit = ValueUnit.Millimetres;
         var mm = frame.DataUInt16;
-        var w = _options.Width;
-        var h = _options.Height;
+        var (w, h) = (Options.Width, Options.Height);
         var boxX = (int)(index * 5 % w);
         for (var y = 0; y < h; y++)
         {
@@ -128,29 +144,18 @@ public sealed class SyntheticDepth : SyntheticSource
                 row[boxX..end].Fill(1500);
             }
         }
-        return frame;
     }
 }
 
 /// <summary>A thermal camera producing float degrees C: a 20 C room with a warm 36 C body walking across.</summary>
-public sealed class SyntheticThermal : SyntheticSource
+public sealed class SyntheticThermal(string id, SyntheticFrameOptions options)
+    : SyntheticFrameSource(id, Modality.Thermal, options, PixelFormat.Float32, ValueUnit.DegreesCelsius)
 {
-    private readonly LeasePool<Frame> _pool = new(() => new Frame(), 16);
-    private readonly SyntheticFrameOptions _options;
-
-    /// <summary>Creates the thermal source.</summary>
-    public SyntheticThermal(string id, SyntheticFrameOptions options)
-        : base(id, Modality.Thermal, options) => _options = options;
-
     /// <inheritdoc />
-    protected override Sample Generate(long index, long captureNs)
+    protected override void Draw(Frame frame, long index)
     {
-        var frame = _pool.Rent();
-        frame.Configure(_options.Width, _options.Height, PixelFormat.Float32);
-        frame.Unit = ValueUnit.DegreesCelsius;
         var t = frame.DataFloat;
-        var w = _options.Width;
-        var h = _options.Height;
+        var (w, h) = (Options.Width, Options.Height);
         var cx = index * 3 % w;
         var cy = h / 2.0;
         var r2 = (h / 4.0) * (h / 4.0);
@@ -162,7 +167,6 @@ public sealed class SyntheticThermal : SyntheticSource
                 t[(y * w) + x] = d2 < r2 ? 36f : 20f + (0.5f * (float)Random.NextDouble());
             }
         }
-        return frame;
     }
 }
 

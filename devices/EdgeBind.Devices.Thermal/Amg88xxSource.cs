@@ -5,7 +5,7 @@ using EdgeBind.Core.Channels;
 using EdgeBind.Core.Config;
 using EdgeBind.Core.Sources;
 using EdgeBind.Core.Timing;
-using EdgeBind.Devices.Camera;
+using EdgeBind.Devices.Video;
 using Iot.Device.Amg88xx;
 using OpenCvSharp;
 
@@ -16,7 +16,7 @@ namespace EdgeBind.Devices.Thermal;
 /// Frames are Float32 degrees Celsius, 8x8 by default: the thermal preprocessing resizes bicubically to 224
 /// anyway, so upsampling here only helps consumers that want a bigger picture (dashboards, recordings).
 /// </summary>
-public sealed class Amg88xxOptions : IValidatable
+public sealed class Amg88xxOptions : DeviceOptions
 {
     /// <summary>I2C bus number (/dev/i2c-N).</summary>
     public int BusId { get; set; } = 1;
@@ -33,22 +33,14 @@ public sealed class Amg88xxOptions : IValidatable
     /// <summary>The sensor's moving-average mode (twice the frame time, less noise).</summary>
     public bool MovingAverage { get; set; }
 
-    /// <summary>First wait before reopening a lost bus, s (doubles per failure).</summary>
-    public double ReconnectInitialS { get; set; } = 0.25;
-
-    /// <summary>Cap on the reconnect wait, s.</summary>
-    public double ReconnectMaxS { get; set; } = 4;
-
     /// <inheritdoc />
-    public void Validate(ConfigValidator validator)
+    public override void Validate(ConfigValidator validator)
     {
         ArgumentNullException.ThrowIfNull(validator);
         validator.Require(BusId is >= 0 and <= 255, "bus_id", "an I2C bus number from 0 to 255", BusId);
         validator.Require(Address is 0x68 or 0x69, "address", "0x68 (104) or 0x69 (105)", Address);
         validator.Require(RateHz is > 0 and <= 10, "rate_hz", "a rate above 0 and at most the sensor's 10 frames/s", RateHz);
         validator.Require(UpsampleTo == 0 || UpsampleTo is >= 8 and <= 512, "upsample_to", "0 (keep 8x8) or a size from 8 to 512", UpsampleTo);
-        validator.Require(ReconnectInitialS is > 0 and <= 60, "reconnect_initial_s", "seconds from 0 to 60", ReconnectInitialS);
-        validator.Require(ReconnectMaxS >= ReconnectInitialS && ReconnectMaxS <= 600, "reconnect_max_s", "seconds at least reconnect_initial_s and at most 600", ReconnectMaxS);
     }
 }
 
@@ -85,7 +77,7 @@ public sealed class Amg88xxSource : SourceBase
     public override async Task RunAsync(Edge<Sample> output, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(output);
-        var backoff = new Backoff(_options.ReconnectInitialS, _options.ReconnectMaxS);
+        var backoff = _options.Reconnect.CreateBackoff();
         var periodNs = (long)(1e9 / _options.RateHz);
         State = SourceState.Starting;
         using var small = new Mat(Amg88xx.Height, Amg88xx.Width, MatType.CV_32FC1);
@@ -120,14 +112,7 @@ public sealed class Amg88xxSource : SourceBase
             }
             catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException or PlatformNotSupportedException)
             {
-                Stats.AddError();
-                LastError = $"{Describe}: {ex.Message}; reconnecting";
-                State = SourceState.Reconnecting;
-                try
-                {
-                    await Task.Delay(backoff.Next(), cancellationToken).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException)
+                if (!await WaitToReconnectAsync(backoff, $"{Describe}: {ex.Message}; reconnecting", cancellationToken).ConfigureAwait(false))
                 {
                     break;
                 }

@@ -78,6 +78,46 @@ public sealed class PipelineOverrides
         return this;
     }
 
+    /// <summary>
+    /// Repeats every source of <paramref name="parsed"/> (this file, parsed) <paramref name="rigs"/> times: the first
+    /// copy keeps its id, copy k (2..rigs) is named by <paramref name="replicaId"/> and keeps every other key, so
+    /// replicas of a file source read the same file. Only replayed or generated sources (<see cref="IPacedOptions"/>)
+    /// can be repeated; a live device cannot be opened twice.
+    /// </summary>
+    public PipelineOverrides ReplicateSources(PipelineDefinition parsed, int rigs, Func<string, int, string> replicaId)
+    {
+        ArgumentNullException.ThrowIfNull(parsed);
+        ArgumentNullException.ThrowIfNull(replicaId);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(rigs);
+        foreach (var live in parsed.Sources.Where(s => s.Options is not IPacedOptions))
+        {
+            throw new ArgumentException($"{File}: source '{live.Id}' ({live.Type.Type}) is a live device; only file and synthetic sources can be replicated");
+        }
+        if (Child(_root, "sources") is not YamlSequenceNode sources)
+        {
+            return this;
+        }
+        var originals = sources.Children.ToList();
+        for (var k = 2; k <= rigs; k++)
+        {
+            for (var i = 0; i < originals.Count && i < parsed.Sources.Count; i++)
+            {
+                var copy = (YamlMappingNode)Clone(originals[i]);
+                copy.Children[new YamlScalarNode("id")] = new YamlScalarNode(replicaId(parsed.Sources[i].Id, k));
+                sources.Add(copy);
+            }
+        }
+        return this;
+    }
+
+    private static YamlNode Clone(YamlNode node) => node switch
+    {
+        YamlMappingNode m => new YamlMappingNode(m.Children.Select(p => new KeyValuePair<YamlNode, YamlNode>(Clone(p.Key), Clone(p.Value)))),
+        YamlSequenceNode q => new YamlSequenceNode(q.Children.Select(Clone)),
+        YamlScalarNode v => new YamlScalarNode(v.Value) { Style = v.Style },
+        _ => throw new NotSupportedException($"cannot copy a YAML {node.NodeType} node"),
+    };
+
     /// <summary>Sets one edge class (<c>frames</c>, <c>samples</c>, <c>windows</c>, <c>stages</c>).</summary>
     public PipelineOverrides SetEdge(string edge, int capacity, string fullMode)
     {

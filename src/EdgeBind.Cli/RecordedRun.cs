@@ -19,6 +19,22 @@ namespace EdgeBind.Cli;
 public sealed record RunRecord(string Kind, string? EventId, string? State, string? QueryId, string? Group, string Target, long StartNs, long EndNs,
     double PeakScore, IReadOnlyDictionary<string, double> LatencyMs);
 
+/// <summary>What a caller of <see cref="RecordedRun"/> may add to the run (a benchmark's clocks and probes).</summary>
+public sealed class RunHooks
+{
+    /// <summary>The replay epoch per source (see <see cref="Pipeline.EpochFor"/>).</summary>
+    public Func<EdgeBind.Core.Pipeline.SourceDefinition, EdgeBind.Core.Timing.ReplayEpoch?>? EpochFor { get; init; }
+
+    /// <summary>Called once the pipeline has started (models loaded, sources running).</summary>
+    public Action<Pipeline>? Started { get; init; }
+
+    /// <summary>Called when the run ends (duration over or every source done), before the pipeline stops and drains.</summary>
+    public Action<Pipeline>? Stopping { get; init; }
+
+    /// <summary>Called after the stop, with how it went, before the pipeline is disposed.</summary>
+    public Action<Pipeline, StopResult>? Stopped { get; init; }
+}
+
 /// <summary>
 /// Runs a pipeline whose sinks were replaced by one JSONL file (<see cref="PipelineOverrides.RecordTo"/>) and reads
 /// the records back: the harness behind <c>bench latency</c> and the end-to-end tests.
@@ -33,9 +49,14 @@ public static class RecordedRun
         ILoggerFactory? loggerFactory = null, CancellationToken cancellationToken = default) =>
         (await RunLinesAsync(overrides, embeddings, duration, loggerFactory, cancellationToken).ConfigureAwait(false)).Select(Parse).ToList();
 
-    /// <summary>As <see cref="RunAsync"/>, returning the JSON lines as written; <paramref name="fused"/> also records every fused step.</summary>
+    /// <summary>
+    /// As <see cref="RunAsync"/>, returning the JSON lines as written; <paramref name="fused"/> also records every fused step;
+    /// <paramref name="finished"/> sees the pipeline once it has stopped, before it is disposed (its sources' final state);
+    /// <paramref name="hooks"/> add clocks and probes (a benchmark's).
+    /// </summary>
     public static async Task<IReadOnlyList<string>> RunLinesAsync(PipelineOverrides overrides, bool embeddings, TimeSpan? duration,
-        ILoggerFactory? loggerFactory = null, CancellationToken cancellationToken = default, bool fused = false)
+        ILoggerFactory? loggerFactory = null, CancellationToken cancellationToken = default, bool fused = false, Action<Pipeline>? finished = null,
+        RunHooks? hooks = null)
     {
         ArgumentNullException.ThrowIfNull(overrides);
         var path = Path.Combine(Path.GetTempPath(), $"edgebind-run-{Guid.NewGuid():N}.jsonl");
@@ -43,9 +64,10 @@ public static class RecordedRun
         {
             var definition = overrides.Remove("server").RecordTo(path, embeddings, fused).Parse();
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            await using (var pipeline = new Pipeline(definition, loggerFactory ?? NullLoggerFactory.Instance))
+            await using (var pipeline = new Pipeline(definition, loggerFactory ?? NullLoggerFactory.Instance) { EpochFor = hooks?.EpochFor })
             {
                 await pipeline.StartAsync(stop.Token).ConfigureAwait(false);
+                hooks?.Started?.Invoke(pipeline);
                 // The duration is time the sources run: started before StartAsync, model loading on a busy machine
                 // ate into it and left a warm-up-trimmed benchmark with no windows at all.
                 if (duration is { } d)
@@ -60,7 +82,10 @@ public static class RecordedRun
                 {
                     // the duration ended the run; stopping drains what is in flight
                 }
-                await pipeline.StopAsync().ConfigureAwait(false);
+                hooks?.Stopping?.Invoke(pipeline);
+                var stopped = await pipeline.StopAsync().ConfigureAwait(false);
+                finished?.Invoke(pipeline);
+                hooks?.Stopped?.Invoke(pipeline, stopped);
                 if (pipeline.Completion.IsFaulted)
                 {
                     throw new InvalidOperationException($"{overrides.File}: pipeline failed: {pipeline.Completion.Exception?.GetBaseException().Message}",

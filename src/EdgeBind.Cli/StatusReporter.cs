@@ -39,8 +39,11 @@ public sealed class StatusReporter
             _last.TryGetValue(s.Source.Id, out var previous);
             _last[s.Source.Id] = (samples, windows);
             var drops = s.Edge.Dropped + s.WindowStats.Dropped + s.Source.Stats.Dropped;
+            var health = s.Health;
+            // The state already says stopped or failed; health adds what a streaming source hides (a black camera, gaps).
+            var down = health.Health == "ok" || s.Source.State != EdgeBind.Core.Sources.SourceState.Streaming ? "" : $" {health.Health.ToUpperInvariant()} ({health.Reason})";
             sb.Append(CultureInfo.InvariantCulture,
-                $" | {s.Source.Id} {s.Source.Modality.ToConfigName()} {s.Source.State.ToString().ToLowerInvariant()} in {(samples - previous.In) / seconds:F1}/s win {(windows - previous.Windows) / seconds:F1}/s drop {drops} q {s.Edge.Depth} p50 {Ms(s.WindowStats.Latency.PercentileNs(0.5))} p99 {Ms(s.WindowStats.Latency.PercentileNs(0.99))}");
+                $" | {s.Source.Id} {s.Source.Modality.ToConfigName()} {s.Source.State.ToString().ToLowerInvariant()}{down} in {(samples - previous.In) / seconds:F1}/s win {(windows - previous.Windows) / seconds:F1}/s drop {drops} q {s.Edge.Depth} p50 {Ms(s.WindowStats.Latency.PercentileNs(0.5))} p99 {Ms(s.WindowStats.Latency.PercentileNs(0.99))}");
         }
         foreach (var st in ShownStages())
         {

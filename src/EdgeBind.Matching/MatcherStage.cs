@@ -41,13 +41,16 @@ public sealed class MatcherSettings
     public DetectionOptions? Detection { get; init; }
 
     /// <summary>
-    /// Where detection triggers go (the <see cref="DetectionStage"/>'s input; the matcher completes it when it
-    /// stops). Written without waiting: a trigger that finds it full is dropped and counted. Required with <see cref="Detection"/>.
+    /// The <see cref="DetectionStage"/>'s input: a copy of every frame of the detection source and the triggers, in
+    /// the matcher's order (the matcher completes it when it stops). Required with <see cref="Detection"/>.
     /// </summary>
-    public Edge<DetectionTrigger>? Triggers { get; init; }
+    public Edge<DetectionInput>? Triggers { get; init; }
 
-    /// <summary>Sees every frame of the detection source (the detector's motion history); null = none.</summary>
-    public Action<Frame>? ObserveFrame { get; init; }
+    /// <summary>
+    /// True (fast replays): the matcher waits for room on <see cref="Triggers"/>, so nothing is lost and replays
+    /// repeat. False (live): it never waits for the detector; what finds the edge full is dropped and counted there.
+    /// </summary>
+    public bool WaitForDetection { get; init; }
 }
 
 /// <summary>
@@ -77,6 +80,9 @@ public sealed class MatcherStage : IStage<EmbeddedWindow, MatchEvent>
     private float[] _probabilities = [];
     private bool _dimensionWarned;
     private bool _triggersCompleted;
+    private readonly List<DetectionInput> _detectionOut = [];
+    private readonly Dictionary<string, (long EndNs, long Count)> _delivered = new(StringComparer.Ordinal);
+    private long _lastFusedNs = long.MinValue;
 
     /// <summary>Creates the stage.</summary>
     public MatcherStage(MatcherSettings settings, QueryStore store, ScoreFeed feed, ILogger? logger = null)
@@ -91,7 +97,7 @@ public sealed class MatcherStage : IStage<EmbeddedWindow, MatchEvent>
         _feed = feed ?? throw new ArgumentNullException(nameof(feed));
         _logger = logger ?? NullLogger.Instance;
         _fusion = settings.Fusion is { Enabled: true } f ? new EmbeddingFusion(f, settings.FusionOrigin, settings.FusionSources) : null;
-        _retainWindows = settings.Evidence is not null || settings.Detection is not null;
+        _retainWindows = settings.Evidence is not null;
         _book = new EventBook(settings.Pipeline) { SaveEvidence = SaveEvidence, OnOpened = TriggerDetection };
     }
 
@@ -110,7 +116,7 @@ public sealed class MatcherStage : IStage<EmbeddedWindow, MatchEvent>
     /// <summary>Fused steps scored so far.</summary>
     public long FusedSteps => _fusion?.Steps ?? 0;
 
-    /// <summary>Detection triggers dropped because the detector was busy.</summary>
+    /// <summary>Detection inputs (frames and triggers) dropped because the detector's queue was full (live pipelines only).</summary>
     public long DetectionsDropped => _settings.Triggers?.Dropped ?? 0;
 
     /// <summary>The fusion engine (null until the first embedding or when fusion is off).</summary>
@@ -191,6 +197,11 @@ public sealed class MatcherStage : IStage<EmbeddedWindow, MatchEvent>
 
     private void ReleaseRetained()
     {
+        foreach (var item in _detectionOut)
+        {
+            item.Dispose();
+        }
+        _detectionOut.Clear();
         foreach (var ew in _latest.Values)
         {
             ew.Dispose();
@@ -209,6 +220,24 @@ public sealed class MatcherStage : IStage<EmbeddedWindow, MatchEvent>
             }
         }
         _book.Pending.Clear();
+        if (_detectionOut.Count == 0)
+        {
+            return;
+        }
+        var edge = _settings.Triggers!;
+        foreach (var item in _detectionOut)
+        {
+            if (_settings.WaitForDetection)
+            {
+                await edge.WriteAsync(item, cancellationToken).ConfigureAwait(false);
+            }
+            else if (!edge.TryWrite(item) && item is DetectionTrigger t)
+            {
+                // Live: the matcher never waits for the detector; the edge counted the drop and released the item.
+                _logger.LogWarning("detection for {Query} dropped: {Queued} detection inputs already queued", t.QueryId, edge.Depth);
+            }
+        }
+        _detectionOut.Clear();
     }
 
     private void Match(EmbeddedWindow ew)
@@ -234,9 +263,12 @@ public sealed class MatcherStage : IStage<EmbeddedWindow, MatchEvent>
                 _latest[window.SourceId] = ew;
                 retained = true;
             }
-            if (_settings.ObserveFrame is { } observe && window.Frame is not null && IsDetectionSource(window))
+            var delivered = _delivered.GetValueOrDefault(window.SourceId);
+            _delivered[window.SourceId] = (Math.Max(delivered.EndNs, window.EndNs), delivered.Count + 1);
+            if (_settings.Detection is not null && window.Frame is not null && IsDetectionSource(window))
             {
-                observe(window.Frame);
+                // Before this window's own triggers, so a trigger always finds the frames up to its time ahead of it.
+                _detectionOut.Add(new DetectionFrame(DetectionEngine.ToBgr(window.Frame), window.SourceId, window.StartNs, window.EndNs, window.Latency, KeepFromNs()));
             }
             var embedding = ew.Embedding;
             if (_set.Count > 0 && _set.Dimension != dim)
@@ -261,7 +293,7 @@ public sealed class MatcherStage : IStage<EmbeddedWindow, MatchEvent>
             EmitEmbedding(window.SourceId, window.Modality.ToConfigName(), window.StartNs, window.EndNs, ew.Model, embedding, window.Latency);
             if (_fusion is not null)
             {
-                foreach (var step in _fusion.Add(window.Modality, window.SourceId, window.EndNs, embedding, MonotonicClock.NowNs))
+                foreach (var step in _fusion.Add(window.Modality, window.SourceId, window.EndNs, embedding, MonotonicClock.NowNs, window.Flagged))
                 {
                     ScoreFused(step, window.Latency with { MatchedNs = MonotonicClock.NowNs });
                 }
@@ -282,6 +314,7 @@ public sealed class MatcherStage : IStage<EmbeddedWindow, MatchEvent>
 
     private void ScoreFused(FusedStep step, LatencyStamps latency)
     {
+        _lastFusedNs = Math.Max(_lastFusedNs, step.TimeNs);
         var sources = step.Parts.Select(p => p.SourceId).Distinct().ToArray();
         var model = _book.LastModel;
         if (_set.Count > 0 && _set.Dimension == step.Embedding.Length)
@@ -472,22 +505,54 @@ public sealed class MatcherStage : IStage<EmbeddedWindow, MatchEvent>
         return paths;
     }
 
-    /// <summary>Raises a detection trigger with the newest frame of the detection source when a trigger query's event opens.</summary>
-    private void TriggerDetection(CompiledQuery q, EventTracker tracker, int target)
+    /// <summary>
+    /// The capture time before which no trigger can come any more: the slowest expected source's newest window end
+    /// (a source's windows arrive in order, and a trigger's time is the end of the window that opened its event),
+    /// and the last fused step when fusion runs; <see cref="long.MinValue"/> while an expected source has delivered nothing.
+    /// </summary>
+    private long KeepFromNs()
+    {
+        var min = long.MaxValue;
+        if (_settings.FusionSources.Count > 0)
+        {
+            foreach (var source in _settings.FusionSources)
+            {
+                var seen = _delivered.TryGetValue(source.Id, out var d);
+                if (source.Progress?.Invoke() is { Finished: true } p && d.Count >= p.WindowsEmitted)
+                {
+                    // Finished and every window it made is here: it raises nothing more.
+                    continue;
+                }
+                if (!seen)
+                {
+                    return long.MinValue;
+                }
+                min = Math.Min(min, d.EndNs);
+            }
+        }
+        else
+        {
+            foreach (var d in _delivered.Values)
+            {
+                min = Math.Min(min, d.EndNs);
+            }
+        }
+        if (_fusion is not null)
+        {
+            min = Math.Min(min, _lastFusedNs);
+        }
+        return min == long.MaxValue ? long.MinValue : min;
+    }
+
+    /// <summary>
+    /// Raises a detection trigger for the capture time <paramref name="timeNs"/> when a trigger query's event opens;
+    /// the detection stage searches the detection source's frame captured nearest that time.
+    /// </summary>
+    private void TriggerDetection(CompiledQuery q, EventTracker tracker, int target, long timeNs)
     {
         var options = _settings.Detection;
         if (options is null || !options.Triggers.Contains(q.Id) || (options.On.Count > 0 && !options.On.Contains(WatchTargets.Name(target))))
         {
-            return;
-        }
-        var frameWindow = _latest.Values
-            .Select(e => e.Window!)
-            .Where(w => w.Frame is not null && IsDetectionSource(w))
-            .OrderByDescending(w => w.EndNs)
-            .FirstOrDefault();
-        if (frameWindow is null)
-        {
-            _logger.LogInformation("detection for {Query} skipped: no frame yet", q.Id);
             return;
         }
         List<(string Label, float[] Embedding)> labels = options.Labels.Count == 0
@@ -496,16 +561,10 @@ public sealed class MatcherStage : IStage<EmbeddedWindow, MatchEvent>
         var reported = labels.Select(l => l.Label).ToHashSet(StringComparer.Ordinal);
         labels.AddRange(options.Competitors.Where(id => !reported.Contains(id)).Select(_set.IndexOf).Where(i => i >= 0)
             .Select(i => (_set.Queries[i].Id, _set.Queries[i].Embedding)));
-        var trigger = new DetectionTrigger(DetectionEngine.ToBgr(frameWindow.Frame!), labels, q.Id, tracker.EventId!, WatchTargets.Name(target),
-            frameWindow.SourceId, frameWindow.StartNs, frameWindow.EndNs, _book.LastModel, frameWindow.Latency, q.Definition.Sinks)
+        _detectionOut.Add(new DetectionTrigger(labels, q.Id, tracker.EventId!, WatchTargets.Name(target), timeNs, _book.LastModel, q.Definition.Sinks)
         {
             Reported = reported,
-        };
-        // Never wait for the detector: a trigger that finds it busy is dropped (counted by the edge, its frame released).
-        if (!_settings.Triggers!.TryWrite(trigger))
-        {
-            _logger.LogWarning("detection for {Query} dropped: the detector is still busy", q.Id);
-        }
+        });
     }
 
     private void EmitEmbedding(string sourceId, string target, long startNs, long endNs, string model, ReadOnlySpan<float> embedding, LatencyStamps latency, string[]? sources = null)

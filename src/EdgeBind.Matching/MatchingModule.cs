@@ -86,7 +86,9 @@ public sealed class MatchingModule : IPipelineModule
         // Detection is its own stage: the matcher raises triggers on its input edge and both write the events port.
         DetectionEngine? engine = null;
         DetectionStage? detectionStage = null;
-        Edge<DetectionTrigger>? triggers = null;
+        Edge<DetectionInput>? triggers = null;
+        // A file can always wait: in fast replays the matcher waits for the detector, so replays repeat exactly.
+        var fastReplay = builder.Sources.Count > 0 && builder.Sources.All(r => r.FastReplay);
         if (config.Detection is { } detection)
         {
             builder.Services.TryGetValue(typeof(IRegionEmbedder), out var regionService);
@@ -105,8 +107,9 @@ public sealed class MatchingModule : IPipelineModule
                 throw definition.Section("detection")!.Error("detection by region proposals needs the vision encoder (no region embedder is registered); add a 'detector:' or a model with a vision encoder");
             }
             engine = new DetectionEngine(detection, regionService as IRegionEmbedder, detector);
-            detectionStage = new DetectionStage(engine, definition.Name, builder.LoggerFactory.CreateLogger("detection"));
-            triggers = new Edge<DetectionTrigger>("detection.in", new EdgeOptions { Capacity = 4, FullMode = FullMode.Wait });
+            detectionStage = new DetectionStage(engine, definition.Name, builder.LoggerFactory.CreateLogger("detection"),
+                fastReplay ? null : TimeSpan.FromSeconds(detection.MaxFrameWaitS));
+            triggers = new Edge<DetectionInput>("detection.in", new EdgeOptions { Capacity = detection.QueueCapacity, FullMode = FullMode.Wait });
         }
 
         var settings = new MatcherSettings
@@ -121,7 +124,7 @@ public sealed class MatchingModule : IPipelineModule
             Evidence = config.Evidence is null ? null : new EvidenceStore(config.Evidence),
             Detection = config.Detection,
             Triggers = triggers,
-            ObserveFrame = engine is null ? null : engine.Observe,
+            WaitForDetection = fastReplay,
         };
         var stage = new MatcherStage(settings, store, feed, builder.LoggerFactory.CreateLogger("matcher"));
         builder.Services[typeof(IQueryStore)] = store;
@@ -198,7 +201,7 @@ public sealed class MatchingModule : IPipelineModule
             var ids = new HashSet<string>(StringComparer.Ordinal);
             foreach (var item in queriesNode.Items)
             {
-                var q = item.Bind<QueryDefinition>();
+                var q = QueryDefinition.Bind(item, QueryOrigin.PipelineFile);
                 if (!ids.Add(q.Id))
                 {
                     throw (item.Get("id") ?? item).Error($"duplicate query id \"{q.Id}\"; ids must be unique");

@@ -4,23 +4,13 @@ using EdgeBind.Core.Timing;
 
 namespace EdgeBind.Matching;
 
-/// <summary>The <c>events:</c> section: default event rules, classification groups and embedding output.</summary>
-public sealed class EventsOptions : IValidatable
+/// <summary>The <c>events:</c> section: default event rules (enter 0.3), classification groups and embedding output.</summary>
+public sealed class EventsOptions : EventRuleOptions
 {
-    /// <summary>Default enter threshold (cosine similarity).</summary>
-    public double Enter { get; set; } = 0.3;
-
-    /// <summary>Default exit threshold (cosine similarity); null = enter - 0.05.</summary>
-    public double? Exit { get; set; }
-
-    /// <summary>Default minimum duration above enter before an event opens, s.</summary>
-    public double MinDurationS { get; set; }
-
-    /// <summary>Default cooldown after a close, s.</summary>
-    public double CooldownS { get; set; }
-
-    /// <summary>Default most opens per minute; 0 = unlimited.</summary>
-    public int MaxPerMinute { get; set; }
+    /// <summary>Defaults: enter 0.3, exit enter - 0.05, no minimum duration, cooldown or rate limit.</summary>
+    public EventsOptions() : base(enter: 0.3)
+    {
+    }
 
     /// <summary>Default evidence setting of queries.</summary>
     public bool Evidence { get; set; }
@@ -34,25 +24,10 @@ public sealed class EventsOptions : IValidatable
     /// <summary>Per-window embedding output.</summary>
     public EmbeddingOutputOptions Embeddings { get; set; } = new();
 
-    /// <summary>Rules of a query: its own values where set, these defaults elsewhere.</summary>
-    public EventRules RulesFor(QueryDefinition query)
-    {
-        ArgumentNullException.ThrowIfNull(query);
-        var enter = query.Enter ?? Enter;
-        var exit = query.Exit ?? Math.Min(enter, Exit ?? enter - 0.05);
-        return new EventRules(enter, Math.Min(exit, enter), Ns.FromSeconds(query.MinDurationS ?? MinDurationS),
-            Ns.FromSeconds(query.CooldownS ?? CooldownS), query.MaxPerMinute ?? MaxPerMinute);
-    }
-
     /// <inheritdoc />
-    public void Validate(ConfigValidator validator)
+    public override void Validate(ConfigValidator validator)
     {
-        ArgumentNullException.ThrowIfNull(validator);
-        validator.Require(Enter is >= -1 and <= 1, "enter", "a cosine similarity in [-1, 1]", Enter);
-        validator.Require(Exit is null || (Exit >= -1 && Exit <= Enter), "exit", $"a cosine similarity in [-1, enter ({Enter})]", Exit);
-        validator.Require(MinDurationS >= 0, "min_duration_s", "a duration >= 0 s", MinDurationS);
-        validator.Require(CooldownS >= 0, "cooldown_s", "a duration >= 0 s", CooldownS);
-        validator.Require(MaxPerMinute >= 0, "max_per_minute", "a count >= 0", MaxPerMinute);
+        base.Validate(validator);
         validator.Require(ScoreFeedTopK is >= 1 and <= 1000, "score_feed_top_k", "a count in [1, 1000]", ScoreFeedTopK);
         var ids = new HashSet<string>(StringComparer.Ordinal);
         foreach (var g in Classification)
@@ -68,8 +43,13 @@ public sealed class EventsOptions : IValidatable
 /// drives events under the group's thresholds (probabilities, not cosines). Member queries are then
 /// scored only through the group.
 /// </summary>
-public sealed class ClassificationGroup : IValidatable
+public sealed class ClassificationGroup : EventRuleOptions
 {
+    /// <summary>Defaults: a class's event opens at probability 0.6 and closes below 0.5.</summary>
+    public ClassificationGroup() : base(probabilities: true, enter: 0.6, exit: 0.5)
+    {
+    }
+
     /// <summary>Group id (reported in events as <c>group</c>).</summary>
     public string Id { get; set; } = "";
 
@@ -95,28 +75,13 @@ public sealed class ClassificationGroup : IValidatable
     /// <summary>What the group watches (as for queries).</summary>
     public List<string> Watch { get; set; } = ["all"];
 
-    /// <summary>Probability at or above which a class's event opens.</summary>
-    public double Enter { get; set; } = 0.6;
-
-    /// <summary>Probability below which it closes.</summary>
-    public double Exit { get; set; } = 0.5;
-
-    /// <summary>Minimum duration, s.</summary>
-    public double MinDurationS { get; set; }
-
-    /// <summary>Cooldown, s.</summary>
-    public double CooldownS { get; set; }
-
-    /// <summary>Most opens per minute per class; 0 = unlimited.</summary>
-    public int MaxPerMinute { get; set; }
-
     /// <summary>The group's event rules.</summary>
-    public EventRules Rules => new(Enter, Exit, Ns.FromSeconds(MinDurationS), Ns.FromSeconds(CooldownS), MaxPerMinute);
+    public EventRules Rules => Resolve();
 
     /// <inheritdoc />
-    public void Validate(ConfigValidator validator)
+    public override void Validate(ConfigValidator validator)
     {
-        ArgumentNullException.ThrowIfNull(validator);
+        base.Validate(validator);
         validator.Require(!string.IsNullOrWhiteSpace(Id), "id", "a group id", Id);
         validator.Require(Queries.Count >= 1, "queries", "at least one query id", Queries.Count);
         foreach (var id in Background)
@@ -125,15 +90,7 @@ public sealed class ClassificationGroup : IValidatable
         }
         validator.Require(Temperature is null or > 0 and <= 10, "temperature", "a temperature in (0, 10] (or none: the model's calibrated one)", Temperature);
         validator.Require(Other is null or >= -1 and <= 1, "other", "a cosine similarity in [-1, 1] or null", Other);
-        validator.Require(Enter is > 0 and <= 1, "enter", "a probability in (0, 1]", Enter);
-        validator.Require(Exit >= 0 && Exit <= Enter, "exit", $"a probability in [0, enter ({Enter})]", Exit);
-        validator.Require(MinDurationS >= 0, "min_duration_s", "a duration >= 0 s", MinDurationS);
-        validator.Require(CooldownS >= 0, "cooldown_s", "a duration >= 0 s", CooldownS);
-        validator.Require(MaxPerMinute >= 0, "max_per_minute", "a count >= 0", MaxPerMinute);
-        foreach (var w in Watch)
-        {
-            validator.Require(w is "all" or "fused" || ModalityNames.TryParse(w, out _), "watch", "all, fused or a modality name", w);
-        }
+        WatchTargets.Validate(validator, Watch, allowText: true);
     }
 }
 

@@ -275,7 +275,7 @@ public sealed class MqttSink : DurableSink
 
     private async Task HandleCommandAsync(string text)
     {
-        var reply = QueryCommands.Apply(_queries!, text);
+        var reply = QueryCommands.Apply(_queries!, text, CommandTopic);
         if (!reply.Ok)
         {
             Logger.LogWarning("sink {Sink}: query command refused: {Error}", Id, reply.Error);
@@ -307,7 +307,9 @@ public sealed class MqttSink : DurableSink
 
 /// <summary>
 /// Query commands as JSON: <c>{"op":"upsert","query":{...}}</c>, <c>{"op":"remove","id":"..."}</c>,
-/// <c>{"op":"list"}</c>. The reply is <c>{"op","id","ok","error"?,"queries"?}</c>.
+/// <c>{"op":"list"}</c>. The query is bound by <see cref="QueryDefinition.Bind"/>, as in a pipeline file or
+/// over HTTP. The reply is <c>{"op","id","ok","error"?,"field"?,"queries"?}</c>; <c>field</c> is the path of
+/// the field at fault (<c>query.enter</c>) and <c>error</c> says where in the payload (<c>topic:line:col: path: problem</c>).
 /// </summary>
 public static class QueryCommands
 {
@@ -318,47 +320,47 @@ public static class QueryCommands
     public sealed record Reply(bool Ok, string? Error, byte[] Json);
 
     /// <summary>Parses and applies one command to <paramref name="store"/>; never throws for bad input.</summary>
-    public static Reply Apply(IQueryStore store, string json)
+    /// <param name="store">The queries to change.</param>
+    /// <param name="json">The command payload.</param>
+    /// <param name="label">What errors call the payload (its topic).</param>
+    public static Reply Apply(IQueryStore store, string json, string label = "commands/queries")
     {
         ArgumentNullException.ThrowIfNull(store);
         string? op = null;
         string? id = null;
         try
         {
-            using var doc = JsonDocument.Parse(json);
-            var root = doc.RootElement;
-            if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("op", out var opElement) || opElement.ValueKind != JsonValueKind.String)
-            {
-                throw new ArgumentException("expected an object with \"op\": \"upsert\", \"remove\" or \"list\"");
-            }
-            op = opElement.GetString();
+            var root = ConfigNode.ParseJson(json, label);
+            op = root.IsMapping ? root.Get("op")?.Scalar : null;
             switch (op)
             {
                 case "upsert":
-                    if (!root.TryGetProperty("query", out var q))
-                    {
-                        throw new ArgumentException("upsert needs \"query\": {...}");
-                    }
-                    var definition = QueryJson.Parse(q);
+                    var definition = QueryDefinition.Bind(root.Get("query") ?? throw root.Error("upsert needs \"query\": {...}"), QueryOrigin.Mqtt);
                     id = definition.Id;
                     store.Upsert(definition);
                     return Ok(op, id, null);
                 case "remove":
-                    id = root.TryGetProperty("id", out var idElement) && idElement.ValueKind == JsonValueKind.String ? idElement.GetString() : throw new ArgumentException("remove needs \"id\": \"...\"");
-                    if (!store.Remove(id!))
+                    id = root.Get("id")?.ConvertTo(typeof(string)) as string ?? throw root.Error("remove needs \"id\": \"...\"");
+                    if (!store.Remove(id))
                     {
                         throw new ArgumentException($"no query with id \"{id}\"");
                     }
                     return Ok(op, id, null);
                 case "list":
                     return Ok(op, null, store.List());
+                case null:
+                    throw root.Error("expected an object with \"op\": \"upsert\", \"remove\" or \"list\"");
                 default:
-                    throw new ArgumentException($"unknown op \"{op}\"; expected upsert, remove or list");
+                    throw root.Get("op")!.Error($"unknown op \"{op}\"; expected upsert, remove or list");
             }
         }
-        catch (Exception ex) when (ex is JsonException or ArgumentException or InvalidDataException or FileNotFoundException or InvalidOperationException)
+        catch (Exception ex) when (ex is ConfigException or ArgumentException or InvalidDataException or FileNotFoundException or InvalidOperationException)
         {
             var body = new Dictionary<string, object?> { ["op"] = op, ["id"] = id, ["ok"] = false, ["error"] = ex.Message };
+            if (ex is ConfigException { ConfigPath.Length: > 0 } located)
+            {
+                body["field"] = located.ConfigPath;
+            }
             return new Reply(false, ex.Message, JsonSerializer.SerializeToUtf8Bytes(body));
         }
     }

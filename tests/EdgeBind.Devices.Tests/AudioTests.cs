@@ -97,7 +97,7 @@ public sealed class AudioTests
     [Fact]
     public async Task Alsa_missing_device_names_the_device_and_retries()
     {
-        var source = new AlsaSource("mic", new AlsaOptions { Device = "hw:7,0", ReconnectInitialS = 0.05, ReconnectMaxS = 0.1 });
+        var source = new AlsaSource("mic", new AlsaOptions { Device = "hw:7,0", Reconnect = new() { InitialS = 0.05, MaxS = 0.1 } });
         await using var run = new SourceRun(source);
         await run.WaitUntilAsync(() => source.Stats.Errors >= 2, 5, "two failed opens");
         Assert.Equal(SourceState.Reconnecting, source.State);

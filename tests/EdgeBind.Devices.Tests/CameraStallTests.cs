@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Xunit.Abstractions;
 using EdgeBind.Core.Sources;
 using EdgeBind.Devices.Camera;
+using EdgeBind.Devices.Video;
 
 namespace EdgeBind.Devices.Tests;
 
@@ -35,7 +36,7 @@ public sealed class CameraStallTests(ITestOutputHelper output) : IDisposable
         var fifo = _dir.File("cam.ts");
         Assert.Equal(0, Tools.Run("mkfifo", fifo).Code);
         var first = StartFfmpeg(fifo);
-        var source = new CameraSource("cam", new CameraOptions { Device = fifo, StallTimeoutS = 2, ReconnectInitialS = 0.25, ReconnectMaxS = 2 });
+        var source = new CameraSource("cam", new CameraOptions { Device = fifo, StallTimeoutS = 2, Reconnect = new() { InitialS = 0.25, MaxS = 2 } });
         await using var run = new SourceRun(source);
         await run.WaitUntilAsync(() => run.Count >= 5, 20, "frames from the live stream");
 

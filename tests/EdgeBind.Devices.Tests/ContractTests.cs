@@ -4,6 +4,7 @@ using EdgeBind.Core.IO;
 using EdgeBind.Core.Sources;
 using EdgeBind.Devices.Audio;
 using EdgeBind.Devices.Camera;
+using EdgeBind.Devices.Video;
 using EdgeBind.Devices.Depth;
 using EdgeBind.Devices.Imu;
 using EdgeBind.Devices.Replay;

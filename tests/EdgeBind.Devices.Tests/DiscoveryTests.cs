@@ -1,5 +1,5 @@
 using EdgeBind.Devices.Audio;
-using EdgeBind.Devices.Camera;
+using EdgeBind.Devices.Video;
 using EdgeBind.Devices.Imu;
 
 namespace EdgeBind.Devices.Tests;

@@ -4,6 +4,7 @@ using EdgeBind.Core.IO;
 using EdgeBind.Core.Sources;
 using EdgeBind.Core.Timing;
 using EdgeBind.Devices.Camera;
+using EdgeBind.Devices.Video;
 using EdgeBind.Devices.Depth;
 using EdgeBind.Devices.Thermal;
 
@@ -52,7 +53,7 @@ public sealed class CameraTests
         using var dir = new TempDir();
         var path = Tools.MakeVideo(dir.File("clip.mp4"), seconds: 0.5, fps: 10);
         var stash = dir.File("stash.mp4");
-        var source = new CameraSource("cam", new VideoFileOptions { Path = path, Loop = true, Pacing = Pacing.Realtime, ReconnectInitialS = 0.25, ReconnectMaxS = 4 });
+        var source = new CameraSource("cam", new VideoFileOptions { Path = path, Loop = true, Pacing = Pacing.Realtime, Reconnect = new() { InitialS = 0.25, MaxS = 4 } });
         await using var run = new SourceRun(source);
         await run.WaitUntilAsync(() => run.Count >= 3, 10, "first frames");
         File.Move(path, stash);
@@ -76,7 +77,7 @@ public sealed class CameraTests
     [Fact]
     public async Task Missing_camera_names_the_device_and_gives_up_after_the_configured_attempts()
     {
-        var source = new CameraSource("cam", new CameraOptions { Device = "/dev/video99", ReconnectInitialS = 0.05, ReconnectMaxS = 0.1, MaxReconnectAttempts = 2 });
+        var source = new CameraSource("cam", new CameraOptions { Device = "/dev/video99", Reconnect = new() { InitialS = 0.05, MaxS = 0.1, MaxAttempts = 2 } });
         await using var run = new SourceRun(source);
         var ex = await Assert.ThrowsAsync<IOException>(() => run.Task);
         Assert.Contains("/dev/video99", ex.Message, StringComparison.Ordinal);
@@ -183,7 +184,7 @@ public sealed class RawConversionTests
         frame.Configure(2, 1, PixelFormat.Gray16);
         frame.DataUInt16[0] = 29815; // 298.15 K in centikelvin
         frame.DataUInt16[1] = 31015;
-        UvcThermalSource.RawToCelsius(frame, 0.01);
+        new UvcThermalOptions { RadiometricScaleK = 0.01 }.Profile().Scale!.Apply(frame);
         Assert.Equal((PixelFormat.Float32, ValueUnit.DegreesCelsius), (frame.Format, frame.Unit));
         Assert.Equal(25.0, frame.DataFloat[0], 3);
         Assert.Equal(37.0, frame.DataFloat[1], 3);
@@ -234,7 +235,7 @@ public sealed class Amg88xxTests
     public async Task Bus_errors_are_counted_and_the_sensor_reopened()
     {
         var opens = 0;
-        var source = new Amg88xxSource("t", new Amg88xxOptions { RateHz = 10, ReconnectInitialS = 0.05, ReconnectMaxS = 0.1 }, () =>
+        var source = new Amg88xxSource("t", new Amg88xxOptions { RateHz = 10, Reconnect = new() { InitialS = 0.05, MaxS = 0.1 } }, () =>
         {
             var d = RegisterMaps.Amg88xx((x, y) => 25);
             // The first device fails on its 5th transfer (after configuration and a couple of frames).

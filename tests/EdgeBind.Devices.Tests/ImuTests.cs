@@ -137,7 +137,7 @@ public sealed class SerialImuTests : IDisposable
         StartSocat();
         var source = new SerialImuSource("imu", new SerialImuOptions
         {
-            Port = PortA, Baud = 115200, RateHz = 100, BlockFrames = 5, ReconnectInitialS = 0.1, ReconnectMaxS = 0.5,
+            Port = PortA, Baud = 115200, RateHz = 100, BlockFrames = 5, Reconnect = new() { InitialS = 0.1, MaxS = 0.5 },
         });
         await using var run = new SourceRun(source);
         // Write only once the port is open (opening sets the line discipline, which can flush earlier input).
@@ -199,7 +199,7 @@ public sealed class SerialImuTests : IDisposable
     [Fact]
     public async Task Missing_port_names_the_port_and_keeps_retrying()
     {
-        var source = new SerialImuSource("imu", new SerialImuOptions { Port = _dir.File("no-such-tty"), ReconnectInitialS = 0.05, ReconnectMaxS = 0.1 });
+        var source = new SerialImuSource("imu", new SerialImuOptions { Port = _dir.File("no-such-tty"), Reconnect = new() { InitialS = 0.05, MaxS = 0.1 } });
         await using var run = new SourceRun(source);
         await run.WaitUntilAsync(() => source.Stats.Errors >= 2, 5, "two failed opens");
         Assert.Equal(SourceState.Reconnecting, source.State);
@@ -259,7 +259,7 @@ public sealed class I2cImuTests
     [Fact]
     public async Task Wrong_bno055_chip_id_is_a_clear_error()
     {
-        var source = new I2cImuSource("imu", I2cImuModel.Bno055, new I2cImuOptions { RateHz = 100, ReconnectInitialS = 0.05, ReconnectMaxS = 0.1 }, () => RegisterMaps.Mpu6050(0, 0, 0, 0, 0, 0));
+        var source = new I2cImuSource("imu", I2cImuModel.Bno055, new I2cImuOptions { RateHz = 100, Reconnect = new() { InitialS = 0.05, MaxS = 0.1 } }, () => RegisterMaps.Mpu6050(0, 0, 0, 0, 0, 0));
         await using var run = new SourceRun(source);
         await run.WaitUntilAsync(() => source.Stats.Errors >= 1, 10, "the failed open");
         Assert.Contains("Bno055 not found", source.LastError, StringComparison.Ordinal);
@@ -270,7 +270,7 @@ public sealed class I2cImuTests
     public async Task Wrong_chip_and_bus_errors_are_reported_and_retried()
     {
         var opens = 0;
-        var source = new I2cImuSource("imu", I2cImuModel.Mpu6050, new I2cImuOptions { RateHz = 100, BlockFrames = 1, ReconnectInitialS = 0.05, ReconnectMaxS = 0.1 }, () =>
+        var source = new I2cImuSource("imu", I2cImuModel.Mpu6050, new I2cImuOptions { RateHz = 100, BlockFrames = 1, Reconnect = new() { InitialS = 0.05, MaxS = 0.1 } }, () =>
         {
             var d = RegisterMaps.Mpu6050(0, 0, 8192, 0, 0, 0);
             if (Interlocked.Increment(ref opens) == 1)

@@ -1,5 +1,5 @@
 using EdgeBind.Core.IO;
-using EdgeBind.Devices.Camera;
+using EdgeBind.Devices.Video;
 
 namespace EdgeBind.Devices.Tests;
 

@@ -136,13 +136,13 @@ public class DetectionTests
     }
 
     [Fact]
-    public async Task AudioEvent_TriggersDetection_OnTheNewestFrame()
+    public async Task AudioEvent_TriggersDetection_OnTheFrameNearestItsTime()
     {
         var siren = TableEmbedder.Axis(4, 3);
         var store = new QueryStore(null);
         var options = new DetectionOptions { Triggers = ["siren"], Labels = ["red_thing"], GridScales = [0.5], GridOverlap = 0, Motion = false, MinScore = 0.5 };
         var engine = new DetectionEngine(options, new ColourRegionEmbedder(), null);
-        var triggers = new Edge<DetectionTrigger>("detection.in", new EdgeOptions { Capacity = 4 });
+        var triggers = new Edge<DetectionInput>("detection.in", new EdgeOptions { Capacity = 4 });
         await using var detection = new DetectionStage(engine, "t");
         var stage = new MatcherStage(new MatcherSettings
         {
@@ -153,7 +153,6 @@ public class DetectionTests
             ],
             Detection = options,
             Triggers = triggers,
-            ObserveFrame = engine.Observe,
         }, store, new ScoreFeed());
         var factory = new WindowFactory();
         var output = new CollectingOutput();
@@ -172,13 +171,19 @@ public class DetectionTests
         await stage.ProcessAsync([frameWindow, factory.Make(Modality.Audio, "mic", 10_500_000_000, siren)], output, default);
         await stage.StopAsync(output, default);
         // The matcher raised one trigger and completed its edge; the detection stage turns it into the event.
-        var raised = new List<DetectionTrigger>();
+        var inputs = new List<DetectionInput>();
         await foreach (var t in triggers.ReadAllAsync())
         {
-            raised.Add(t);
+            inputs.Add(t);
         }
-        var trigger = Assert.Single(raised);
-        await detection.ProcessAsync([trigger], output, default);
+        // The frame comes ahead of the trigger raised after it; the trigger asks for the audio window's end.
+        Assert.IsType<DetectionFrame>(inputs[0]);
+        var trigger = Assert.Single(inputs.OfType<DetectionTrigger>());
+        Assert.Equal(10_500_000_000, trigger.TimeNs);
+        await detection.ProcessAsync(inputs, output, default);
+        // No frame at or after the trigger's time yet: it waits until the input ends, then takes the nearest.
+        Assert.Equal(1, detection.Waiting);
+        await detection.StopAsync(output, default);
         var found = Assert.Single(output.Items, e => e.Kind == MatchEventKind.Detection);
         var open = Assert.Single(output.Items, e => e.State == "open");
         Assert.Equal(open.EventId, found.EventId);
@@ -204,7 +209,7 @@ public class DetectionTests
             Triggers = ["red"], On = ["audio"], Competitors = ["red", "blue"], GridScales = [0.5], GridOverlap = 0, Motion = false, MinScore = -1,
         };
         var engine = new DetectionEngine(options, new ColourRegionEmbedder(), null);
-        var triggers = new Edge<DetectionTrigger>("detection.in", new EdgeOptions { Capacity = 4 });
+        var triggers = new Edge<DetectionInput>("detection.in", new EdgeOptions { Capacity = 4 });
         await using var detection = new DetectionStage(engine, "t");
         var stage = new MatcherStage(new MatcherSettings
         {
@@ -215,7 +220,6 @@ public class DetectionTests
             ],
             Detection = options,
             Triggers = triggers,
-            ObserveFrame = engine.Observe,
         }, store, new ScoreFeed());
         var factory = new WindowFactory();
         var output = new CollectingOutput();
@@ -235,16 +239,17 @@ public class DetectionTests
         await stage.ProcessAsync([FrameWindow(10_000_000_000, red)], output, default);
         await stage.ProcessAsync([factory.Make(Modality.Audio, "mic", 10_500_000_000, red)], output, default);
         await stage.StopAsync(output, default);
-        var raised = new List<DetectionTrigger>();
+        var inputs = new List<DetectionInput>();
         await foreach (var t in triggers.ReadAllAsync())
         {
-            raised.Add(t);
+            inputs.Add(t);
         }
         Assert.Equal(2, output.Items.Count(e => e.State == "open"));
-        var trigger = Assert.Single(raised);
+        var trigger = Assert.Single(inputs.OfType<DetectionTrigger>());
         Assert.Equal("audio", trigger.Target);
         Assert.Equal(["red", "blue"], trigger.Labels.Select(l => l.Label));
-        await detection.ProcessAsync([trigger], output, default);
+        await detection.ProcessAsync(inputs, output, default);
+        await detection.StopAsync(output, default);
         var found = Assert.Single(output.Items, e => e.Kind == MatchEventKind.Detection);
         // Only the trigger's label is reported, and only where it beats the competitor: the dark-red square.
         var box = Assert.Single(found.Boxes);

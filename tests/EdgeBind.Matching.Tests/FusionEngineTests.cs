@@ -293,4 +293,36 @@ public class FusionEngineTests
         }
         Assert.True(engine.Overflowed > 0);
     }
+    [Fact]
+    public void FlaggedWindows_JoinNoStep_ButDoNotHoldStepsBack()
+    {
+        var options = Options(minModalities: 1);
+        options.ToleranceS = 0.5;
+        var engine = new FusionEngine(options, 4);
+        engine.Expect("cam", Modality.Vision);
+        engine.Expect("mic", Modality.Audio);
+        var made = new List<string>();
+        for (var t = 10; t <= 16; t++)
+        {
+            // The camera goes blank from 12 s to 14 s: its windows still arrive (flagged), in step with the microphone.
+            var blank = t is >= 12 and <= 14;
+            var n = engine.Add(Modality.Vision, "cam", t * S, Unit(4, 0), 0, blank, out var steps);
+            Collect(made, n, steps);
+            n = engine.Add(Modality.Audio, "mic", t * S, Unit(4, 1), 0, out steps);
+            Collect(made, n, steps);
+        }
+        // Steps 10..15 s closed without waiting for any staleness bound (the flagged windows moved the watermark).
+        Assert.Equal(6, made.Count);
+        Assert.Equal(3, engine.Flagged);
+        Assert.Equal(0, engine.Late);
+        foreach (var t in new[] { 10, 11, 15 })
+        {
+            Assert.Contains(made, d => d.StartsWith($"{t * S}: cam@{t * S},mic@{t * S} ", StringComparison.Ordinal));
+        }
+        foreach (var t in new[] { 12, 13, 14 })
+        {
+            // The microphone alone: the fused embedding is its own.
+            Assert.Contains(made, d => d.StartsWith($"{t * S}: mic@{t * S} 0,1,0,0", StringComparison.Ordinal));
+        }
+    }
 }

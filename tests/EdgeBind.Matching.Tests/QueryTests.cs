@@ -63,7 +63,7 @@ public class QueryTests
     }
 
     [Theory]
-    [InlineData("queries:\n  - id: q\n", "queries[0].text", "exactly one of text, audio, image, expr or embedding")]
+    [InlineData("queries:\n  - id: q\n", "queries[0].text", "exactly one of text, audio, image, expr, embedding, terms or upload")]
     [InlineData("queries:\n  - id: q\n    text: a\n    audio: b.wav\n", "queries[0].text", "2 of them")]
     [InlineData("queries:\n  - id: q\n    text: a\n    watch: [smell]\n", "queries[0].watch", "\"smell\"")]
     [InlineData("queries:\n  - id: q\n    text: a\n    enter: 0.2\n    exit: 0.3\n", "queries[0].exit", "at most enter")]
@@ -112,8 +112,8 @@ public class QueryTests
             """;
         var config = Pipelines.Matching(yaml);
         Assert.Equal(2, config.Queries.Count);
-        Assert.Equal(new EventRules(0.3, 0.22, 1_000_000_000, 10_000_000_000, 4), config.Events.RulesFor(config.Queries[0]));
-        Assert.Equal(new EventRules(0.28, 0.22, 0, 0, 0), config.Events.RulesFor(config.Queries[1]));
+        Assert.Equal(new EventRules(0.3, 0.22, 1_000_000_000, 10_000_000_000, 4), config.Queries[0].Resolve(config.Events));
+        Assert.Equal(new EventRules(0.28, 0.22, 0, 0, 0), config.Queries[1].Resolve(config.Events));
         Assert.Equal(WatchTargets.FusedBit | (1 << (int)Modality.Audio), WatchTargets.Parse(config.Queries[0].Watch));
         Assert.Equal(0.5, config.Fusion.WeightOf(Modality.Vision));
         Assert.Equal(10, config.Evidence!.MaxTotalMb);
@@ -177,10 +177,11 @@ public class QueryTests
         var q = new QueryDefinition { Id = "dog", Text = "a dog", Watch = ["audio", "fused"], Enter = 0.3, MinDurationS = 1 };
         var json = QueryJson.Serialize(q);
         Assert.Contains("\"min_duration_s\":1", json, StringComparison.Ordinal);
-        var back = QueryJson.Parse(System.Text.Json.JsonDocument.Parse(json).RootElement);
+        var back = QueryJson.Parse(json, "q.json", QueryOrigin.Mqtt);
         Assert.Equal(["audio", "fused"], back.Watch);
         Assert.Equal(0.3, back.Enter);
-        var ex = Assert.Throws<ArgumentException>(() => QueryJson.Parse(System.Text.Json.JsonDocument.Parse("{\"id\":\"x\",\"text\":\"a\",\"colour\":1}").RootElement));
-        Assert.Contains("colour", ex.Message, StringComparison.Ordinal);
+        Assert.Equal(json, QueryJson.Serialize(back));
+        var ex = Assert.Throws<ConfigException>(() => QueryJson.Parse("{\"id\":\"x\",\n \"text\":\"a\",\"colour\":1}", "q.json", QueryOrigin.Mqtt));
+        Assert.Equal("q.json:2:13: colour: unknown key; expected one of: audio, cooldown_s, embedding, enter, evidence, exit, expr, id, image, max_per_minute, min_duration_s, sinks, terms, text, upload, watch", ex.Message);
     }
 }

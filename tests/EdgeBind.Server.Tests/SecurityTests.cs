@@ -401,7 +401,7 @@ public sealed class SecurityTests(PipelineFixture fixture) : IClassFixture<Pipel
             await client.GetAsync("/api/evidence/..%2f..%2fetc%2fpasswd"),
             await client.GetAsync("/no/such/thing"),
         };
-        var expected = new Dictionary<int, string> { [0] = "expected a number", [1] = "expected a whole number", [2] = "expected an array", [3] = "expected true or false" };
+        var expected = new Dictionary<int, string> { [0] = "expected a finite number", [1] = "expected a whole number", [2] = "expected a list", [3] = "expected true or false" };
         for (var i = 0; i < responses.Count; i++)
         {
             var body = await responses[i].Content.ReadAsStringAsync();

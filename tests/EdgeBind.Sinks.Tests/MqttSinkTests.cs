@@ -221,7 +221,9 @@ public sealed class MqttSinkTests : IDisposable
         var replies = client.Messages.Select(m => JsonDocument.Parse(m.Payload).RootElement).ToList();
         Assert.Equal(2, replies.Count(r => r.GetProperty("ok").GetBoolean()));
         var refused = replies.Single(r => !r.GetProperty("ok").GetBoolean());
-        Assert.Contains("colour", refused.GetProperty("error").GetString(), StringComparison.Ordinal);
+        // Bound as the pipeline file binds a query: the field's path and its place in the payload.
+        Assert.Equal("query.colour", refused.GetProperty("field").GetString());
+        Assert.StartsWith("eb/test/commands/queries:1:34: query.colour: unknown key; expected one of: ", refused.GetProperty("error").GetString(), StringComparison.Ordinal);
         Assert.Null(store.Get("bark"));
         await mqtt.StopAsync(TimeSpan.FromSeconds(2));
     }

@@ -14,6 +14,17 @@ Segments are contiguous from 0 s (the last end is the duration, at most 3600 s);
 (vision, depth, thermal, audio, imu, or all) to a concept key of the world; modalities not named show
 nothing of interest. With neither option the shipped scenario renders exactly as committed.
 
+A layout may also list sensor faults (a sensor that dies), each over [start_s, end_s):
+
+    "faults": [{"modality": "vision", "kind": "black", "start_s": 30, "end_s": 50},
+               {"modality": "depth", "kind": "missing", "start_s": 60, "end_s": 80},
+               {"modality": "imu", "kind": "truncated", "start_s": 70}]
+
+black: the camera's frames are black (a capped lens, a lost signal); missing: the depth or thermal folder has
+no frames, or imu.csv no rows, in the stretch (end_s omitted: to the end); truncated: imu.csv ends at start_s
+in the middle of a row, as a file cut off by a crash. The ground truth (segments) is unchanged: the concept is
+still there, the sensor just does not see it; timeline.json lists the faults.
+
 Writes video.mp4 (H.264, 10 fps, 224x224), audio.wav (16 kHz mono 16-bit), depth/ (16-bit PNG in
 mm, 2 fps), thermal/ (float32 .npy in degrees C, 160x120, 1 fps), imu.csv (200 Hz), per-folder
 timestamps.csv and timeline.json (ground truth: which concept is present in which modality when).
@@ -67,13 +78,27 @@ AUDIO_SEEDS, IMU_SEEDS = 500_000, 700_000
 MAX_SEGMENTS = 499
 
 
-class Scenario:
-    """What to render: the segments (start_s, end_s, {modality: concept}) and the seed base of every draw."""
+FAULT_KINDS = {"black": ("vision",), "missing": ("depth", "thermal", "imu"), "truncated": ("imu",)}
 
-    def __init__(self, segments=None, seed_base=world.DEMO_SEED_BASE):
+
+class Scenario:
+    """What to render: the segments (start_s, end_s, {modality: concept}), the seed base of every draw and the
+    sensor faults ({modality, kind, start_s, end_s})."""
+
+    def __init__(self, segments=None, seed_base=world.DEMO_SEED_BASE, faults=()):
         self.segments = SEGMENTS if segments is None else segments
         self.seed_base = int(seed_base)
         self.duration = float(self.segments[-1][1])
+        self.faults = list(faults)
+
+    def faulty(self, modality, kind, t):
+        """True when `modality` has a fault of `kind` at time t (s)."""
+        return any(f["modality"] == modality and f["kind"] == kind and f["start_s"] <= t < f["end_s"] for f in self.faults)
+
+    def cut_at(self, modality):
+        """Where `modality`'s file is truncated (s), or None."""
+        cuts = [f["start_s"] for f in self.faults if f["modality"] == modality and f["kind"] == "truncated"]
+        return min(cuts) if cuts else None
 
 
 DEMO = Scenario()
@@ -81,6 +106,37 @@ DEMO = Scenario()
 
 def layout_error(source, where, message):
     return SystemExit(f"make_demo.py: layout {source}: {where}: {message}")
+
+
+def parse_faults(data, duration, source="<layout>"):
+    """Checks a layout's "faults" (absent: none) and returns them as dicts with float times."""
+    faults = data.get("faults", [])
+    if not isinstance(faults, list):
+        raise layout_error(source, "faults", "expected a list of {modality, kind, start_s, end_s}")
+    out = []
+    for i, f in enumerate(faults):
+        where = f"faults[{i}]"
+        if not isinstance(f, dict):
+            raise layout_error(source, where, "expected an object {modality, kind, start_s, end_s}")
+        unknown = set(f) - {"modality", "kind", "start_s", "end_s"}
+        if unknown:
+            raise layout_error(source, where, f"unknown field(s) {sorted(unknown)}; expected modality, kind, start_s, end_s")
+        kind = f.get("kind")
+        if kind not in FAULT_KINDS:
+            raise layout_error(source, f"{where}.kind", f"{kind!r}; expected one of {', '.join(FAULT_KINDS)}")
+        modality = f.get("modality")
+        if modality not in FAULT_KINDS[kind]:
+            raise layout_error(source, f"{where}.modality", f"{modality!r}; a {kind} fault applies to {', '.join(FAULT_KINDS[kind])}")
+        start = f.get("start_s")
+        if isinstance(start, bool) or not isinstance(start, (int, float)) or not 0 <= start < duration:
+            raise layout_error(source, f"{where}.start_s", f"expected seconds in [0, {duration:g}), found {start!r}")
+        end = f.get("end_s", duration)
+        if kind == "truncated" and "end_s" in f:
+            raise layout_error(source, f"{where}.end_s", "a truncated file has no end; leave end_s out")
+        if isinstance(end, bool) or not isinstance(end, (int, float)) or not start < end <= duration:
+            raise layout_error(source, f"{where}.end_s", f"expected seconds in ({start:g}, {duration:g}], found {end!r}")
+        out.append({"modality": modality, "kind": kind, "start_s": float(start), "end_s": float(end)})
+    return out
 
 
 def parse_layout(data, source="<layout>"):
@@ -127,15 +183,25 @@ def parse_layout(data, source="<layout>"):
     return segments
 
 
-def load_layout(path):
+def read_layout(path):
     try:
         with open(path) as fh:
-            data = json.load(fh)
+            return json.load(fh)
     except OSError as e:
         raise SystemExit(f"make_demo.py: layout {path}: cannot read it: {e.strerror}")
     except json.JSONDecodeError as e:
         raise SystemExit(f"make_demo.py: layout {path}: not JSON: {e}")
-    return parse_layout(data, path)
+
+
+def load_layout(path):
+    return parse_layout(read_layout(path), path)
+
+
+def load_scenario(path, seed_base):
+    """The scenario a layout file describes: its segments and faults."""
+    data = read_layout(path)
+    segments = parse_layout(data, path)
+    return Scenario(segments, seed_base, parse_faults(data, segments[-1][1], path))
 
 
 def segment_at(sc, t):
@@ -283,6 +349,23 @@ def make_imu(sc):
     return out
 
 
+def write_imu_faults(sc, path):
+    """Drops the rows of missing stretches and cuts the file at a truncation, mid-row."""
+    with open(path) as fh:
+        lines = fh.readlines()
+    kept = [lines[0]]
+    cut = sc.cut_at("imu")
+    for line in lines[1:]:
+        t = float(line.split(",", 1)[0])
+        if cut is not None and t >= cut:
+            kept.append(line[:len(line) // 2])
+            break
+        if not sc.faulty("imu", "missing", t):
+            kept.append(line)
+    with open(path, "w", newline="") as fh:
+        fh.writelines(kept)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default="pipelines/demo-scenario")
@@ -294,7 +377,7 @@ def main(argv=None):
     args = ap.parse_args(argv)
     if not 0 <= args.seed_base <= 2 ** 62:
         ap.error(f"--seed-base {args.seed_base}: expected an integer in [0, 2^62]")
-    sc = Scenario(load_layout(args.layout) if args.layout else None, args.seed_base)
+    sc = load_scenario(args.layout, args.seed_base) if args.layout else Scenario(None, args.seed_base)
     render(sc, args.out, boxes_only=args.boxes_only)
 
 
@@ -318,6 +401,9 @@ def render(sc, out, boxes_only=False):
     proc = subprocess.Popen(cmd, stdin=subprocess.PIPE)
     for i in range(n_video):
         t = i / VIDEO_FPS
+        if sc.faulty("vision", "black", t):
+            proc.stdin.write(bytes(224 * 224 * 3))
+            continue
         img = keyframe_for(sc, t, frames)[0]
         k, _ = segment_at(sc, t)
         dx = int(round(3 * np.sin(2 * np.pi * (t - sc.segments[k][0]) / KEYFRAME_S)))
@@ -330,6 +416,8 @@ def render(sc, out, boxes_only=False):
         fh.write("frame,t_s\n")
         for i in range(int(sc.duration * DEPTH_FPS)):
             t = i / DEPTH_FPS
+            if sc.faulty("depth", "missing", t):
+                continue
             name = f"{i:06d}.png"
             pp.write_depth_png16(os.path.join(out, "depth", name), keyframe_for(sc, t, frames)[1])
             fh.write(f"{name},{t:.3f}\n")
@@ -337,6 +425,8 @@ def render(sc, out, boxes_only=False):
         fh.write("frame,t_s\n")
         for i in range(int(sc.duration * THERMAL_FPS)):
             t = i / THERMAL_FPS
+            if sc.faulty("thermal", "missing", t):
+                continue
             name = f"{i:06d}.npy"
             tmp = keyframe_for(sc, t, frames)[2]
             crop = tmp[28:196, :]  # 224x168 (4:3) centre band, then a 160x120 sensor
@@ -349,6 +439,8 @@ def render(sc, out, boxes_only=False):
     wavfile.write(os.path.join(out, "audio.wav"), world.SR, pcm)
     imu = make_imu(sc)
     pp.write_imu_csv(os.path.join(out, "imu.csv"), imu)
+    if sc.faults:
+        write_imu_faults(sc, os.path.join(out, "imu.csv"))
 
     timeline = {
         "duration_s": sc.duration,
@@ -364,6 +456,8 @@ def render(sc, out, boxes_only=False):
     }
     if sc.seed_base != world.DEMO_SEED_BASE:
         timeline["seed_base"] = sc.seed_base
+    if sc.faults:
+        timeline["faults"] = sc.faults
     for a, b, c in sc.segments:
         for m in ALL:
             if m in c:

@@ -3,6 +3,7 @@ import filecmp
 import json
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import unittest
@@ -61,6 +62,58 @@ class LayoutTest(unittest.TestCase):
             with self.assertRaises(SystemExit) as ctx:
                 make_demo.load_layout(os.path.join(d, "missing.json"))
             self.assertIn("missing.json", str(ctx.exception))
+
+
+FAULTS = [{"modality": "vision", "kind": "black", "start_s": 4, "end_s": 8},
+          {"modality": "depth", "kind": "missing", "start_s": 6, "end_s": 10},
+          {"modality": "thermal", "kind": "missing", "start_s": 10},
+          {"modality": "imu", "kind": "truncated", "start_s": 12}]
+
+
+class FaultTest(unittest.TestCase):
+    def test_bad_faults_name_the_field(self):
+        cases = [
+            ({"faults": {}}, "faults"),
+            ({"faults": [{"modality": "vision", "kind": "smoke", "start_s": 1, "end_s": 2}]}, "faults[0].kind"),
+            ({"faults": [{"modality": "audio", "kind": "black", "start_s": 1, "end_s": 2}]}, "faults[0].modality"),
+            ({"faults": [{"modality": "depth", "kind": "missing", "start_s": 20}]}, "faults[0].start_s"),
+            ({"faults": [{"modality": "depth", "kind": "missing", "start_s": 5, "end_s": 3}]}, "faults[0].end_s"),
+            ({"faults": [{"modality": "imu", "kind": "truncated", "start_s": 5, "end_s": 6}]}, "faults[0].end_s"),
+            ({"faults": [{"modality": "imu", "kind": "missing", "start_s": 1, "when": 2}]}, "faults[0]"),
+        ]
+        for data, where in cases:
+            with self.assertRaises(SystemExit, msg=json.dumps(data)) as ctx:
+                make_demo.parse_faults(data, 14.0, "bad.json")
+            self.assertIn(f"layout bad.json: {where}:", str(ctx.exception))
+
+    def test_faulty_sensors_render_as_described(self):
+        with tempfile.TemporaryDirectory(prefix="edgebind-faults-") as out:
+            layout = os.path.join(out, "layout.json")
+            with open(layout, "w") as fh:
+                json.dump({**LAYOUT, "faults": FAULTS}, fh)
+            make_demo.main(["--out", os.path.join(out, "s"), "--seed-base", "3000000", "--layout", layout])
+            s = os.path.join(out, "s")
+            with open(os.path.join(s, "timeline.json")) as fh:
+                timeline = json.load(fh)
+            self.assertEqual(14.0, [f for f in timeline["faults"] if f["modality"] == "thermal"][0]["end_s"])
+            # Every decoded frame in [4, 8) s is black, none outside it is.
+            raw = subprocess.run(["ffmpeg", "-loglevel", "error", "-i", os.path.join(s, "video.mp4"), "-f", "rawvideo", "-pix_fmt", "gray", "-"],
+                                 capture_output=True, check=True).stdout
+            frames = np.frombuffer(raw, np.uint8).reshape(-1, 224, 224)
+            self.assertEqual(140, len(frames))
+            black = [i / 10 for i, f in enumerate(frames) if f.std() < 2]
+            self.assertEqual([i / 10 for i in range(40, 80)], black)
+            depth = sorted(f for f in os.listdir(os.path.join(s, "depth")) if f.endswith(".png"))
+            self.assertEqual([f"{i:06d}.png" for i in list(range(12)) + list(range(20, 28))], depth)
+            thermal = sorted(f for f in os.listdir(os.path.join(s, "thermal")) if f.endswith(".npy"))
+            self.assertEqual([f"{i:06d}.npy" for i in range(10)], thermal)
+            with open(os.path.join(s, "thermal", "timestamps.csv")) as fh:
+                self.assertEqual(11, len(fh.readlines()))
+            with open(os.path.join(s, "imu.csv")) as fh:
+                lines = fh.readlines()
+            self.assertEqual(12 * world.IMU_RATE + 2, len(lines))
+            self.assertFalse(lines[-1].endswith("\n"), "the truncated file ends mid-row")
+            self.assertLess(lines[-1].count(","), 6)
 
 
 class RenderTest(unittest.TestCase):

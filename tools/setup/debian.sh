@@ -2,7 +2,7 @@
 
 # OpenCV's native library (libOpenCvSharpExtern.so from OpenCvSharp4.official.runtime.linux-x64) links GTK 3
 # for highgui; the demo never opens a window but cannot load OpenCV without these. One soname=package pair
-# per line, the same pairs as devices/EdgeBind.Devices.Camera/OpenCvNative.cs (a test keeps them equal).
+# per line, the same pairs as devices/EdgeBind.Devices.Video/OpenCvNative.cs (a test keeps them equal).
 opencv_sonames="
 libgtk-3.so.0=libgtk-3-0
 libgdk-3.so.0=libgtk-3-0

@@ -127,9 +127,9 @@ public sealed class McapReader : IDisposable
                 var id = ReadU16(ref span, offset);
                 var name = ReadString(ref span, offset);
                 var encoding = ReadString(ref span, offset);
-                var length = (int)ReadU32(ref span, offset);
-                Need(span, length, offset, "schema data");
-                _schemas[id] = new McapSchema(id, name, encoding, span[..length].ToArray());
+                var length = ReadU32(ref span, offset);
+                var data = Take(ref span, length, offset, "schema data");
+                _schemas[id] = new McapSchema(id, name, encoding, data.ToArray());
                 return null;
             }
             case McapFormat.Channel:
@@ -138,9 +138,8 @@ public sealed class McapReader : IDisposable
                 var schemaId = ReadU16(ref span, offset);
                 var topic = ReadString(ref span, offset);
                 var encoding = ReadString(ref span, offset);
-                var mapLength = (int)ReadU32(ref span, offset);
-                Need(span, mapLength, offset, "channel metadata");
-                var map = span[..mapLength];
+                var mapLength = ReadU32(ref span, offset);
+                var map = Take(ref span, mapLength, offset, "channel metadata");
                 var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
                 while (map.Length > 0)
                 {
@@ -257,36 +256,24 @@ public sealed class McapReader : IDisposable
         }
     }
 
-    private ushort ReadU16(ref ReadOnlySpan<byte> span, long offset)
+    /// <summary>The next <paramref name="count"/> bytes of a record (the span moves past them), or a located error.</summary>
+    private ReadOnlySpan<byte> Take(ref ReadOnlySpan<byte> span, long count, long offset, string what)
     {
-        Need(span, 2, offset, "a field");
-        var v = BinaryPrimitives.ReadUInt16LittleEndian(span);
-        span = span[2..];
-        return v;
+        Need(span, count, offset, what);
+        var taken = span[..(int)count];
+        span = span[(int)count..];
+        return taken;
     }
 
-    private uint ReadU32(ref ReadOnlySpan<byte> span, long offset)
-    {
-        Need(span, 4, offset, "a field");
-        var v = BinaryPrimitives.ReadUInt32LittleEndian(span);
-        span = span[4..];
-        return v;
-    }
+    private ushort ReadU16(ref ReadOnlySpan<byte> span, long offset) => BinaryPrimitives.ReadUInt16LittleEndian(Take(ref span, 2, offset, "a field"));
 
-    private ulong ReadU64(ref ReadOnlySpan<byte> span, long offset)
-    {
-        Need(span, 8, offset, "a field");
-        var v = BinaryPrimitives.ReadUInt64LittleEndian(span);
-        span = span[8..];
-        return v;
-    }
+    private uint ReadU32(ref ReadOnlySpan<byte> span, long offset) => BinaryPrimitives.ReadUInt32LittleEndian(Take(ref span, 4, offset, "a field"));
+
+    private ulong ReadU64(ref ReadOnlySpan<byte> span, long offset) => BinaryPrimitives.ReadUInt64LittleEndian(Take(ref span, 8, offset, "a field"));
 
     private string ReadString(ref ReadOnlySpan<byte> span, long offset)
     {
         var length = ReadU32(ref span, offset);
-        Need(span, length, offset, "a string");
-        var s = Encoding.UTF8.GetString(span[..(int)length]);
-        span = span[(int)length..];
-        return s;
+        return Encoding.UTF8.GetString(Take(ref span, length, offset, "a string"));
     }
 }

@@ -2,7 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using EdgeBind.Devices.Audio;
-using EdgeBind.Devices.Camera;
+using EdgeBind.Devices.Video;
 using EdgeBind.Devices.Imu;
 
 namespace EdgeBind.Cli.Commands;

@@ -14,14 +14,8 @@ public sealed class ConfigException : Exception
     /// <param name="column">1-based column, or 0 when unknown.</param>
     /// <param name="inner">The underlying error, if any.</param>
     public ConfigException(string file, string path, string problem, int line = 0, int column = 0, Exception? inner = null)
-        : base(Format(file, path, problem, line, column), inner)
-    {
-        File = file;
-        ConfigPath = path;
-        Problem = problem;
-        Line = line;
-        Column = column;
-    }
+        : base(Format(file, path, problem, line, column), inner) =>
+        (File, ConfigPath, Problem, Line, Column) = (file, path, problem, line, column);
 
     /// <summary>The file being read.</summary>
     public string File { get; }
@@ -62,6 +56,26 @@ public sealed class ConfigAliasAttribute(string name) : Attribute
 {
     /// <summary>The accepted spelling.</summary>
     public string Name { get; } = name;
+}
+
+/// <summary>
+/// A key that moved into a nested section (<c>reconnect_max_s</c> is now <c>reconnect.max_s</c>): the binder
+/// still reads the old spelling into the section, and refuses a file that mixes both spellings.
+/// </summary>
+/// <param name="oldKey">The flat key older files use.</param>
+/// <param name="section">The key of the nested section, a property of the options class.</param>
+/// <param name="key">The key inside the section.</param>
+[AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = true)]
+public sealed class ConfigMovedKeyAttribute(string oldKey, string section, string key) : Attribute
+{
+    /// <summary>The flat key older files use.</summary>
+    public string OldKey { get; } = oldKey;
+
+    /// <summary>The nested section's key.</summary>
+    public string Section { get; } = section;
+
+    /// <summary>The key inside the section.</summary>
+    public string Key { get; } = key;
 }
 
 /// <summary>Gives a property a config key other than its snake_case name.</summary>

@@ -14,12 +14,19 @@ namespace EdgeBind.Core.Config;
 /// </summary>
 public sealed class ConfigNode
 {
-    private ConfigNode(string file, string path, YamlNode? node)
+    private ConfigNode(string file, string path, YamlNode? node, bool json = false)
     {
         File = file;
         Path = path;
         Node = node;
+        IsJson = json;
     }
+
+    /// <summary>
+    /// True when the node came from JSON (<see cref="ParseJson(string, string)"/>): JSON's types are then kept, so
+    /// <c>"0.5"</c> is a string, not a number, and <c>5</c> is a number, not a string.
+    /// </summary>
+    public bool IsJson { get; }
 
     /// <summary>The file this node came from.</summary>
     public string File { get; }
@@ -90,6 +97,21 @@ public sealed class ConfigNode
         return new ConfigNode(file, "", stream.Documents.Count == 0 ? null : stream.Documents[0].RootNode);
     }
 
+    /// <summary>
+    /// Parses strict JSON (UTF-8) into the same tree a YAML file gives, so one options class binds from
+    /// either with the same located errors; <paramref name="file"/> labels errors (a file name, a topic or
+    /// "request body").
+    /// </summary>
+    public static ConfigNode ParseJson(ReadOnlySpan<byte> utf8, string file)
+    {
+        var stream = new YamlStream();
+        stream.Load(new JsonEvents(utf8, file));
+        return new ConfigNode(file, "", stream.Documents[0].RootNode, json: true);
+    }
+
+    /// <summary>Parses strict JSON text; see <see cref="ParseJson(ReadOnlySpan{byte}, string)"/>.</summary>
+    public static ConfigNode ParseJson(string json, string file) => ParseJson(Encoding.UTF8.GetBytes(json ?? ""), file);
+
     /// <summary>Throws a <see cref="ConfigException"/> located at this node.</summary>
     public ConfigException Error(string problem) => new(File, Path, problem, Line, Column);
 
@@ -104,7 +126,7 @@ public sealed class ConfigNode
         {
             if (k is YamlScalarNode ks && ks.Value == key)
             {
-                return new ConfigNode(File, Join(Path, key), v);
+                return new ConfigNode(File, Join(Path, key), v, IsJson);
             }
         }
         return null;
@@ -116,7 +138,7 @@ public sealed class ConfigNode
 
     /// <summary>The items of a sequence, each with its <c>[i]</c> path.</summary>
     public IReadOnlyList<ConfigNode> Items =>
-        Node is YamlSequenceNode seq ? seq.Children.Select((n, i) => new ConfigNode(File, $"{Path}[{i}]", n)).ToList() : [];
+        Node is YamlSequenceNode seq ? seq.Children.Select((n, i) => new ConfigNode(File, $"{Path}[{i}]", n, IsJson)).ToList() : [];
 
     /// <summary>Requires this node to be a mapping whose keys are all in <paramref name="allowed"/>.</summary>
     public void RequireKeys(params string[] allowed)
@@ -161,18 +183,57 @@ public sealed class ConfigNode
             throw Error($"expected a mapping (key: value lines), found {Kind(Node)}");
         }
         var properties = Bindable(target.GetType());
+        var moved = target.GetType().GetCustomAttributes<ConfigMovedKeyAttribute>(inherit: true).ToDictionary(a => a.OldKey, StringComparer.Ordinal);
+        List<(ConfigMovedKeyAttribute Move, ConfigNode Value)>? oldSpellings = null;
         foreach (var (k, v) in map.Children)
         {
             var key = (k as YamlScalarNode)?.Value ?? "?";
+            var child = new ConfigNode(File, Join(Path, key), v, IsJson);
+            if (moved.TryGetValue(key, out var move))
+            {
+                (oldSpellings ??= []).Add((move, child));
+                continue;
+            }
             if (!properties.TryGetValue(key, out var property))
             {
                 var allowed = string.Join(", ", properties.Keys.Order(StringComparer.Ordinal));
                 throw new ConfigException(File, Join(Path, key), $"unknown key; expected one of: {allowed}", (int)k.Start.Line, (int)k.Start.Column);
             }
-            var child = new ConfigNode(File, Join(Path, key), v);
             property.SetValue(target, child.ConvertTo(property.PropertyType, property.GetValue(target)));
         }
+        if (oldSpellings is not null)
+        {
+            BindOldSpellings(target, properties, oldSpellings);
+        }
         Validate(target);
+    }
+
+    private void BindOldSpellings(object target, Dictionary<string, PropertyInfo> properties, List<(ConfigMovedKeyAttribute Move, ConfigNode Value)> oldSpellings)
+    {
+        foreach (var group in oldSpellings.GroupBy(o => o.Move.Section, StringComparer.Ordinal))
+        {
+            var section = group.Key;
+            var first = group.First().Value;
+            if (Get(section) is not null)
+            {
+                throw first.Error($"the old spelling of {section}.{group.First().Move.Key} beside a '{section}:' section; give it as {section}.{group.First().Move.Key}");
+            }
+            var sectionProperty = properties[section];
+            var nested = sectionProperty.GetValue(target) ?? Activator.CreateInstance(sectionProperty.PropertyType)!;
+            var nestedProperties = Bindable(nested.GetType());
+            foreach (var (move, value) in group)
+            {
+                var property = nestedProperties[move.Key];
+                property.SetValue(nested, value.ConvertTo(property.PropertyType, property.GetValue(nested)));
+            }
+            sectionProperty.SetValue(target, nested);
+            if (nested is IValidatable validatable)
+            {
+                // Messages name the new key, positioned at the old spelling in the file.
+                var at = group.ToDictionary(o => o.Move.Key, o => (o.Value.Line, o.Value.Column), StringComparer.Ordinal);
+                validatable.Validate(new ConfigValidator(File, Join(Path, section), key => at.TryGetValue(key, out var p) ? p : (Line, Column)));
+            }
+        }
     }
 
     /// <summary>Converts this node to <paramref name="type"/>; <paramref name="existing"/> seeds nested objects.</summary>
@@ -191,11 +252,11 @@ public sealed class ConfigNode
         type = underlying ?? type;
         if (type == typeof(string))
         {
-            return RequireScalar("a string");
+            return RequireScalar("a string", quoted: true);
         }
         if (type == typeof(bool))
         {
-            var s = RequireScalar("true or false");
+            var s = RequireScalar("true or false", quoted: false);
             return s switch
             {
                 "true" or "True" or "yes" => true,
@@ -205,7 +266,7 @@ public sealed class ConfigNode
         }
         if (type == typeof(int) || type == typeof(long))
         {
-            var s = RequireScalar("a whole number");
+            var s = RequireScalar("a whole number", quoted: false);
             if (!long.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out var l) || (type == typeof(int) && l is > int.MaxValue or < int.MinValue))
             {
                 throw Error($"expected a whole number, found \"{s}\"");
@@ -214,7 +275,7 @@ public sealed class ConfigNode
         }
         if (type == typeof(double) || type == typeof(float))
         {
-            var s = RequireScalar("a number");
+            var s = RequireScalar("a finite number", quoted: false);
             if (!double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) || !double.IsFinite(d))
             {
                 throw Error($"expected a finite number, found \"{s}\"");
@@ -316,11 +377,17 @@ public sealed class ConfigNode
         }
     }
 
-    private string RequireScalar(string expected)
+    /// <summary>The scalar's text; from JSON also its type: a string when <paramref name="quoted"/>, else a number or literal.</summary>
+    private string RequireScalar(string expected, bool? quoted = null)
     {
         if (Node is not YamlScalarNode s)
         {
             throw Error($"expected {expected}, found {Kind(Node)}");
+        }
+        if (IsJson && quoted is { } q && (s.Style == ScalarStyle.DoubleQuoted) != q)
+        {
+            // The same words as for a YAML value of the wrong kind; the quotes show a JSON string.
+            throw Error($"expected {expected}, found {(q ? s.Value : $"\"{s.Value}\"")}");
         }
         return s.Value ?? "";
     }

@@ -38,6 +38,12 @@ public sealed class SourceRuntime
     /// <summary>Windower counters (in = samples, out = windows, latency = time per sample).</summary>
     public StageStats WindowStats { get; }
 
+    /// <summary>What its windows showed (blank frames, gaps, padding), for health.</summary>
+    public SignalQuality Quality { get; } = new();
+
+    /// <summary>The source's health now: its state, failure and the content of its newest windows.</summary>
+    public SourceHealth Health => Quality.Judge(Source.State, Failure);
+
     /// <summary>True for a file read as fast as the pipeline takes it: its capture times are the recording's (nominal).</summary>
     public bool FastReplay { get; internal init; }
 
@@ -99,6 +105,12 @@ public sealed class Pipeline : IAsyncDisposable
     /// <summary>The pipeline file.</summary>
     public PipelineDefinition Definition => _definition;
 
+    /// <summary>
+    /// The replay epoch of each source (null, or a null result: the pipeline's shared one). Sources given the same
+    /// epoch stay in step with each other; a scale benchmark gives each replicated rig its own clock.
+    /// </summary>
+    public Func<SourceDefinition, ReplayEpoch?>? EpochFor { get; init; }
+
     /// <summary>Sources with their edges and windowers.</summary>
     public IReadOnlyList<SourceRuntime> Sources => _sources;
 
@@ -126,7 +138,7 @@ public sealed class Pipeline : IAsyncDisposable
             var source = def.Type.Create(def.Id, def.Options);
             if (source is SourceBase withEpoch)
             {
-                withEpoch.Epoch = _epoch;
+                withEpoch.Epoch = EpochFor?.Invoke(def) ?? _epoch;
             }
             var edgeConfig = def.Type.Modality.IsFrameModality() ? _definition.Edges.Frames : _definition.Edges.Samples;
             var edgeOptions = edgeConfig.ToOptions() with { SingleWriter = true };
@@ -166,6 +178,10 @@ public sealed class Pipeline : IAsyncDisposable
         }
         // Fixed before any source runs so replayed capture times start here whichever source opens first.
         _ = _epoch.Ns;
+        foreach (var runtime in _sources)
+        {
+            _ = (runtime.Source as SourceBase)?.Epoch.Ns;
+        }
         foreach (var runtime in _sources)
         {
             _sourceTasks.Add(Task.Run(() => SourceLoopAsync(runtime), CancellationToken.None));
@@ -252,6 +268,7 @@ public sealed class Pipeline : IAsyncDisposable
                     stats.RecordLatency(MonotonicClock.NowNs - started);
                     foreach (var window in emitted)
                     {
+                        runtime.Quality.Observe(window);
                         if (await _windows!.WriteAsync(window, _stagesCts.Token).ConfigureAwait(false))
                         {
                             stats.AddOut();

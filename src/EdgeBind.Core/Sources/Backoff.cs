@@ -2,22 +2,23 @@ namespace EdgeBind.Core.Sources;
 
 /// <summary>
 /// Capped exponential backoff for reconnecting a lost device: the first retry waits
-/// <see cref="InitialS"/>, each further one doubles, never beyond <see cref="MaxS"/>.
+/// <see cref="InitialS"/>, each further one doubles, never beyond <see cref="MaxS"/>; after
+/// <see cref="MaxAttempts"/> consecutive failures (when set) the caller gives up.
 /// </summary>
 public sealed class Backoff
 {
     private double _nextS;
 
-    /// <summary>Creates a backoff.</summary>
-    /// <param name="initialS">First wait, s (greater than 0).</param>
-    /// <param name="maxS">Cap on any wait, s (at least <paramref name="initialS"/>).</param>
-    public Backoff(double initialS, double maxS)
+    /// <summary>Creates a backoff following <paramref name="policy"/> (its values are read once, here).</summary>
+    /// <param name="policy">First wait (above 0), cap (at least the first wait) and attempts (0: never give up).</param>
+    public Backoff(ReconnectOptions policy)
     {
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(initialS);
-        ArgumentOutOfRangeException.ThrowIfLessThan(maxS, initialS);
-        InitialS = initialS;
-        MaxS = maxS;
-        _nextS = initialS;
+        ArgumentNullException.ThrowIfNull(policy);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(policy.InitialS);
+        ArgumentOutOfRangeException.ThrowIfLessThan(policy.MaxS, policy.InitialS);
+        ArgumentOutOfRangeException.ThrowIfNegative(policy.MaxAttempts);
+        (InitialS, MaxS, MaxAttempts) = (policy.InitialS, policy.MaxS, policy.MaxAttempts);
+        _nextS = InitialS;
     }
 
     /// <summary>First wait, s.</summary>
@@ -26,8 +27,14 @@ public sealed class Backoff
     /// <summary>Largest wait, s.</summary>
     public double MaxS { get; }
 
+    /// <summary>Consecutive failures allowed before giving up; 0: never give up.</summary>
+    public int MaxAttempts { get; }
+
     /// <summary>Consecutive failures since the last <see cref="Reset"/>.</summary>
     public int Failures { get; private set; }
+
+    /// <summary>True once <see cref="MaxAttempts"/> consecutive failures were counted (never when it is 0).</summary>
+    public bool Exhausted => MaxAttempts > 0 && Failures >= MaxAttempts;
 
     /// <summary>Returns the next wait and doubles the one after (up to the cap).</summary>
     public TimeSpan Next()

@@ -51,6 +51,50 @@ public abstract class SourceBase : ISource
         }
     }
 
+    /// <summary>Marks the source failed with <paramref name="message"/> (it will not retry).</summary>
+    protected void Fail(string message)
+    {
+        LastError = message;
+        State = SourceState.Failed;
+    }
+
+    /// <summary>
+    /// Counts a failed open or a lost device and returns the wait before the next attempt (state reconnecting).
+    /// When <paramref name="backoff"/> is exhausted (<see cref="ReconnectOptions.MaxAttempts"/>) the source fails
+    /// instead and this throws an <see cref="IOException"/> carrying <paramref name="error"/>.
+    /// </summary>
+    protected TimeSpan NextReconnect(Backoff backoff, string error)
+    {
+        ArgumentNullException.ThrowIfNull(backoff);
+        Stats.AddError();
+        LastError = error;
+        if (backoff.Exhausted)
+        {
+            Fail($"{error}; gave up after {backoff.Failures} attempts");
+            throw new IOException(LastError);
+        }
+        State = SourceState.Reconnecting;
+        return backoff.Next();
+    }
+
+    /// <summary>
+    /// <see cref="NextReconnect"/>, then waits it out. Returns false when cancelled during the wait (the source
+    /// should stop); throws as <see cref="NextReconnect"/> does when the attempts are used up.
+    /// </summary>
+    protected async Task<bool> WaitToReconnectAsync(Backoff backoff, string error, CancellationToken cancellationToken)
+    {
+        var wait = NextReconnect(backoff, error);
+        try
+        {
+            await Task.Delay(wait, cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
     /// <inheritdoc />
     public long LastSampleNs => Interlocked.Read(ref _lastSampleNs);
 

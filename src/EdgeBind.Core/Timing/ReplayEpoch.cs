@@ -8,7 +8,23 @@ namespace EdgeBind.Core.Timing;
 /// </summary>
 public sealed class ReplayEpoch
 {
+    private readonly long _delayNs;
     private long _ns;
+
+    /// <summary>An epoch fixed at the first read, at that moment.</summary>
+    public ReplayEpoch()
+    {
+    }
+
+    /// <summary>
+    /// An epoch fixed at the first read, <paramref name="delay"/> after that moment: replays started together but
+    /// meant to run out of phase (the rigs of a scale benchmark) each take one with their own delay.
+    /// </summary>
+    public ReplayEpoch(TimeSpan delay)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(delay, TimeSpan.Zero);
+        _delayNs = delay.Ticks * 100;
+    }
 
     /// <summary>The shared start, monotonic ns (fixed at the first read).</summary>
     public long Ns
@@ -20,7 +36,7 @@ public sealed class ReplayEpoch
             {
                 return ns;
             }
-            Interlocked.CompareExchange(ref _ns, MonotonicClock.NowNs, 0);
+            Interlocked.CompareExchange(ref _ns, MonotonicClock.NowNs + _delayNs, 0);
             return Interlocked.Read(ref _ns);
         }
     }

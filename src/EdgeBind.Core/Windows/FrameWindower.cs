@@ -8,7 +8,8 @@ namespace EdgeBind.Core.Windows;
 /// <see cref="WindowOptions.EveryMs"/> capture time becomes a window; frames in between are released.
 /// Ticks follow capture time, not wall time, so replaying a file as fast as possible gives the same
 /// windows as real time. A frame interval longer than <see cref="WindowOptions.MaxGapMs"/> flags the
-/// next window; frames are never padded. Video windows in clip mode (<see cref="WindowOptions.ClipS"/> &gt; 0)
+/// next window; frames are never padded. An 8-bit image frame with no structure marks its window
+/// <see cref="Window.Blank"/> (<see cref="FrameContent"/>). Video windows in clip mode (<see cref="WindowOptions.ClipS"/> &gt; 0)
 /// also carry a copy of the emitted frame nearest ClipS earlier (within half a tick) as
 /// <see cref="Window.ClipStartFrame"/>: ImageBind's 2-frame clip, so motion reaches the model.
 /// </summary>
@@ -96,6 +97,7 @@ public sealed class FrameWindower : IWindower
         }
         window.HasGap = _pendingGapNs > 0;
         window.GapNs = _pendingGapNs;
+        window.Blank = FrameContent.IsBlank(frame);
         window.Latency.CaptureNs = LatencyStamps.Origin(t, frame.EmittedNs, frame.NominalTime);
         window.Latency.WindowedNs = MonotonicClock.NowNs;
         emitted.Add(window);

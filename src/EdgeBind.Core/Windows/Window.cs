@@ -36,6 +36,15 @@ public sealed class Window : PooledObject
     /// <summary>Samples per channel that were padded (audio pads gaps with silence; others never pad).</summary>
     public int PaddedSamples { get; set; }
 
+    /// <summary>True when the window's frame carries no image (<see cref="FrameContent.IsBlank"/>: a black or no-signal camera).</summary>
+    public bool Blank { get; set; }
+
+    /// <summary>
+    /// True when the window is not a faithful span of its sensor: a gap in the input, padded samples or a blank frame.
+    /// Fusion leaves such windows out; matching on the window's own modality still scores them.
+    /// </summary>
+    public bool Flagged => HasGap || PaddedSamples > 0 || Blank;
+
     /// <summary>True when the source's sample rate changed and the window restarted at the new rate.</summary>
     public bool RateChanged { get; set; }
 
@@ -89,6 +98,7 @@ public sealed class Window : PooledObject
         HasGap = false;
         GapNs = 0;
         PaddedSamples = 0;
+        Blank = false;
         RateChanged = false;
         Channels = 0;
         Length = 0;

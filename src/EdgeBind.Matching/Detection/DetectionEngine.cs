@@ -34,18 +34,26 @@ public sealed class DetectionEngine : IDisposable
     /// <summary>Regions embedded so far.</summary>
     public long RegionsEmbedded { get; private set; }
 
-    /// <summary>Feeds a frame to the background subtractor (every frame of the detection source).</summary>
-    public void Observe(Frame frame)
+    /// <summary>True when an external ONNX detector finds the boxes (no region proposals, no motion history).</summary>
+    public bool UsesDetector => _detector is not null;
+
+    /// <summary>
+    /// Feeds an 8-bit BGR frame of the detection source to the background subtractor (every frame, in capture order)
+    /// and returns that frame's motion: its blobs and, with <see cref="DetectionOptions.MinContrast"/>, a copy of the
+    /// background (the caller disposes it). Empty when motion proposals are off.
+    /// </summary>
+    public MotionSnapshot Observe(Mat bgr)
     {
+        ArgumentNullException.ThrowIfNull(bgr);
         if (Motion is null)
         {
-            return;
+            return MotionSnapshot.None;
         }
-        using var mat = ToBgr(frame);
-        Motion.Observe(mat);
+        Motion.Observe(bgr);
+        return new MotionSnapshot(Motion.Blobs, Motion.Background());
     }
 
-    /// <summary>Detects the labels (query id, unit embedding) in an 8-bit BGR frame: <see cref="Prepare"/>, then scoring.</summary>
+    /// <summary>Detects the labels (query id, unit embedding) in an 8-bit BGR frame: <see cref="Prepare(Mat)"/>, then scoring.</summary>
     public IReadOnlyList<DetectionBox> Detect(Mat bgr, IReadOnlyList<(string Label, float[] Embedding)> labels)
     {
         ArgumentNullException.ThrowIfNull(bgr);
@@ -56,32 +64,52 @@ public sealed class DetectionEngine : IDisposable
         }
         if (_detector is not null)
         {
-            var flat = labels.SelectMany(l => l.Embedding).ToArray();
-            return _detector.Detect(bgr, labels.Select(l => l.Label).ToList(), flat, _options.Detector?.ScoreThreshold ?? _options.MinScore, _options.NmsIou, _options.TopK);
+            return DetectWithDetector(bgr, labels);
         }
         RequireDimension(labels);
         return Score(Prepare(bgr), labels);
     }
 
-    /// <summary>
-    /// Proposes and embeds the regions of a frame once, for scoring against any labels: the grid and motion
-    /// regions, their embeddings, and for motion blobs the embedding of the same region of the background.
-    /// </summary>
+    /// <summary>Runs the external detector on one frame for <paramref name="labels"/>.</summary>
+    public IReadOnlyList<DetectionBox> DetectWithDetector(Mat bgr, IReadOnlyList<(string Label, float[] Embedding)> labels)
+    {
+        ArgumentNullException.ThrowIfNull(bgr);
+        ArgumentNullException.ThrowIfNull(labels);
+        var detector = _detector ?? throw new InvalidOperationException("this engine embeds region proposals; it has no external detector");
+        if (labels.Count == 0)
+        {
+            return [];
+        }
+        var flat = labels.SelectMany(l => l.Embedding).ToArray();
+        return detector.Detect(bgr, labels.Select(l => l.Label).ToList(), flat, _options.Detector?.ScoreThreshold ?? _options.MinScore, _options.NmsIou, _options.TopK);
+    }
+
+    /// <summary><see cref="Prepare(Mat, MotionSnapshot)"/> with the motion of the newest frame the subtractor saw.</summary>
     public EmbeddedRegions Prepare(Mat bgr)
+    {
+        if (Motion is null)
+        {
+            return Prepare(bgr, MotionSnapshot.None);
+        }
+        using var background = Motion.Background();
+        return Prepare(bgr, new MotionSnapshot(Motion.Blobs, background));
+    }
+
+    /// <summary>
+    /// Proposes and embeds the regions of a frame once, for scoring against any labels: the grid and the frame's
+    /// motion blobs, their embeddings, and for motion blobs the embedding of the same region of the background.
+    /// </summary>
+    public EmbeddedRegions Prepare(Mat bgr, MotionSnapshot motion)
     {
         ArgumentNullException.ThrowIfNull(bgr);
         var grid = RegionProposals.Grid(bgr.Width, bgr.Height, _options.GridScales, _options.GridOverlap, _options.GridAspects);
         var regions = new List<Rect>(grid);
         float[]? background = null;
-        if (Motion is not null)
+        var blobs = motion.Blobs.Where(b => b.Width > 1 && b.Height > 1).ToList();
+        regions.AddRange(blobs);
+        if (blobs.Count > 0 && _options.MinContrast > 0 && motion.Background is { } plate && plate.Size() == bgr.Size())
         {
-            var blobs = Motion.Blobs.Where(b => b.Width > 1 && b.Height > 1).ToList();
-            regions.AddRange(blobs);
-            using var plate = blobs.Count > 0 && _options.MinContrast > 0 ? Motion.Background() : null;
-            if (plate is not null && plate.Size() == bgr.Size())
-            {
-                background = EmbedRegions(plate, blobs);
-            }
+            background = EmbedRegions(plate, blobs);
         }
         return new EmbeddedRegions(regions, EmbedRegions(bgr, regions), grid.Count, background);
     }
@@ -317,7 +345,16 @@ public sealed class DetectionEngine : IDisposable
     }
 }
 
-/// <summary>A frame's regions embedded once (<see cref="DetectionEngine.Prepare"/>), to score against any labels.</summary>
+/// <summary>One frame's motion proposals, as the background subtractor saw them right after that frame.</summary>
+/// <param name="Blobs">Moving regions, frame pixels, largest first.</param>
+/// <param name="Background">The background at frame size (only with <see cref="DetectionOptions.MinContrast"/>), or null; owned by whoever holds the snapshot.</param>
+public readonly record struct MotionSnapshot(IReadOnlyList<Rect> Blobs, Mat? Background)
+{
+    /// <summary>No motion information.</summary>
+    public static MotionSnapshot None { get; } = new([], null);
+}
+
+/// <summary>A frame's regions embedded once (<see cref="DetectionEngine.Prepare(Mat, MotionSnapshot)"/>), to score against any labels.</summary>
 /// <param name="Regions">Grid crops first, then motion blobs, frame pixels.</param>
 /// <param name="Embeddings">Unit embeddings, row-major [regions, dimension].</param>
 /// <param name="GridCount">How many of the regions are grid crops.</param>

@@ -101,6 +101,24 @@ public sealed class DetectionOptions : IValidatable
     /// <summary>Optional external open-vocabulary detector.</summary>
     public DetectorOptions? Detector { get; set; }
 
+    /// <summary>
+    /// Frames and triggers the detection stage's input queues while it works, items. Live pipelines: what finds it
+    /// full is dropped and counted (the matcher never waits for the detector); fast replays wait instead.
+    /// </summary>
+    public int QueueCapacity { get; set; } = 64;
+
+    /// <summary>
+    /// Live pipelines: how long a trigger waits for a frame captured at or after its time before the nearest earlier
+    /// frame is searched (a stalled camera), seconds. Fast replays wait for the frame (or the end of the input).
+    /// </summary>
+    public double MaxFrameWaitS { get; set; } = 2.0;
+
+    /// <summary>
+    /// A frame whose foreground covers more than this fraction is a scene cut or a camera move, not an object
+    /// moving: the motion history restarts from it and it gives no motion blobs (the grid still searches it). 1 = off.
+    /// </summary>
+    public double MotionCutFraction { get; set; } = 0.5;
+
     /// <inheritdoc />
     public void Validate(ConfigValidator validator)
     {
@@ -121,6 +139,9 @@ public sealed class DetectionOptions : IValidatable
         validator.Require(RefineMargin is >= 0 and <= 2, "refine_margin", "a cosine margin in [0, 2]", RefineMargin);
         validator.Require(LabelMargin is >= 0 and <= 2, "label_margin", "a cosine margin in [0, 2]", LabelMargin);
         validator.Require(MinContrast is >= 0 and <= 2, "min_contrast", "a cosine margin in [0, 2]", MinContrast);
+        validator.Require(QueueCapacity is >= 2 and <= 4096, "queue_capacity", "a count in [2, 4096]", QueueCapacity);
+        validator.Require(double.IsFinite(MaxFrameWaitS) && MaxFrameWaitS is >= 0 and <= 60, "max_frame_wait_s", "seconds in [0, 60]", MaxFrameWaitS);
+        validator.Require(MotionCutFraction is > 0 and <= 1, "motion_cut_fraction", "a fraction in (0, 1]", MotionCutFraction);
         validator.Require(GridScales.Count > 0 || Motion || Detector is not null, "grid_scales", "grid scales, motion or a detector", "none of them");
     }
 }

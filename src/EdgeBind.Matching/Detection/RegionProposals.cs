@@ -132,6 +132,7 @@ public sealed class MotionProposer : IDisposable
     private readonly Lock _lock = new();
     private List<Rect> _blobs = [];
     private Mat? _background;
+    private long _learned;
 
     /// <summary>Creates the subtractor.</summary>
     public MotionProposer(DetectionOptions options)
@@ -146,6 +147,7 @@ public sealed class MotionProposer : IDisposable
     {
         _mog.Dispose();
         _mog = BackgroundSubtractorMOG2.Create(_options.MotionHistory, _options.MotionVarThreshold, detectShadows: false);
+        _learned = 0;
         lock (_lock)
         {
             _blobs = [];
@@ -156,6 +158,9 @@ public sealed class MotionProposer : IDisposable
 
     /// <summary>Frames observed.</summary>
     public long Frames { get; private set; }
+
+    /// <summary>Scene cuts (or camera moves) seen: frames whose foreground exceeded <see cref="DetectionOptions.MotionCutFraction"/>.</summary>
+    public long Cuts { get; private set; }
 
     /// <summary>The blobs of the newest frame (frame pixels).</summary>
     public IReadOnlyList<Rect> Blobs
@@ -176,6 +181,26 @@ public sealed class MotionProposer : IDisposable
         var scale = Math.Min(1.0, _options.MotionWidth / (double)frame.Width);
         Cv2.Resize(frame, _small, new Size(Math.Max(1, (int)(frame.Width * scale)), Math.Max(1, (int)(frame.Height * scale))), 0, 0, InterpolationFlags.Area);
         _mog.Apply(_small, _mask);
+        Frames++;
+        // A fresh model calls its first frame all foreground: that is no cut.
+        var fresh = _learned++ == 0;
+        if (_options.MotionCutFraction < 1 && !fresh && Cv2.CountNonZero(_mask) > _options.MotionCutFraction * _mask.Total())
+        {
+            // Most of the frame changed at once: a cut or a camera move, not an object. Learn the new view from scratch
+            // (this frame is its first background sample) and propose nothing from it.
+            Cuts++;
+            _mog.Dispose();
+            _mog = BackgroundSubtractorMOG2.Create(_options.MotionHistory, _options.MotionVarThreshold, detectShadows: false);
+            _mog.Apply(_small, _mask);
+            _learned = 1;
+            lock (_lock)
+            {
+                _blobs = [];
+                _background?.Dispose();
+                _background = null;
+            }
+            return;
+        }
         Cv2.MorphologyEx(_mask, _mask, MorphTypes.Open, _kernel);
         Cv2.FindContours(_mask, out Point[][] contours, out HierarchyIndex[] _, RetrievalModes.External, ContourApproximationModes.ApproxSimple);
         var minArea = _options.MotionMinArea * _small.Width * _small.Height;
@@ -221,7 +246,6 @@ public sealed class MotionProposer : IDisposable
                 }
             }
         }
-        Frames++;
         lock (_lock)
         {
             _blobs = blobs;

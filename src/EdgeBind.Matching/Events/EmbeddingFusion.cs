@@ -36,8 +36,11 @@ public sealed class EmbeddingFusion
     /// <summary>Fused steps completed so far.</summary>
     public long Steps { get; private set; }
 
-    /// <summary>Adds one window embedding received at <paramref name="nowNs"/>; returns the fused steps it completed (empty for text or another dimension).</summary>
-    public ReadOnlySpan<FusedStep> Add(Modality modality, string sourceId, long endNs, ReadOnlySpan<float> embedding, long nowNs)
+    /// <summary>
+    /// Adds one window embedding received at <paramref name="nowNs"/>; returns the fused steps it completed (empty for
+    /// text or another dimension). A <paramref name="flagged"/> window (gap, padding, blank frame) joins no step.
+    /// </summary>
+    public ReadOnlySpan<FusedStep> Add(Modality modality, string sourceId, long endNs, ReadOnlySpan<float> embedding, long nowNs, bool flagged = false)
     {
         if (modality == Modality.Text)
         {
@@ -55,7 +58,7 @@ public sealed class EmbeddingFusion
         {
             return default;
         }
-        var n = Engine.Add(modality, sourceId, endNs, embedding, nowNs, out var steps);
+        var n = Engine.Add(modality, sourceId, endNs, embedding, nowNs, flagged, out var steps);
         Steps += n;
         return steps[..n];
     }

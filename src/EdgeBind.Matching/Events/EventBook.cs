@@ -52,8 +52,8 @@ public sealed class EventBook
     /// <summary>Saves evidence for an event that opens; returns the files (empty when none).</summary>
     public Func<string, int, string[], IReadOnlyList<string>>? SaveEvidence { get; init; }
 
-    /// <summary>Called after an event opened (the detection trigger).</summary>
-    public Action<CompiledQuery, EventTracker, int>? OnOpened { get; init; }
+    /// <summary>Called after an event opened (the detection trigger): query, tracker, target, and the capture time (ns) of the end of the window or step that opened it.</summary>
+    public Action<CompiledQuery, EventTracker, int, long>? OnOpened { get; init; }
 
     /// <summary>
     /// Feeds <paramref name="score"/> to <paramref name="tracker"/>; queues an open or close event on a transition
@@ -70,7 +70,7 @@ public sealed class EventBook
                 tracker.EventId = UlidGenerator.Shared.Next();
                 var evidence = query.Evidence && SaveEvidence is not null ? SaveEvidence(tracker.EventId, target, moment.Sources) : [];
                 Pending.Add(Make(tracker, query.Definition, group, target, "open", null, moment.Sources, moment.Model, moment.Latency, evidence, contributions?.Snapshot()));
-                OnOpened?.Invoke(query, tracker, target);
+                OnOpened?.Invoke(query, tracker, target, moment.EndNs);
                 break;
             case TrackerTransition.Closed:
                 Pending.Add(Make(tracker, query.Definition, group, target, "closed", "below_exit", moment.Sources, moment.Model, moment.Latency, [], contributions?.Snapshot()));

@@ -55,7 +55,8 @@ public readonly record struct FusionSourceStatus(string SourceId, Modality Modal
 /// Makes one fused embedding per time step from the per-modality embeddings, in event time. Step T (on a grid
 /// of the step size from the pipeline's replay epoch) takes, per modality, the embedding whose window end is
 /// closest to T within the tolerance (ties to the newer); the weighted mean is re-normalised; a step with
-/// fewer than the minimum number of modalities is skipped.
+/// fewer than the minimum number of modalities is skipped. Flagged windows (a gap, padding, a blank frame) count
+/// for the watermark but join no step, so a sensor that is down drops out of the steps it would have spoiled.
 /// <para>
 /// Each source has a watermark: the end of its newest window (a source's windows arrive in order). Step T is
 /// made once every source's watermark has passed T + tolerance, since no later window of it can then fall
@@ -68,7 +69,7 @@ public readonly record struct FusionSourceStatus(string SourceId, Modality Modal
 /// as late and ignored: lateness is measured against the slowest live source, because it is what holds steps open.
 /// </para>
 /// <para>
-/// Stale and stuck sources are noticed when something arrives (<see cref="Add"/>) or on <see cref="Poll"/>;
+/// Stale and stuck sources are noticed when something arrives (<see cref="Add(Modality, string, long, ReadOnlySpan{float}, long, bool, out ReadOnlySpan{FusedStep})"/>) or on <see cref="Poll"/>;
 /// the clock for both is the caller's (<c>nowNs</c>), so tests drive it.
 /// </para>
 /// </summary>
@@ -121,6 +122,9 @@ public sealed class FusionEngine
     /// <summary>Steps skipped for having some but fewer than the minimum number of modalities (steps with none are not counted).</summary>
     public long Skipped { get; private set; }
 
+    /// <summary>Windows flagged (gap, padding, blank) that moved their source's watermark but joined no step.</summary>
+    public long Flagged { get; private set; }
+
     /// <summary>Retained embeddings dropped because a source ran more than the retention ahead of the steps.</summary>
     public long Overflowed { get; private set; }
 
@@ -150,7 +154,16 @@ public sealed class FusionEngine
     /// <paramref name="timeNs"/>, received at <paramref name="nowNs"/> (processing clock), and returns the steps this
     /// completed, oldest first (reused objects: consume before the next call).
     /// </summary>
-    public int Add(Modality modality, string sourceId, long timeNs, ReadOnlySpan<float> embedding, long nowNs, out ReadOnlySpan<FusedStep> completed)
+    public int Add(Modality modality, string sourceId, long timeNs, ReadOnlySpan<float> embedding, long nowNs, out ReadOnlySpan<FusedStep> completed) =>
+        Add(modality, sourceId, timeNs, embedding, nowNs, flagged: false, out completed);
+
+    /// <summary>
+    /// As <see cref="Add(Modality, string, long, ReadOnlySpan{float}, long, out ReadOnlySpan{FusedStep})"/>; a
+    /// <paramref name="flagged"/> window (a gap in its input, padded samples, a blank frame) moves its source's
+    /// watermark on, so steps need not wait for it, but joins no step: its sensor drops out of those steps unless an
+    /// unflagged window of it lies within the tolerance (counted in <see cref="Flagged"/>).
+    /// </summary>
+    public int Add(Modality modality, string sourceId, long timeNs, ReadOnlySpan<float> embedding, long nowNs, bool flagged, out ReadOnlySpan<FusedStep> completed)
     {
         if (embedding.Length != _dimension)
         {
@@ -171,6 +184,11 @@ public sealed class FusionEngine
             if (timeNs < _nextStepNs - _toleranceNs)
             {
                 Late++;
+            }
+            else if (flagged)
+            {
+                Flagged++;
+                _maxTimeNs = Math.Max(_maxTimeNs, timeNs);
             }
             else
             {

@@ -81,6 +81,18 @@ public sealed class MatchEvent
     /// <summary>Stage times of the window that produced the record; the sinks stamp <see cref="LatencyStamps.SunkNs"/>.</summary>
     public LatencyStamps Latency;
 
+    /// <summary>Detections: when the matcher raised the trigger, monotonic ns (0 = unknown); latency_ms.trigger_to_boxes starts here.</summary>
+    public long TriggeredNs { get; init; }
+
+    /// <summary>
+    /// Detections: when both the trigger and its frame were at the detection stage, monotonic ns (0 = unknown);
+    /// latency_ms.search (queueing behind other detections, proposals, embedding, scoring) starts here.
+    /// </summary>
+    public long SearchedNs { get; init; }
+
+    /// <summary>Detections: width and height of the frame searched, pixels (the boxes' coordinate space); 0 = unknown.</summary>
+    public (int Width, int Height) FrameSize { get; init; }
+
     /// <summary>Evidence files (JPEG, WAV) written for the record.</summary>
     public IReadOnlyList<string> Evidence { get; init; } = [];
 
@@ -167,6 +179,11 @@ public sealed class MatchEvent
         WriteSpan(w, "inference_to_match", Latency.InferredNs, Latency.MatchedNs);
         WriteSpan(w, "match_to_sink", Latency.MatchedNs, Latency.SunkNs);
         WriteSpan(w, "total", Latency.CaptureNs, Latency.SunkNs != 0 ? Latency.SunkNs : Latency.MatchedNs);
+        if (Kind == MatchEventKind.Detection)
+        {
+            WriteSpan(w, "trigger_to_boxes", TriggeredNs, Latency.MatchedNs);
+            WriteSpan(w, "search", SearchedNs, Latency.MatchedNs);
+        }
         w.WriteEndObject();
         if (Evidence.Count > 0)
         {
@@ -179,6 +196,13 @@ public sealed class MatchEvent
         }
         if (Kind == MatchEventKind.Detection)
         {
+            if (FrameSize.Width > 0)
+            {
+                w.WriteStartObject("frame");
+                w.WriteNumber("width", FrameSize.Width);
+                w.WriteNumber("height", FrameSize.Height);
+                w.WriteEndObject();
+            }
             w.WriteStartArray("boxes");
             foreach (var b in Boxes)
             {

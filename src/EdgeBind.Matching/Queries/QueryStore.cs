@@ -1,4 +1,5 @@
 using EdgeBind.Core;
+using EdgeBind.Core.Config;
 
 namespace EdgeBind.Matching;
 
@@ -80,6 +81,22 @@ public static class WatchTargets
             }
         }
         return mask;
+    }
+
+    /// <summary>Checks a <c>watch</c> list (queries and classification groups): at least one of all, fused or a modality name.</summary>
+    /// <param name="validator">Reports at the <c>watch</c> key.</param>
+    /// <param name="watch">The list as bound (null when the file says <c>watch: ~</c>).</param>
+    /// <param name="allowText">Whether <c>text</c> is a target (text is never a window, so queries refuse it).</param>
+    public static void Validate(ConfigValidator validator, IReadOnlyList<string>? watch, bool allowText)
+    {
+        ArgumentNullException.ThrowIfNull(validator);
+        validator.Require(watch is { Count: > 0 }, "watch", "at least one of all, fused or a modality name", "an empty list");
+        var modalities = Enum.GetValues<Modality>().Where(m => allowText || m != Modality.Text).ToList();
+        foreach (var w in watch!)
+        {
+            validator.Require(w is "all" or "fused" || (ModalityNames.TryParse(w, out var m) && modalities.Contains(m)), "watch",
+                $"all, fused or a modality ({string.Join(", ", modalities.Select(x => x.ToConfigName()))})", w);
+        }
     }
 
     /// <summary>The name of a target index: a modality name or <c>fused</c>.</summary>
@@ -320,6 +337,11 @@ public sealed class QueryStore : IQueryStore
         ArgumentNullException.ThrowIfNull(definition);
         definition = definition.Clone();
         definition.Check();
+        if (definition.HasUploads)
+        {
+            throw new ArgumentException($"query '{definition.Id}': upload names a multipart field; save the file and name it in a term first");
+        }
+        definition.Compact();
         float[] embedding;
         if (definition.Embedding is not null)
         {
@@ -338,7 +360,7 @@ public sealed class QueryStore : IQueryStore
             }
             embedding = definition.ToExpression(_baseDirectory).Evaluate(_embedder);
         }
-        var rules = _defaults.RulesFor(definition);
+        var rules = definition.Resolve(_defaults);
         var compiled = new CompiledQuery(definition, embedding, rules, WatchTargets.Parse(definition.Watch), definition.Evidence ?? _defaults.Evidence);
         compiled.Group = _groupOf.GetValueOrDefault(definition.Id);
         return compiled;

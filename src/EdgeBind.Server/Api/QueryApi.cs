@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text;
 using System.Text.RegularExpressions;
 using EdgeBind.Core;
@@ -8,66 +7,6 @@ using EdgeBind.Matching;
 using Microsoft.AspNetCore.Http;
 
 namespace EdgeBind.Server.Api;
-
-/// <summary>
-/// A query as clients send it (<c>POST/PUT /api/queries</c>): exactly one of <see cref="Text"/>,
-/// <see cref="Expr"/> or <see cref="Terms"/>, or an uploaded file (multipart field <c>file</c>); the
-/// event rules are optional (the pipeline's <c>events:</c> defaults apply).
-/// </summary>
-public sealed class QueryRequest
-{
-    /// <summary>Query id (taken from the URL for PUT).</summary>
-    public string? Id { get; set; }
-
-    /// <summary>A text to look for, e.g. "a dog barking".</summary>
-    public string? Text { get; set; }
-
-    /// <summary>An embedding expression over texts, e.g. <c>0.7*text:"a crane" + 0.3*text:"waves"</c> (files are not allowed here: upload them as terms).</summary>
-    public string? Expr { get; set; }
-
-    /// <summary>Embedding arithmetic: a weighted sum of texts and uploaded files.</summary>
-    public List<QueryTermRequest>? Terms { get; set; }
-
-    /// <summary>Targets to watch: modality names, <c>fused</c> or <c>all</c> (default).</summary>
-    public List<string>? Watch { get; set; }
-
-    /// <summary>Cosine similarity that opens an event.</summary>
-    public double? Enter { get; set; }
-
-    /// <summary>Cosine similarity below which an event closes.</summary>
-    public double? Exit { get; set; }
-
-    /// <summary>Time above enter before an event opens, s.</summary>
-    public double? MinDurationS { get; set; }
-
-    /// <summary>Quiet time after an event, s.</summary>
-    public double? CooldownS { get; set; }
-
-    /// <summary>Most events per minute, 0 = unlimited.</summary>
-    public int? MaxPerMinute { get; set; }
-
-    /// <summary>Keep evidence files for this query's events.</summary>
-    public bool? Evidence { get; set; }
-
-    /// <summary>Sink ids this query's events go to (default: every sink), as in the pipeline file's <c>sinks</c> key of a query.</summary>
-    public List<string>? Sinks { get; set; }
-}
-
-/// <summary>One term of embedding arithmetic: a weight and either a text or the name of an uploaded file field.</summary>
-public sealed class QueryTermRequest
-{
-    /// <summary>Multiplier (negative subtracts); default 1.</summary>
-    public double Weight { get; set; } = 1;
-
-    /// <summary>A text.</summary>
-    public string? Text { get; set; }
-
-    /// <summary>Name of a multipart file field holding an audio clip or an image.</summary>
-    public string? Upload { get; set; }
-
-    /// <summary>Modality of the upload (audio, vision, depth, thermal); default from its extension.</summary>
-    public string? Modality { get; set; }
-}
 
 /// <summary>A query as the API returns it.</summary>
 /// <param name="Id">Query id.</param>
@@ -91,16 +30,6 @@ internal sealed partial class QueryApi
 {
     private const int MaxTerms = 16;
     private const int MaxWatch = 16;
-
-    private static readonly Dictionary<string, Modality> Extensions = new(StringComparer.OrdinalIgnoreCase)
-    {
-        [".wav"] = Modality.Audio,
-        [".jpg"] = Modality.Vision,
-        [".jpeg"] = Modality.Vision,
-        [".png"] = Modality.Vision,
-        [".bmp"] = Modality.Vision,
-        [".webp"] = Modality.Vision,
-    };
 
     private readonly Pipeline _pipeline;
     private readonly ServerOptions _options;
@@ -175,7 +104,7 @@ internal sealed partial class QueryApi
 
     private static QueryView View(QueryDefinition q, EventsOptions defaults)
     {
-        var rules = defaults.RulesFor(q);
+        var rules = q.Resolve(defaults);
         var kind = q.Text is not null ? "text" : q.Audio is not null ? "audio" : q.Image is not null ? "image" : q.Expr is not null ? "expr" : "embedding";
         var file = q.Audio ?? q.Image;
         return new QueryView(q.Id, kind, q.Text, q.Expr, file is null ? null : Path.GetFileName(file), q.Watch,
@@ -212,42 +141,47 @@ internal sealed partial class QueryApi
         {
             return NoStore();
         }
-        QueryRequest? body;
+        string json;
+        string label;
         IFormFileCollection files;
         if (request.HasFormContentType)
         {
             var form = await request.ReadFormAsync(cancellationToken).ConfigureAwait(false);
-            var json = form["query"].ToString();
+            json = form["query"].ToString();
             if (string.IsNullOrEmpty(json))
             {
                 return ApiJson.Error(StatusCodes.Status400BadRequest, "expected a multipart field 'query' holding the query as JSON", "query");
             }
-            (body, var error) = ApiJson.Parse<QueryRequest>(json, "query");
-            if (error is not null)
-            {
-                return error;
-            }
-            files = form.Files;
+            (label, files) = ("query", form.Files);
+        }
+        else if (request.HasJsonContentType())
+        {
+            using var reader = new StreamReader(request.Body, Encoding.UTF8);
+            json = await reader.ReadToEndAsync(cancellationToken).ConfigureAwait(false);
+            (label, files) = ("request body", new FormFileCollection());
         }
         else
         {
-            (body, var error) = await ApiJson.ReadAsync<QueryRequest>(request, cancellationToken).ConfigureAwait(false);
-            if (error is not null)
-            {
-                return error;
-            }
-            files = new FormFileCollection();
+            return ApiJson.Error(StatusCodes.Status415UnsupportedMediaType, "expected a JSON body (Content-Type: application/json)");
         }
-        if (routeId is not null && body!.Id is not null && body.Id != routeId)
+        // The one binding path of queries (as in a pipeline file and on MQTT); the route's id and the
+        // multipart field 'file' are what the body's keys override.
+        QueryDefinition body;
+        try
+        {
+            var seed = new QueryDefinition { Id = routeId ?? "", Upload = files.GetFile("file") is null ? null : "file" };
+            body = QueryDefinition.Bind(ConfigNode.ParseJson(json, label), QueryOrigin.Http, seed);
+        }
+        catch (ConfigException ex)
+        {
+            return ApiJson.Error(StatusCodes.Status400BadRequest, ex.Message, ex.ConfigPath.Length == 0 ? "$" : "$." + ex.ConfigPath);
+        }
+        if (routeId is not null && body.Id != routeId)
         {
             return ApiJson.Error(StatusCodes.Status400BadRequest, $"the body's id \"{body.Id}\" differs from the URL's \"{routeId}\"", "$.id");
         }
-        var id = routeId ?? body!.Id;
-        if (string.IsNullOrWhiteSpace(id))
-        {
-            return ApiJson.Error(StatusCodes.Status400BadRequest, "expected an id", "$.id");
-        }
-        if (CheckLimits(id, body!) is { } refused)
+        var id = body.Id;
+        if (CheckLimits(id, body) is { } refused)
         {
             return refused;
         }
@@ -266,7 +200,7 @@ internal sealed partial class QueryApi
                 return Limit(StatusCodes.Status409Conflict,
                     $"the daemon holds {_options.MaxQueries} queries, the most it keeps (server.max_queries); delete one first", "$.id", "server.max_queries");
             }
-            return await SaveAsync(store, id, body!, files, saved, cancellationToken).ConfigureAwait(false);
+            return await SaveAsync(store, body, files, saved, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -276,17 +210,17 @@ internal sealed partial class QueryApi
         }
     }
 
-    private async Task<IResult> SaveAsync(IQueryStore store, string id, QueryRequest body, IFormFileCollection files, List<string> saved, CancellationToken cancellationToken)
+    private async Task<IResult> SaveAsync(IQueryStore store, QueryDefinition definition, IFormFileCollection files, List<string> saved, CancellationToken cancellationToken)
     {
-        var (definition, problem) = await ToDefinitionAsync(id, body, files, saved, cancellationToken).ConfigureAwait(false);
-        if (problem is not null)
+        var id = definition.Id;
+        if (await SaveUploadsAsync(definition, files, saved, cancellationToken).ConfigureAwait(false) is { } problem)
         {
             return problem;
         }
         var existed = store.Get(id) is not null;
         try
         {
-            store.Upsert(definition!);
+            store.Upsert(definition);
         }
         catch (ArgumentException ex)
         {
@@ -306,7 +240,7 @@ internal sealed partial class QueryApi
     }
 
     /// <summary>The limits on what one request may ask for; null when within them.</summary>
-    private IResult? CheckLimits(string id, QueryRequest body)
+    private IResult? CheckLimits(string id, QueryDefinition body)
     {
         if (id.Length > _options.MaxIdChars)
         {
@@ -350,143 +284,63 @@ internal sealed partial class QueryApi
     private string WithoutUploadPaths(string message) =>
         message.Replace(_uploads.Directory + Path.DirectorySeparatorChar, "", StringComparison.Ordinal).Replace(_uploads.Directory, "uploads", StringComparison.Ordinal);
 
-    private async Task<(QueryDefinition? Definition, IResult? Error)> ToDefinitionAsync(string id, QueryRequest body, IFormFileCollection files, List<string> saved, CancellationToken cancellationToken)
+    /// <summary>Saves the uploads the query names and puts their paths in its place; an error result when one is missing or refused.</summary>
+    private async Task<IResult?> SaveUploadsAsync(QueryDefinition definition, IFormFileCollection files, List<string> saved, CancellationToken cancellationToken)
     {
-        var definition = new QueryDefinition
+        if (definition.Upload is { } field)
         {
-            Id = id,
-            Text = body.Text,
-            Watch = body.Watch ?? ["all"],
-            Enter = body.Enter,
-            Exit = body.Exit,
-            MinDurationS = body.MinDurationS,
-            CooldownS = body.CooldownS,
-            MaxPerMinute = body.MaxPerMinute,
-            Evidence = body.Evidence,
-            Sinks = body.Sinks,
-        };
-        var sources = (body.Text is not null ? 1 : 0) + (body.Expr is not null ? 1 : 0) + (body.Terms is not null ? 1 : 0) + (files.GetFile("file") is not null ? 1 : 0);
-        if (sources != 1)
-        {
-            return (null, ApiJson.Error(StatusCodes.Status400BadRequest,
-                $"expected exactly one of text, expr, terms or an uploaded file (multipart field 'file'), found {sources}", "$.text"));
-        }
-        if (body.Expr is not null)
-        {
-            // Expressions from the network may not name server files; files come in as uploads.
-            try
+            var file = files.GetFile(field);
+            if (file is null)
             {
-                if (QueryExpression.Parse(body.Expr).Terms.Any(t => t.Kind != QueryTermKind.Text))
-                {
-                    return (null, ApiJson.Error(StatusCodes.Status400BadRequest, "expr may only combine text terms; send audio clips and images as uploaded terms", "$.expr"));
-                }
+                return ApiJson.Error(StatusCodes.Status400BadRequest, $"no uploaded file in multipart field \"{field}\"", "$.upload");
             }
-            catch (QueryExpressionException ex)
-            {
-                return (null, ApiJson.Error(StatusCodes.Status400BadRequest, $"invalid expression: {ex.Message}", "$.expr"));
-            }
-            definition.Expr = body.Expr;
-        }
-        if (files.GetFile("file") is { } single)
-        {
-            var (path, modality, error) = await SaveUploadAsync(id, single, null, "file", saved, cancellationToken).ConfigureAwait(false);
+            var (path, modality, error) = await SaveUploadAsync(definition.Id, file, null, file.Name, saved, cancellationToken).ConfigureAwait(false);
             if (error is not null)
             {
-                return (null, error);
+                return error;
             }
-            if (modality == Modality.Audio)
-            {
-                definition.Audio = path;
-            }
-            else if (modality == Modality.Vision)
-            {
-                definition.Image = path;
-            }
-            else
-            {
-                definition.Expr = $"{modality.ToConfigName()}:{Quote(path!)}";
-            }
+            definition.Upload = null;
+            definition.Terms = [new QueryTermOptions { File = path, Modality = modality.ToConfigName() }];
         }
-        if (body.Terms is { } terms)
+        for (var i = 0; i < (definition.Terms?.Count ?? 0); i++)
         {
-            if (terms.Count == 0)
+            var term = definition.Terms![i];
+            if (term.Upload is null)
             {
-                return (null, ApiJson.Error(StatusCodes.Status400BadRequest, "expected at least one term", "$.terms"));
+                continue;
             }
-            if (!terms.Any(t => t.Weight > 0))
+            var at = $"$.terms[{i}]";
+            var file = files.GetFile(term.Upload);
+            if (file is null)
             {
-                return (null, ApiJson.Error(StatusCodes.Status400BadRequest, "expected at least one term with a positive weight", "$.terms"));
+                return ApiJson.Error(StatusCodes.Status400BadRequest, $"no uploaded file in multipart field \"{term.Upload}\"", at + ".upload");
             }
-            var parts = new List<(double Weight, string Operand)>();
-            for (var i = 0; i < terms.Count; i++)
+            var (path, modality, error) = await SaveUploadAsync(definition.Id, file, term.Modality, at + ".modality", saved, cancellationToken).ConfigureAwait(false);
+            if (error is not null)
             {
-                var term = terms[i];
-                var at = $"$.terms[{i}]";
-                if ((term.Text is null) == (term.Upload is null))
-                {
-                    return (null, ApiJson.Error(StatusCodes.Status400BadRequest, "expected exactly one of text or upload", at));
-                }
-                if (!double.IsFinite(term.Weight) || term.Weight == 0 || Math.Abs(term.Weight) > 100)
-                {
-                    return (null, ApiJson.Error(StatusCodes.Status400BadRequest, $"expected a non-zero weight in [-100, 100], found {term.Weight.ToString(CultureInfo.InvariantCulture)}", at + ".weight"));
-                }
-                string operand;
-                if (term.Text is not null)
-                {
-                    if (string.IsNullOrWhiteSpace(term.Text))
-                    {
-                        return (null, ApiJson.Error(StatusCodes.Status400BadRequest, "expected a non-empty text", at + ".text"));
-                    }
-                    operand = "text:" + Quote(term.Text);
-                }
-                else
-                {
-                    var file = files.GetFile(term.Upload!);
-                    if (file is null)
-                    {
-                        return (null, ApiJson.Error(StatusCodes.Status400BadRequest, $"no uploaded file in multipart field \"{term.Upload}\"", at + ".upload"));
-                    }
-                    var (path, modality, error) = await SaveUploadAsync(id, file, term.Modality, at + ".modality", saved, cancellationToken).ConfigureAwait(false);
-                    if (error is not null)
-                    {
-                        return (null, error);
-                    }
-                    operand = (modality == Modality.Vision ? "image" : modality.ToConfigName()) + ":" + Quote(path!);
-                }
-                parts.Add((term.Weight, operand));
+                return error;
             }
-            // The expression grammar has no leading minus: a sum is order-free, so positive terms go first.
-            var expr = new StringBuilder();
-            foreach (var (weight, operand) in parts.OrderBy(p => p.Weight < 0))
-            {
-                if (expr.Length > 0)
-                {
-                    expr.Append(weight < 0 ? " - " : " + ");
-                }
-                expr.Append(Math.Abs(weight).ToString("0.#########", CultureInfo.InvariantCulture)).Append('*').Append(operand);
-            }
-            definition.Expr = expr.ToString();
+            (term.Upload, term.File, term.Modality) = (null, path, modality.ToConfigName());
         }
-        return (definition, null);
+        definition.Compact();
+        return null;
     }
 
     private async Task<(string? Path, Modality Modality, IResult? Error)> SaveUploadAsync(string queryId, IFormFile file, string? modalityName, string path, List<string> saved, CancellationToken cancellationToken)
     {
         var extension = Path.GetExtension(file.FileName).ToLowerInvariant();
         Modality modality;
-        if (modalityName is not null)
+        try
         {
-            if (!ModalityNames.TryParse(modalityName, out modality) || modality is Modality.Text or Modality.Video or Modality.Imu)
-            {
-                return (null, default, ApiJson.Error(StatusCodes.Status400BadRequest, $"expected audio, vision, depth or thermal, found \"{modalityName}\"", path));
-            }
+            modality = new QueryTermOptions { Upload = file.FileName, Modality = modalityName }.ModalityOf();
         }
-        else if (!Extensions.TryGetValue(extension, out modality))
+        catch (ArgumentException ex)
         {
-            return (null, default, ApiJson.Error(StatusCodes.Status415UnsupportedMediaType,
-                $"upload \"{file.Name}\": expected a .wav audio clip or a .jpg/.png/.bmp/.webp image, found \"{extension}\"", file.Name));
+            return modalityName is null
+                ? (null, default, ApiJson.Error(StatusCodes.Status415UnsupportedMediaType, $"upload \"{file.Name}\": {ex.Message}", file.Name))
+                : (null, default, ApiJson.Error(StatusCodes.Status400BadRequest, ex.Message, path));
         }
-        if (!Extensions.ContainsKey(extension) && extension is not ".npy" and not ".tif" and not ".tiff")
+        if (!QueryTermOptions.IsKnownExtension(extension) && extension is not ".npy" and not ".tif" and not ".tiff")
         {
             return (null, default, ApiJson.Error(StatusCodes.Status415UnsupportedMediaType, $"upload \"{file.Name}\": unsupported file type \"{extension}\"", file.Name));
         }
@@ -503,6 +357,4 @@ internal sealed partial class QueryApi
         saved.Add(target!);
         return (target, modality, null);
     }
-
-    private static string Quote(string value) => "\"" + value.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal) + "\"";
 }

@@ -2,6 +2,7 @@ using EdgeBind.Core;
 using EdgeBind.Core.Pipeline;
 using EdgeBind.Core.Sources;
 using EdgeBind.Core.Timing;
+using EdgeBind.Core.Windows;
 
 namespace EdgeBind.Server.Live;
 
@@ -70,6 +71,7 @@ public sealed class PipelineStatus
         var sources = _pipeline.Sources.Select(r =>
         {
             var s = r.Source;
+            var health = r.Health;
             return new SourceStatus(
                 s.Id,
                 r.Definition.Type.Type,
@@ -87,7 +89,10 @@ public sealed class PipelineStatus
                 r.WindowStats.Out,
                 RateOf($"window/{s.Id}"),
                 Ms(r.WindowStats.Latency.PercentileNs(0.5)),
-                Ms(r.WindowStats.Latency.PercentileNs(0.99)));
+                Ms(r.WindowStats.Latency.PercentileNs(0.99)),
+                health.Health,
+                health.Reason,
+                r.Quality.Blank);
         }).ToList();
         var stages = _pipeline.Stages.Select(runner =>
         {
@@ -170,9 +175,12 @@ public sealed record StatusSnapshot(string Type, string Pipeline, double UptimeS
 /// <param name="WindowsPerS">Windows per second.</param>
 /// <param name="WindowLatencyP50Ms">Windower time per sample, median, ms.</param>
 /// <param name="WindowLatencyP99Ms">Windower time per sample, 99th percentile, ms.</param>
+/// <param name="Health">ok, degraded or down: the state and the content of its newest windows (<see cref="SignalQuality.Judge"/>).</param>
+/// <param name="HealthReason">Why it is not ok (null when ok).</param>
+/// <param name="BlankWindows">Windows whose frame was blank (no image) so far.</param>
 public sealed record SourceStatus(string Id, string Type, string Modality, bool Required, string State, string? LastError, double? LastSampleAgeS,
     double SamplesPerS, long Samples, long Dropped, long Errors, int QueueDepth, int QueueCapacity, long Windows, double WindowsPerS,
-    double WindowLatencyP50Ms, double WindowLatencyP99Ms);
+    double WindowLatencyP50Ms, double WindowLatencyP99Ms, string Health, string? HealthReason, long BlankWindows);
 
 /// <summary>One stage's health.</summary>
 /// <param name="Name">Stage name.</param>

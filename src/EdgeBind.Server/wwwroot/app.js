@@ -6,6 +6,8 @@
   const MAX_EVENTS = 200;
   const TARGET_COLORS = { vision: '#4aa3ff', video: '#4aa3ff', audio: '#f0a030', depth: '#b07aff', thermal: '#ff6b6b', imu: '#46c46e', fused: '#ffffff' };
   const AXIS_COLORS = ['#ff6b6b', '#46c46e', '#4aa3ff'];
+  const BOX_MS = 8000;               // how long a detection's boxes stay on the camera view
+  const BOX_COLOR = '#ffd400';
 
   const $ = (sel, root = document) => root.querySelector(sel);
   const el = (tag, attrs = {}, ...children) => {
@@ -130,8 +132,9 @@
     if (empty) empty.remove();
     const root = el('div', { class: 'sensor', id: 'sensor-' + id, 'data-modality': modality, 'data-updates': '0' });
     const stateBadge = el('span', { class: 'state', text: '…' });
-    root.append(el('header', {}, el('b', { text: `${id} · ${modality}` }), stateBadge));
-    card = { root, modality, stateBadge, updates: 0 };
+    const healthBadge = el('span', { class: 'health', text: '' });
+    root.append(el('header', {}, el('b', { text: `${id} · ${modality}` }), el('span', {}, healthBadge, ' ', stateBadge)));
+    card = { root, modality, stateBadge, healthBadge, updates: 0 };
     if (modality === 'audio') {
       card.meterBar = el('div', { class: 'bar' });
       card.meterPeak = el('div', { class: 'peak' });
@@ -175,11 +178,61 @@
     }
     c.getContext('2d').drawImage(bitmap, 0, 0);
     bitmap.close();
+    drawBoxes(card);
     const t = new Date(h.capture_utc);
     card.caption.firstChild.textContent = `${h.width}×${h.height}`;
     card.caption.lastChild.textContent = t.toLocaleTimeString();
     if (h.scale && card.scaleCanvas) drawScale(card, h.scale);
     bump(card);
+  }
+
+  // ---------- detection boxes ----------
+  // A detection names the frame's source and size; its boxes (frame pixels) are drawn over that source's preview,
+  // scaled to the preview, with the sound (or phrase) that triggered the search, until BOX_MS after the frame's capture.
+  function onDetection(m) {
+    const source = (m.sources || [])[0];
+    if (!source) return;
+    const card = sensorCard(source, 'vision');
+    card.detection = { at: m.end_ms || now(), query: m.query_id || '', target: m.target || '', boxes: m.boxes || [], frame: m.frame || null };
+    if (!card.detectionLine) {
+      card.detectionLine = el('div', { class: 'caption detection' });
+      card.root.append(card.detectionLine);
+    }
+    const heard = card.detection.target === 'audio' ? 'heard' : card.detection.target === 'fused' ? 'sensed' : 'seen';
+    const found = card.detection.boxes.map((b) => `${b.label} ${Number(b.score).toFixed(2)}`).join(', ');
+    card.detectionLine.textContent = `${heard} ${card.detection.query}: ${found || 'not in view'}`;
+    drawBoxes(card);
+  }
+
+  function drawBoxes(card) {
+    const d = card.detection;
+    const c = card.canvas;
+    if (!d || !c) return;
+    if (now() - d.at > BOX_MS) {
+      card.detection = null;
+      card.root.dataset.boxes = '0';
+      return;
+    }
+    const sx = d.frame && d.frame.width ? c.width / d.frame.width : 1;
+    const sy = d.frame && d.frame.height ? c.height / d.frame.height : 1;
+    const ctx = c.getContext('2d');
+    const line = Math.max(2, Math.round(c.width / 160));
+    ctx.save();
+    ctx.lineWidth = line;
+    ctx.strokeStyle = BOX_COLOR;
+    ctx.fillStyle = BOX_COLOR;
+    ctx.font = `${Math.max(10, Math.round(c.width / 24))}px sans-serif`;
+    ctx.textBaseline = 'bottom';
+    const drawn = [];
+    for (const b of d.boxes) {
+      const x = Math.round(b.x * sx), y = Math.round(b.y * sy), w = Math.round(b.w * sx), h = Math.round(b.h * sy);
+      ctx.strokeRect(x + line / 2, y + line / 2, Math.max(1, w - line), Math.max(1, h - line));
+      ctx.fillText(`${b.label} ${Number(b.score).toFixed(2)}`, x + line, Math.max(y, 12) + (y < 12 ? 12 : 0));
+      drawn.push([x, y, w, h].join(','));
+    }
+    ctx.restore();
+    card.root.dataset.boxes = String(d.boxes.length);
+    card.root.dataset.boxRects = drawn.join(' ');
   }
 
   function drawScale(card, scale) {
@@ -265,8 +318,14 @@
       const card = sensorCard(x.id, x.modality);
       card.stateBadge.textContent = x.state;
       card.stateBadge.className = 'state state-' + x.state;
-      return el('tr', {},
+      // A sensor can stream and still be dead (a black camera): health says whether its data can be trusted.
+      card.healthBadge.textContent = x.health;
+      card.healthBadge.className = 'health health-' + x.health;
+      card.healthBadge.title = x.health_reason || '';
+      card.root.dataset.health = x.health;
+      return el('tr', { 'data-source': x.id, 'data-health': x.health },
         el('td', { text: x.id }), el('td', {}, el('span', { class: 'state state-' + x.state, text: x.state, title: x.last_error || '' })),
+        el('td', {}, el('span', { class: 'health health-' + x.health, text: x.health }), x.health_reason ? el('div', { class: 'meta', text: x.health_reason }) : null),
         el('td', { text: x.samples_per_s.toFixed(1) }), el('td', { text: x.windows_per_s.toFixed(1) }),
         el('td', { text: `${x.queue_depth}/${x.queue_capacity}`, class: x.queue_depth > x.queue_capacity / 2 ? 'warn' : '' }),
         el('td', { text: String(x.dropped), class: x.dropped > 0 ? 'warn' : '' }),
@@ -441,6 +500,7 @@
   function onEvent(m) {
     if (state.seenSeq.has(m.seq)) return;
     state.seenSeq.add(m.seq);
+    if (m.kind === 'detection') onDetection(m);
     const empty = $('#events .empty');
     if (empty) empty.remove();
     const key = m.event_id || m.id;
@@ -455,7 +515,7 @@
     const badge = el('span', { class: 'badge ' + (m.state || m.kind), text: m.state || m.kind });
     const text = el('div', {},
       el('div', {}, el('b', { text: m.query_id || m.kind }), ' ', badge, ' ', el('span', { text: `${m.target} · peak ${Number(m.peak_score).toFixed(3)}` })),
-      el('div', { class: 'meta', text: `${time} · ${(m.sources || []).join(', ')}${m.latency_ms && m.latency_ms.total != null ? ` · ${m.latency_ms.total.toFixed(1)} ms` : ''}` }));
+      el('div', { class: 'meta', text: `${time} · ${(m.sources || []).join(', ')}${m.latency_ms && m.latency_ms.total != null ? ` · ${m.latency_ms.total.toFixed(1)} ms` : ''}${m.kind === 'detection' ? ` · ${(m.boxes || []).length} box(es)` : ''}` }));
     // A closed message carries no new evidence: keep what the open message brought.
     const ids = (m.evidence_ids && m.evidence_ids.length ? m.evidence_ids : state.evidence.get(key)) || [];
     state.evidence.set(key, ids);

@@ -15,7 +15,7 @@ namespace EdgeBind.Server.Tests.Support;
 /// the real matcher, shared by a test class; each test starts its own real Kestrel server over it on a
 /// free loopback port with the options it needs.
 /// </summary>
-public sealed class PipelineFixture : IAsyncLifetime
+public class PipelineFixture : IAsyncLifetime
 {
     public string Directory { get; } = Path.Combine(Path.GetTempPath(), "edgebind-server-tests-" + Guid.NewGuid().ToString("N")[..8]);
 
@@ -28,7 +28,18 @@ public sealed class PipelineFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         System.IO.Directory.CreateDirectory(Directory);
-        var yaml = $"""
+        var yaml = PipelineYaml();
+        var file = Path.Combine(Directory, "pipeline.yaml");
+        await File.WriteAllTextAsync(file, yaml);
+        IPipelineModule[] modules = [new PreviewModule(new ServerOptions { PreviewFps = 10 }), new TestOnlyEmbeddingModule(), new MatchingModule(), new SinksModule()];
+        var definition = PipelineDefinition.Load(file, TestSources.Registry(), modules);
+        Pipeline = new Pipeline(definition, LoggerFactory);
+        await Pipeline.StartAsync();
+    }
+
+    /// <summary>The pipeline file the fixture runs (five sensors, the test-only encoder, events with evidence, a webhook sink).</summary>
+    protected virtual string PipelineYaml() =>
+        $"""
             name: server-test
             sources:
               - {"{"} type: test.camera, id: cam0, required: true {"}"}
@@ -51,13 +62,6 @@ public sealed class PipelineFixture : IAsyncLifetime
             sinks:
               - {"{"} type: webhook, id: hook, options: {"{"} url: "http://127.0.0.1:9/never", outbox: {"{"} directory: {System.IO.Path.Combine(Directory, "outbox")} {"}"} {"}"} {"}"}
             """;
-        var file = Path.Combine(Directory, "pipeline.yaml");
-        await File.WriteAllTextAsync(file, yaml);
-        IPipelineModule[] modules = [new PreviewModule(new ServerOptions { PreviewFps = 10 }), new TestOnlyEmbeddingModule(), new MatchingModule(), new SinksModule()];
-        var definition = PipelineDefinition.Load(file, TestSources.Registry(), modules);
-        Pipeline = new Pipeline(definition, LoggerFactory);
-        await Pipeline.StartAsync();
-    }
 
     /// <summary>Starts a server over the pipeline with <paramref name="configure"/>d options on a free port.</summary>
     public async Task<RunningServer> StartServerAsync(Action<ServerOptions>? configure = null)

@@ -21,6 +21,7 @@ public sealed class TestOnlyEmbeddingModule : IPipelineModule
     public void Build(PipelineBuilder builder)
     {
         builder.Services[typeof(IQueryEmbedder)] = new TestOnlyKeywordEmbedder();
+        builder.Services[typeof(EdgeBind.Matching.Detection.IRegionEmbedder)] = new TestOnlyRedRegionEmbedder();
         if (builder.TryTake<Window>(Ports.Windows, out var windows))
         {
             builder.Publish(Ports.Embeddings, builder.AddStage(new TestOnlyEncoderStage(), windows));
@@ -64,6 +65,30 @@ public sealed class TestOnlyKeywordEmbedder : IQueryEmbedder
     {
         var n = MathF.Sqrt(v.Sum(x => x * x));
         return v.Select(x => x / n).ToArray();
+    }
+}
+
+/// <summary>TEST-ONLY region embedder: a crop's share r of pure red pixels (the test camera's square) as normalise([0, 0, r, 1 - r]).</summary>
+public sealed class TestOnlyRedRegionEmbedder : EdgeBind.Matching.Detection.IRegionEmbedder
+{
+    public int Dimension => 4;
+
+    public void EmbedCrops(IReadOnlyList<Frame> crops, Span<float> output)
+    {
+        for (var i = 0; i < crops.Count; i++)
+        {
+            var data = crops[i].Data;
+            var red = 0;
+            for (var p = 0; p + 2 < data.Length; p += 3)
+            {
+                if (data[p + 2] > 200 && data[p] < 60 && data[p + 1] < 60)
+                {
+                    red++;
+                }
+            }
+            var r = red / (float)Math.Max(1, data.Length / 3);
+            TestOnlyKeywordEmbedder.Normalise([0, 0, r, 1 - r]).CopyTo(output.Slice(i * 4, 4));
+        }
     }
 }
 

@@ -7,7 +7,7 @@ using EdgeBind.Core.Sources;
 using EdgeBind.Core.Timing;
 using OpenCvSharp;
 
-namespace EdgeBind.Devices.Camera;
+namespace EdgeBind.Devices.Video;
 
 /// <summary>How a capture source reaches its device, and how it behaves when the device misbehaves.</summary>
 public sealed record CaptureSettings
@@ -42,14 +42,8 @@ public sealed record CaptureSettings
     /// <summary>No frame for this long marks the source stalled and reconnects it, s.</summary>
     public double StallTimeoutS { get; init; } = 5;
 
-    /// <summary>First reconnect wait, s (doubles per failure).</summary>
-    public double ReconnectInitialS { get; init; } = 0.25;
-
-    /// <summary>Cap on the reconnect wait, s.</summary>
-    public double ReconnectMaxS { get; init; } = 4;
-
-    /// <summary>Give up (state failed) after this many consecutive failed opens; 0 retries forever.</summary>
-    public int MaxReconnectAttempts { get; init; }
+    /// <summary>How the device (or a vanished file) is reopened.</summary>
+    public ReconnectOptions Reconnect { get; init; } = new();
 
     /// <summary>Physical unit of single-channel frames (depth mm, thermal counts).</summary>
     public ValueUnit Unit { get; init; }
@@ -104,7 +98,7 @@ public abstract class CaptureSourceBase : SourceBase
     public override async Task RunAsync(Edge<Sample> output, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(output);
-        var backoff = new Backoff(Settings.ReconnectInitialS, Settings.ReconnectMaxS);
+        var backoff = Settings.Reconnect.CreateBackoff();
         var streamedOnce = false;
         State = SourceState.Starting;
         // Fail now, named, rather than in OpenCvSharp's type initializer at the first frame (or never, while reconnecting).
@@ -132,14 +126,7 @@ public abstract class CaptureSourceBase : SourceBase
             }
             if (capture is null)
             {
-                Stats.AddError();
-                if (Settings.MaxReconnectAttempts > 0 && backoff.Failures >= Settings.MaxReconnectAttempts)
-                {
-                    Fail($"{LastError}; gave up after {backoff.Failures} attempts");
-                    throw new IOException(LastError);
-                }
-                State = SourceState.Reconnecting;
-                if (!await DelayAsync(backoff.Next(), cancellationToken).ConfigureAwait(false))
+                if (!await WaitToReconnectAsync(backoff, LastError ?? $"{Describe}: cannot open", cancellationToken).ConfigureAwait(false))
                 {
                     break;
                 }
@@ -171,9 +158,7 @@ public abstract class CaptureSourceBase : SourceBase
                     throw new InvalidDataException(LastError);
                 default:
                     // Stalled or a failed read: the device is gone for now; reopen after a short wait.
-                    State = SourceState.Reconnecting;
-                    Stats.AddError();
-                    if (!await DelayAsync(backoff.Next(), cancellationToken).ConfigureAwait(false))
+                    if (!await WaitToReconnectAsync(backoff, LastError ?? $"{Describe}: lost", cancellationToken).ConfigureAwait(false))
                     {
                         State = SourceState.Stopped;
                         return;
@@ -182,25 +167,6 @@ public abstract class CaptureSourceBase : SourceBase
             }
         }
         State = SourceState.Stopped;
-    }
-
-    private void Fail(string message)
-    {
-        LastError = message;
-        State = SourceState.Failed;
-    }
-
-    private static async Task<bool> DelayAsync(TimeSpan wait, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await Task.Delay(wait, cancellationToken).ConfigureAwait(false);
-            return true;
-        }
-        catch (OperationCanceledException)
-        {
-            return false;
-        }
     }
 
     private async Task<SessionEnd> WatchAsync(Session session, CancellationToken cancellationToken)

@@ -1,7 +1,8 @@
 using System.Runtime.InteropServices;
 using System.Text;
+using EdgeBind.Core.IO;
 
-namespace EdgeBind.Devices.Camera;
+namespace EdgeBind.Devices.Video;
 
 /// <summary>A V4L2 video device found on this machine.</summary>
 /// <param name="Path">Device node, e.g. /dev/video0.</param>
@@ -34,27 +35,11 @@ public static class V4l2Discovery
         foreach (var path in Directory.EnumerateFileSystemEntries(devRoot, "video*").Order(NaturalOrder.Instance))
         {
             var node = System.IO.Path.GetFileName(path);
-            var name = ReadLine(System.IO.Path.Combine(sysRoot, "class", "video4linux", node, "name")) ?? node;
+            var name = DeviceFiles.ReadText(System.IO.Path.Combine(sysRoot, "class", "video4linux", node, "name")) ?? node;
             var (driver, card, canCapture, formats) = Query(path);
             devices.Add(new V4l2Device(path, card ?? name, driver ?? "", canCapture ?? true, formats));
         }
         return devices;
-    }
-
-    private static string? ReadLine(string file)
-    {
-        try
-        {
-            return File.Exists(file) ? File.ReadAllText(file).Trim() : null;
-        }
-        catch (IOException)
-        {
-            return null;
-        }
-        catch (UnauthorizedAccessException)
-        {
-            return null;
-        }
     }
 
     private static unsafe (string? Driver, string? Card, bool? CanCapture, IReadOnlyList<string> Formats) Query(string path)
@@ -128,31 +113,5 @@ public static class V4l2Discovery
 
         [DllImport("libc")]
         public static extern int close(int fd);
-    }
-}
-
-/// <summary>Orders names so that video2 comes before video10.</summary>
-public sealed class NaturalOrder : IComparer<string>
-{
-    /// <summary>The shared instance.</summary>
-    public static readonly NaturalOrder Instance = new();
-
-    /// <inheritdoc />
-    public int Compare(string? x, string? y)
-    {
-        var (px, nx) = Split(x ?? "");
-        var (py, ny) = Split(y ?? "");
-        var c = string.CompareOrdinal(px, py);
-        return c != 0 ? c : nx.CompareTo(ny);
-    }
-
-    private static (string Prefix, long Number) Split(string s)
-    {
-        var i = s.Length;
-        while (i > 0 && char.IsAsciiDigit(s[i - 1]))
-        {
-            i--;
-        }
-        return (s[..i], i < s.Length && long.TryParse(s.AsSpan(i), out var n) ? n : -1);
     }
 }

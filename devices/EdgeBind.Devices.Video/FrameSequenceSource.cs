@@ -8,33 +8,23 @@ using EdgeBind.Core.Sources;
 using EdgeBind.Core.Timing;
 using OpenCvSharp;
 
-namespace EdgeBind.Devices.Camera;
+namespace EdgeBind.Devices.Video;
 
 /// <summary>
 /// Options of a frame-sequence folder: PNG (8- or 16-bit) and/or .npy frames played in file-name order, with
 /// an optional <c>timestamps.csv</c> (<c>frame,t_s</c>: a 0-based frame index or file name, and seconds).
 /// </summary>
-public sealed class FrameSequenceOptions : IValidatable, IPacedOptions, IInputFileOptions, IRecordingOptions
+public sealed class FrameSequenceOptions() : RecordingOptions("a folder of PNG or .npy frames"), IInputFileOptions
 {
-    /// <summary>The folder holding the frames.</summary>
-    public string Path { get; set; } = "";
-
     bool IInputFileOptions.PathIsFolder => true;
 
     /// <summary>Frame rate used when the folder has no timestamps.csv, frames/s.</summary>
     public double Fps { get; set; } = 10;
 
-    /// <summary>Start again at the end.</summary>
-    public bool Loop { get; set; }
-
-    /// <summary>realtime (the timestamps) or fast (as fast as the consumer takes frames).</summary>
-    public Pacing Pacing { get; set; } = Pacing.Realtime;
-
     /// <inheritdoc />
-    public void Validate(ConfigValidator validator)
+    public override void Validate(ConfigValidator validator)
     {
-        ArgumentNullException.ThrowIfNull(validator);
-        validator.Require(!string.IsNullOrWhiteSpace(Path), "path", "a folder of PNG or .npy frames", Path);
+        base.Validate(validator);
         validator.Require(Fps is > 0 and <= 1000, "fps", "a frame rate from 0 to 1000", Fps);
     }
 }

@@ -1,6 +1,6 @@
 using EdgeBind.Core.IO;
 
-namespace EdgeBind.Devices.Camera;
+namespace EdgeBind.Devices.Video;
 
 /// <summary>OpenCV's native library (libOpenCvSharpExtern.so) and the Debian packages its dependencies come from.</summary>
 public static class OpenCvNative

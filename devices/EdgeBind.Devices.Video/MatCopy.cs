@@ -1,7 +1,7 @@
 using EdgeBind.Core;
 using OpenCvSharp;
 
-namespace EdgeBind.Devices.Camera;
+namespace EdgeBind.Devices.Video;
 
 /// <summary>Copies OpenCV images into pooled <see cref="Frame"/>s without intermediate buffers.</summary>
 public static class MatCopy
