@@ -47,16 +47,16 @@ public sealed class AlsaOptions : DeviceOptions
 /// (-EPIPE) is counted as a drop and recovered with snd_pcm_prepare (timing restarts after the gap); a lost
 /// device (-ENODEV, -EIO...) is closed and reopened with capped exponential backoff.
 /// </summary>
-public sealed class AlsaSource : SourceBase
+public sealed class AlsaSource : BlockingSourceBase<AlsaSource.Pcm>
 {
     private readonly AlsaOptions _options;
     private AudioBlockWriter? _writer;
 
     /// <summary>Creates the source; the device opens when it runs.</summary>
     public AlsaSource(string id, AlsaOptions options)
-        : base(id, Modality.Audio)
+        : base(id, Modality.Audio, (options ?? throw new ArgumentNullException(nameof(options))).Reconnect)
     {
-        _options = options ?? throw new ArgumentNullException(nameof(options));
+        _options = options;
     }
 
     /// <summary>Overruns recovered (audio lost while the reader was late).</summary>
@@ -70,52 +70,47 @@ public sealed class AlsaSource : SourceBase
 
     private string Describe => $"microphone '{Id}' (ALSA {_options.Device})";
 
-    /// <inheritdoc />
-    public override Task RunAsync(Edge<Sample> output, CancellationToken cancellationToken)
+    /// <summary>An open PCM capture handle and the rate the device runs at.</summary>
+    public sealed class Pcm : IDisposable
     {
-        ArgumentNullException.ThrowIfNull(output);
-        return Task.Factory.StartNew(() => Run(output, cancellationToken), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        internal Pcm(IntPtr handle, int rate) => (Handle, Rate) = (handle, rate);
+
+        internal IntPtr Handle { get; }
+
+        internal int Rate { get; }
+
+        /// <inheritdoc />
+        public void Dispose() => _ = Native.snd_pcm_close(Handle);
     }
 
-    private void Run(Edge<Sample> output, CancellationToken cancellationToken)
+    /// <inheritdoc />
+    protected override Pcm Open()
     {
-        var backoff = _options.Reconnect.CreateBackoff();
-        State = SourceState.Starting;
-        while (!cancellationToken.IsCancellationRequested)
+        try
         {
-            var pcm = IntPtr.Zero;
-            var wait = TimeSpan.Zero;
-            try
-            {
-                pcm = Open(out var rate);
-                ActualRateHz = rate;
-                backoff.Reset();
-                Capture(pcm, rate, output, cancellationToken);
-            }
-            catch (DllNotFoundException)
-            {
-                State = SourceState.Failed;
-                LastError = $"{Describe}: libasound.so.2 is not installed (apt install libasound2)";
-                throw new IOException(LastError);
-            }
-            catch (IOException ex)
-            {
-                wait = NextReconnect(backoff, ex.Message);
-            }
-            finally
-            {
-                if (pcm != IntPtr.Zero)
-                {
-                    _ = Native.snd_pcm_close(pcm);
-                }
-            }
-            if (cancellationToken.IsCancellationRequested || cancellationToken.WaitHandle.WaitOne(wait))
-            {
-                break;
-            }
+            var handle = Open(out var rate);
+            ActualRateHz = rate;
+            return new Pcm(handle, rate);
         }
-        State = SourceState.Stopped;
+        catch (DllNotFoundException)
+        {
+            Fail($"{Describe}: libasound.so.2 is not installed (apt install libasound2)");
+            throw new LibraryMissingException(LastError!);
+        }
     }
+
+    /// <inheritdoc />
+    protected override void Read(Pcm device, Edge<Sample> output, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        Capture(device.Handle, device.Rate, output, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    protected override string? Lost(Exception exception) => exception is IOException and not LibraryMissingException ? exception.Message : null;
+
+    /// <summary>libasound is not installed: a fault of this machine, not a device that may come back.</summary>
+    private sealed class LibraryMissingException(string message) : IOException(message);
 
     private IntPtr Open(out int rate)
     {

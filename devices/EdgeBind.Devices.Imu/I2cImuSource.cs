@@ -57,7 +57,7 @@ public sealed class I2cImuOptions : DeviceOptions
 /// An I2C IMU polled at a fixed rate through the dotnet/iot bindings; readings are converted to m/s^2 and rad/s
 /// and stamped with the host's monotonic time of the read. A bus error reopens the device with backoff.
 /// </summary>
-public sealed class I2cImuSource : SourceBase
+public sealed class I2cImuSource : PollingSourceBase<I2cImuSource.Chip>
 {
     private const double DegToRad = Math.PI / 180;
     private readonly I2cImuOptions _options;
@@ -77,9 +77,9 @@ public sealed class I2cImuSource : SourceBase
     /// <param name="options">Options.</param>
     /// <param name="openBus">Opens the I2C device; called again after a failure. Null: the bus and address in the options.</param>
     public I2cImuSource(string id, I2cImuModel model, I2cImuOptions options, Func<I2cDevice>? openBus)
-        : base(id, Modality.Imu)
+        : base(id, Modality.Imu, (options ?? throw new ArgumentNullException(nameof(options))).RateHz, options.Reconnect)
     {
-        _options = options ?? throw new ArgumentNullException(nameof(options));
+        _options = options;
         _model = model;
         var address = options.Address != 0 ? options.Address : model == I2cImuModel.Mpu6050 ? Mpu6050.DefaultI2cAddress : Bno055Sensor.DefaultI2cAddress;
         _openBus = openBus ?? (() => I2cDevice.Create(new I2cConnectionSettings(options.BusId, address)));
@@ -89,76 +89,52 @@ public sealed class I2cImuSource : SourceBase
     /// <summary>Blocks rented and not returned.</summary>
     public long OutstandingBlocks => _blocks.Outstanding;
 
-    private string Describe => $"I2C IMU '{Id}' ({_model} on i2c-{_options.BusId})";
+    /// <inheritdoc />
+    protected override string Describe => $"I2C IMU '{Id}' ({_model} on i2c-{_options.BusId})";
 
     /// <inheritdoc />
-    public override async Task RunAsync(Edge<Sample> output, CancellationToken cancellationToken)
+    protected override async ValueTask PollAsync(Chip device, Edge<Sample> output, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(output);
-        var backoff = _options.Reconnect.CreateBackoff();
-        var periodNs = (long)(1e9 / _options.RateHz);
-        State = SourceState.Starting;
-        while (!cancellationToken.IsCancellationRequested)
+        ArgumentNullException.ThrowIfNull(device);
+        var (accel, gyroRads) = device.Read();
+        var nowNs = MonotonicClock.NowNs;
+        var reading = new ImuReading
         {
-            IDisposable? chip = null;
-            try
-            {
-                // The bindings' constructors wait for the chip (resets, mode changes): keep them off the caller.
-                var (reader, owner) = await Task.Run(OpenChip, cancellationToken).ConfigureAwait(false);
-                chip = owner;
-                backoff.Reset();
-                var dueNs = MonotonicClock.NowNs;
-                while (!cancellationToken.IsCancellationRequested)
-                {
-                    await PaceAsync(Pacing.Realtime, dueNs, cancellationToken).ConfigureAwait(false);
-                    var (accel, gyroRads) = reader();
-                    var nowNs = MonotonicClock.NowNs;
-                    var reading = new ImuReading
-                    {
-                        TimeS = Ns.ToSeconds(nowNs),
-                        Ax = accel.X, Ay = accel.Y, Az = accel.Z,
-                        Gx = gyroRads.X, Gy = gyroRads.Y, Gz = gyroRads.Z,
-                    };
-                    if (!float.IsFinite(accel.X + accel.Y + accel.Z + gyroRads.X + gyroRads.Y + gyroRads.Z))
-                    {
-                        Stats.AddError();
-                        LastError = $"{Describe}: skipped a non-finite reading";
-                    }
-                    else if (_blocks.Add(reading, nowNs, out var full) && full is not null)
-                    {
-                        await EmitAsync(output, full, cancellationToken).ConfigureAwait(false);
-                    }
-                    dueNs = Math.Max(dueNs + periodNs, MonotonicClock.NowNs - periodNs);
-                }
-            }
-            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-            {
-                break;
-            }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException or PlatformNotSupportedException or InvalidOperationException)
-            {
-                if (_blocks.Flush() is { } partial)
-                {
-                    await EmitAsync(output, partial, cancellationToken).ConfigureAwait(false);
-                }
-                if (!await WaitToReconnectAsync(backoff, $"{Describe}: {ex.Message}; reopening", cancellationToken).ConfigureAwait(false))
-                {
-                    break;
-                }
-            }
-            finally
-            {
-                chip?.Dispose();
-            }
-        }
-        if (_blocks.Flush() is { } last)
+            TimeS = Ns.ToSeconds(nowNs),
+            Ax = accel.X, Ay = accel.Y, Az = accel.Z,
+            Gx = gyroRads.X, Gy = gyroRads.Y, Gz = gyroRads.Z,
+        };
+        if (!float.IsFinite(accel.X + accel.Y + accel.Z + gyroRads.X + gyroRads.Y + gyroRads.Z))
         {
-            await EmitAsync(output, last, CancellationToken.None).ConfigureAwait(false);
+            Stats.AddError();
+            LastError = $"{Describe}: skipped a non-finite reading";
         }
-        State = SourceState.Stopped;
+        else if (_blocks.Add(reading, nowNs, out var full) && full is not null)
+        {
+            await EmitAsync(output, full, cancellationToken).ConfigureAwait(false);
+        }
     }
 
-    private (Func<(Vector3 AccelMs2, Vector3 GyroRads)> Read, IDisposable Owner) OpenChip()
+    /// <inheritdoc />
+    protected override async ValueTask FlushAsync(Edge<Sample> output, CancellationToken cancellationToken)
+    {
+        if (_blocks.Flush() is { } partial)
+        {
+            await EmitAsync(output, partial, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>An opened chip: how to read it, and the binding that owns the bus.</summary>
+    /// <param name="Read">Acceleration in m/s^2 and angular rate in rad/s.</param>
+    /// <param name="Owner">The binding (disposes the I2C device).</param>
+    public sealed record Chip(Func<(Vector3 AccelMs2, Vector3 GyroRads)> Read, IDisposable Owner) : IDisposable
+    {
+        /// <inheritdoc />
+        public void Dispose() => Owner.Dispose();
+    }
+
+    /// <inheritdoc />
+    protected override Chip Open()
     {
         var device = _openBus();
         try
@@ -175,13 +151,13 @@ public sealed class I2cImuSource : SourceBase
                     mpu.GyroscopeRange = GyroRange(_options.GyroRangeDps);
                     // GetAccelerometer is documented "in G" but multiplies by standard gravity: m/s^2 (checked by
                     // the simulated-register test). The gyroscope is in degrees/s.
-                    return (() => (mpu.GetAccelerometer(), mpu.GetGyroscopeReading() * (float)DegToRad), mpu);
+                    return new(() => (mpu.GetAccelerometer(), mpu.GetGyroscopeReading() * (float)DegToRad), mpu);
                 }
                 default:
                 {
                     var bno = new Bno055Sensor(device, OperationMode.AccelerometerMagnetometerGyroscopeRelativeOrientation, true);
                     var rads = bno.Units.HasFlag(Units.AngularRateRotationPerSecond);
-                    return (() => (bno.Accelerometer, rads ? bno.Gyroscope : bno.Gyroscope * (float)DegToRad), bno);
+                    return new(() => (bno.Accelerometer, rads ? bno.Gyroscope : bno.Gyroscope * (float)DegToRad), bno);
                 }
             }
         }

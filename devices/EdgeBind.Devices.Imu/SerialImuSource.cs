@@ -70,7 +70,7 @@ public static class ImuOptionChecks
 /// out-of-order lines are counted (<see cref="Garbage"/>...) and skipped; a lost or silent port is reopened
 /// with capped exponential backoff.
 /// </summary>
-public sealed class SerialImuSource : SourceBase
+public sealed class SerialImuSource : BlockingSourceBase<SerialImuSource.OpenPort>
 {
     private const int MaxLine = 512;
     private readonly SerialImuOptions _options;
@@ -82,9 +82,9 @@ public sealed class SerialImuSource : SourceBase
 
     /// <summary>Creates the source; the port opens when it runs.</summary>
     public SerialImuSource(string id, SerialImuOptions options)
-        : base(id, Modality.Imu)
+        : base(id, Modality.Imu, (options ?? throw new ArgumentNullException(nameof(options))).Reconnect)
     {
-        _options = options ?? throw new ArgumentNullException(nameof(options));
+        _options = options;
         _blocks = new ImuBlockWriter(options.BlockFrames, options.RateHz);
     }
 
@@ -113,64 +113,63 @@ public sealed class SerialImuSource : SourceBase
 
     private string Describe => $"serial IMU '{Id}' ({_options.Port})";
 
-    /// <inheritdoc />
-    public override Task RunAsync(Edge<Sample> output, CancellationToken cancellationToken)
+    /// <summary>An open port whose close may fail (a vanished device): it is gone either way.</summary>
+    public sealed class OpenPort : IDisposable
     {
-        ArgumentNullException.ThrowIfNull(output);
-        // SerialPort reads block; a dedicated thread keeps them off the thread pool.
-        return Task.Factory.StartNew(() => Run(output, cancellationToken), CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
-    }
+        internal OpenPort(SerialPort port) => Port = port;
 
-    private void Run(Edge<Sample> output, CancellationToken cancellationToken)
-    {
-        var backoff = _options.Reconnect.CreateBackoff();
-        var opened = 0;
-        State = SourceState.Starting;
-        while (!cancellationToken.IsCancellationRequested)
+        internal SerialPort Port { get; }
+
+        /// <inheritdoc />
+        public void Dispose()
         {
-            SerialPort? port = null;
-            var wait = TimeSpan.Zero;
             try
             {
-                if (_options.Port.StartsWith('/') && !File.Exists(_options.Port))
-                {
-                    throw new FileNotFoundException("port not found", _options.Port);
-                }
-                port = new SerialPort(_options.Port, _options.Baud) { ReadTimeout = 100, NewLine = "\n" };
-                port.Open();
-                if (opened++ > 0)
-                {
-                    Reopens++;
-                }
-                Interlocked.Increment(ref _opens);
-                backoff.Reset();
-                ReadPort(port, output, cancellationToken);
+                Port.Dispose();
             }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or InvalidOperationException or ArgumentException)
+            catch (IOException)
             {
-                wait = NextReconnect(backoff, $"{Describe}: {Reason(ex)}; reopening");
-            }
-            finally
-            {
-                try
-                {
-                    port?.Dispose();
-                }
-                catch (IOException)
-                {
-                    // A vanished device can fail to close; it is gone either way.
-                }
-            }
-            Flush(output, cancellationToken);
-            if (cancellationToken.IsCancellationRequested || cancellationToken.WaitHandle.WaitOne(wait))
-            {
-                break;
+                // A vanished device can fail to close.
             }
         }
-        Flush(output, cancellationToken);
-        _blocks.Discard();
-        State = SourceState.Stopped;
     }
+
+    /// <inheritdoc />
+    protected override OpenPort Open()
+    {
+        if (_options.Port.StartsWith('/') && !File.Exists(_options.Port))
+        {
+            throw new FileNotFoundException("port not found", _options.Port);
+        }
+        var port = new OpenPort(new SerialPort(_options.Port, _options.Baud) { ReadTimeout = 100, NewLine = "\n" });
+        try
+        {
+            port.Port.Open();
+        }
+        catch
+        {
+            port.Dispose();
+            throw;
+        }
+        if (Interlocked.Increment(ref _opens) > 1)
+        {
+            Reopens++;
+        }
+        return port;
+    }
+
+    /// <inheritdoc />
+    protected override void Read(OpenPort device, Edge<Sample> output, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        ReadPort(device.Port, output, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    protected override string? Lost(Exception exception) =>
+        exception is IOException or UnauthorizedAccessException or InvalidOperationException or ArgumentException
+            ? $"{Describe}: {Reason(exception)}; reopening"
+            : null;
 
     private static string Reason(Exception ex) => ex switch
     {
@@ -295,7 +294,8 @@ public sealed class SerialImuSource : SourceBase
         LastError = $"{Describe}: skipped a line ({what})";
     }
 
-    private void Flush(Edge<Sample> output, CancellationToken cancellationToken)
+    /// <inheritdoc />
+    protected override void Flush(Edge<Sample> output, CancellationToken cancellationToken)
     {
         if (_blocks.Flush() is { } partial)
         {

@@ -45,7 +45,7 @@ public sealed class Amg88xxOptions : DeviceOptions
 }
 
 /// <summary>An AMG88xx thermal array read through the Iot.Device.Amg88xx binding.</summary>
-public sealed class Amg88xxSource : SourceBase
+public sealed class Amg88xxSource : PollingSourceBase<Amg88xxSource.Grid>
 {
     private readonly Amg88xxOptions _options;
     private readonly Func<I2cDevice> _openBus;
@@ -62,67 +62,66 @@ public sealed class Amg88xxSource : SourceBase
     /// <param name="options">Options.</param>
     /// <param name="openBus">Opens the I2C device; called again after a failure. Null: the bus in the options.</param>
     public Amg88xxSource(string id, Amg88xxOptions options, Func<I2cDevice>? openBus)
-        : base(id, Modality.Thermal)
+        : base(id, Modality.Thermal, (options ?? throw new ArgumentNullException(nameof(options))).RateHz, options.Reconnect)
     {
-        _options = options ?? throw new ArgumentNullException(nameof(options));
+        _options = options;
         _openBus = openBus ?? (() => I2cDevice.Create(new I2cConnectionSettings(options.BusId, options.Address)));
     }
 
     /// <summary>Frames rented and not yet returned.</summary>
     public long OutstandingFrames => _pool.Outstanding;
 
-    private string Describe => $"thermal array '{Id}' (AMG88xx on i2c-{_options.BusId} 0x{_options.Address:x2})";
+    /// <inheritdoc />
+    protected override string Describe => $"thermal array '{Id}' (AMG88xx on i2c-{_options.BusId} 0x{_options.Address:x2})";
+
+    /// <summary>An opened sensor with the images its readings are upsampled through.</summary>
+    public sealed class Grid : IDisposable
+    {
+        internal Grid(Amg88xx sensor) => Sensor = sensor;
+
+        internal Amg88xx Sensor { get; }
+
+        internal Mat Small { get; } = new(Amg88xx.Height, Amg88xx.Width, MatType.CV_32FC1);
+
+        internal Mat Large { get; } = new();
+
+        /// <inheritdoc />
+        public void Dispose()
+        {
+            Sensor.Dispose();
+            Small.Dispose();
+            Large.Dispose();
+        }
+    }
 
     /// <inheritdoc />
-    public override async Task RunAsync(Edge<Sample> output, CancellationToken cancellationToken)
+    protected override Grid Open()
     {
-        ArgumentNullException.ThrowIfNull(output);
-        var backoff = _options.Reconnect.CreateBackoff();
-        var periodNs = (long)(1e9 / _options.RateHz);
-        State = SourceState.Starting;
-        using var small = new Mat(Amg88xx.Height, Amg88xx.Width, MatType.CV_32FC1);
-        using var large = new Mat();
-        while (!cancellationToken.IsCancellationRequested)
+        var sensor = new Amg88xx(_openBus());
+        try
         {
-            Amg88xx? sensor = null;
-            try
-            {
-                sensor = new Amg88xx(_openBus());
-                sensor.OperatingMode = OperatingMode.Normal;
-                sensor.FrameRate = _options.RateHz > 1 ? FrameRate.Rate10FramesPerSecond : FrameRate.Rate1FramePerSecond;
-                sensor.UseMovingAverageMode = _options.MovingAverage;
-                backoff.Reset();
-                var dueNs = MonotonicClock.NowNs;
-                while (!cancellationToken.IsCancellationRequested)
-                {
-                    await PaceAsync(Pacing.Realtime, dueNs, cancellationToken).ConfigureAwait(false);
-                    sensor.ReadImage();
-                    var captureNs = MonotonicClock.NowNs;
-                    var frame = _pool.Rent();
-                    Fill(sensor, frame, small, large);
-                    frame.CaptureNs = captureNs;
-                    await EmitAsync(output, frame, cancellationToken).ConfigureAwait(false);
-                    // Keep the grid; a late read does not make the next one early twice over.
-                    dueNs = Math.Max(dueNs + periodNs, MonotonicClock.NowNs - periodNs);
-                }
-            }
-            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-            {
-                break;
-            }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException or PlatformNotSupportedException)
-            {
-                if (!await WaitToReconnectAsync(backoff, $"{Describe}: {ex.Message}; reconnecting", cancellationToken).ConfigureAwait(false))
-                {
-                    break;
-                }
-            }
-            finally
-            {
-                sensor?.Dispose();
-            }
+            sensor.OperatingMode = OperatingMode.Normal;
+            sensor.FrameRate = _options.RateHz > 1 ? FrameRate.Rate10FramesPerSecond : FrameRate.Rate1FramePerSecond;
+            sensor.UseMovingAverageMode = _options.MovingAverage;
+            return new Grid(sensor);
         }
-        State = SourceState.Stopped;
+        catch
+        {
+            sensor.Dispose();
+            throw;
+        }
+    }
+
+    /// <inheritdoc />
+    protected override async ValueTask PollAsync(Grid device, Edge<Sample> output, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        device.Sensor.ReadImage();
+        var captureNs = MonotonicClock.NowNs;
+        var frame = _pool.Rent();
+        Fill(device.Sensor, frame, device.Small, device.Large);
+        frame.CaptureNs = captureNs;
+        await EmitAsync(output, frame, cancellationToken).ConfigureAwait(false);
     }
 
     private void Fill(Amg88xx sensor, Frame frame, Mat small, Mat large)

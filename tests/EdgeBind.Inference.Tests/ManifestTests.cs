@@ -1,6 +1,8 @@
 using System.Text.Json.Nodes;
 using EdgeBind.Core;
 using EdgeBind.Inference.Manifest;
+using EdgeBind.Preprocessing.Settings;
+using EdgeBind.Preprocessing.Video;
 
 namespace EdgeBind.Inference.Tests;
 
@@ -13,7 +15,7 @@ public class ManifestTests
         Assert.Equal("tiny-test", m.Name);
         Assert.Equal(16, m.EmbeddingDim);
         Assert.Equal(6, m.Modalities.Count);
-        var vision = Assert.IsType<VisionPreprocess>(m.Modalities[Modality.Vision].Preprocess);
+        var vision = Assert.IsType<VisionSettings>(m.Modalities[Modality.Vision].Preprocess);
         Assert.Equal(224, vision.Size);
         Assert.Equal(0.26862954, vision.Std[0], 8);
         Assert.Equal([-1L, 3, 224, 224], m.Modalities[Modality.Vision].Input.Shape);
@@ -21,8 +23,9 @@ public class ManifestTests
         Assert.Equal(3, m.Modalities[Modality.Audio].Clips);
         Assert.Equal(100.0, m.Modalities[Modality.Text].LogitScale);
         Assert.Equal(77, m.Tokenizer!.ContextLength);
-        Assert.IsType<ImuPreprocess>(m.Modalities[Modality.Imu].Preprocess);
-        Assert.Equal("celsius", Assert.IsType<ThermalPreprocess>(m.Modalities[Modality.Thermal].Preprocess).Unit);
+        Assert.IsType<ImuSettings>(m.Modalities[Modality.Imu].Preprocess);
+        Assert.Equal(ThermalUnit.Celsius, Assert.IsType<ThermalSettings>(m.Modalities[Modality.Thermal].Preprocess).Unit);
+        Assert.Null(m.Modalities[Modality.Text].Preprocess);
     }
 
     [Fact]
@@ -121,13 +124,13 @@ public class ManifestTests
 
         using (var copy = new PackageCopy(m => AsVideo(m, 3)))
         {
-            var p = Assert.IsType<VideoPreprocess>(ModelManifest.Load(copy.Directory).Modalities[Modality.Video].Preprocess);
+            var p = Assert.IsType<VideoSettings>(ModelManifest.Load(copy.Directory).Modalities[Modality.Video].Preprocess);
             Assert.Equal((2, 2.0, 5, 3), (p.Frames, p.ClipDurationS, p.ClipsPerVideo, p.Crops));
         }
         using (var copy = new PackageCopy(m => AsVideo(m, 2)))
         {
             var ex = Assert.Throws<InvalidDataException>(() => ModelManifest.Load(copy.Directory));
-            Assert.Contains("modalities.video.preprocess.crops: expected 1 or 3 spatial crops, found 2", ex.Message);
+            Assert.Contains("modalities.video.preprocess.crops: expected 1 or 3 crops, found 2", ex.Message);
         }
     }
 
@@ -157,8 +160,58 @@ public class ManifestTests
         using (var copy = new PackageCopy(m => m["modalities"]!["imu"]!["preprocess"]!["scale"] = new JsonArray(1, 2)))
         {
             var ex = Assert.Throws<InvalidDataException>(() => ModelManifest.Load(copy.Directory));
-            Assert.Contains("modalities.imu.preprocess.scale: expected 6 numbers, found 2", ex.Message);
+            Assert.Contains("modalities.imu.preprocess.scale: expected empty or 6 numbers (ax, ay, az, gx, gy, gz), found 2", ex.Message);
         }
+    }
+
+    [Theory]
+    [InlineData("vision", "size", null, "modalities.vision.preprocess.size: missing; this value has no default and must be given")]
+    [InlineData("audio", "mean", "\"NaN\"", "modalities.audio.preprocess.mean: expected a finite number, found \"NaN\"")]
+    [InlineData("audio", "sample_rate", "44101", "modalities.audio.preprocess.sample_rate: expected a rate in Hz between 800 and 384000 that is a multiple of 200")]
+    [InlineData("depth", "max_m", "0.001", "modalities.depth.preprocess.max_m: expected a finite number above min_m (0.01), found 0.001")]
+    [InlineData("thermal", "unit", "\"kelvin\"", "modalities.thermal.preprocess.unit: expected one of celsius, raw8, raw16, found \"kelvin\"")]
+    [InlineData("thermal", "max", "-30", "modalities.thermal.preprocess.max: expected a finite number above min (-20), found -30")]
+    [InlineData("vision", "colour", "1", "modalities.vision.preprocess.colour: unknown key; expected one of: max_megapixels, mean, size, std")]
+    [InlineData("imu", "samples", "\"2000\"", "modalities.imu.preprocess.samples: expected a whole number, found \"2000\"")]
+    public void Preprocess_binds_into_the_settings_classes_with_located_errors(string modality, string key, string? json, string expected)
+    {
+        using var copy = new PackageCopy(m =>
+        {
+            var preprocess = m["modalities"]![modality]!["preprocess"]!.AsObject();
+            preprocess.Remove(key);
+            if (json is not null)
+            {
+                preprocess[key] = JsonNode.Parse(json);
+            }
+        });
+        var ex = Assert.Throws<InvalidDataException>(() => ModelManifest.Load(copy.Directory));
+        // file:line:col: path: problem, as a pipeline file's errors read.
+        Assert.Matches("^" + System.Text.RegularExpressions.Regex.Escape(copy.ManifestPath) + @":1:\d+: " + System.Text.RegularExpressions.Regex.Escape(expected), ex.Message);
+    }
+
+    [Fact]
+    public void A_duplicate_key_is_refused_where_it_is()
+    {
+        using var copy = new PackageCopy();
+        // JsonDocument would let the second "name" win silently.
+        File.WriteAllText(copy.ManifestPath, "{\"name\": \"shadow\",\n" + File.ReadAllText(copy.ManifestPath).TrimStart()[1..]);
+        var ex = Assert.Throws<InvalidDataException>(() => ModelManifest.Load(copy.Directory));
+        Assert.Matches("^" + System.Text.RegularExpressions.Regex.Escape(copy.ManifestPath) + @":\d+:\d+: duplicate key ""name""$", ex.Message);
+    }
+
+    [Fact]
+    public void Thermal_range_in_one_unit_leaves_the_others_at_their_defaults()
+    {
+        using var copy = new PackageCopy(m =>
+        {
+            m["modalities"]!["thermal"]!["preprocess"]!["unit"] = "raw16";
+            m["modalities"]!["thermal"]!["preprocess"]!["min"] = 1000;
+            m["modalities"]!["thermal"]!["preprocess"]!["max"] = 9000;
+        });
+        var thermal = Assert.IsType<ThermalSettings>(ModelManifest.Load(copy.Directory).Modalities[Modality.Thermal].Preprocess);
+        Assert.Equal((1000.0, 9000.0), thermal.RangeOf(ThermalUnit.Raw16));
+        Assert.Equal((-20.0, 120.0), thermal.RangeOf(ThermalUnit.Celsius));
+        Assert.Equal((0.0, 255.0), thermal.RangeOf(ThermalUnit.Raw8));
     }
 
     [Fact]
@@ -169,7 +222,7 @@ public class ManifestTests
             m["modalities"]!["depth"]!["preprocess"]!["focal_px"] = null;
             m["modalities"]!["depth"]!["preprocess"]!["baseline_m"] = null;
         });
-        var depth = Assert.IsType<DepthPreprocess>(ModelManifest.Load(copy.Directory).Modalities[Modality.Depth].Preprocess);
+        var depth = Assert.IsType<DepthSettings>(ModelManifest.Load(copy.Directory).Modalities[Modality.Depth].Preprocess);
         Assert.False(depth.Disparity);
         Assert.Equal(0, depth.FocalPx);
         using var disparity = new PackageCopy(m =>
@@ -178,7 +231,7 @@ public class ManifestTests
             m["modalities"]!["depth"]!["preprocess"]!["focal_px"] = null;
         });
         var ex = Assert.Throws<InvalidDataException>(() => ModelManifest.Load(disparity.Directory));
-        Assert.Contains("modalities.depth.preprocess: missing 'focal_px'", ex.Message);
+        Assert.Contains("modalities.depth.preprocess.focal_px: expected a positive focal length in pixels, found 0", ex.Message);
     }
 
     [Fact]

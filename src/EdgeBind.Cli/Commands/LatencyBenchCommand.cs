@@ -63,6 +63,18 @@ public static class LatencyBenchCommand
         }
         var opened = kept.Where(r => r.Kind is "event" or "detection" && r.State == "open").ToList();
         sb.AppendLine(Row("opened events", opened));
+        var detections = records.Where(r => r.Kind == "detection" && r.LatencyMs.ContainsKey("trigger_to_boxes")).ToList();
+        if (detections.Count > 0)
+        {
+            // Detections run on their own stage: from the trigger to the boxes (waiting for the frame nearest the
+            // trigger's time included), and the search alone (queue, proposals, embedding, scoring).
+            var toBoxes = Sorted(detections, "trigger_to_boxes");
+            var search = Sorted(detections, "search");
+            sb.AppendLine();
+            sb.AppendLine("| detections | n | trigger->boxes p50 | p99 | max | search p50 | p99 | max |");
+            sb.AppendLine("|---|---|---|---|---|---|---|---|");
+            sb.AppendLine(string.Create(c, $"| all | {detections.Count} | {Percentile(toBoxes, 0.5):0.0} | {Percentile(toBoxes, 0.99):0.0} | {toBoxes[^1]:0.0} | {Percentile(search, 0.5):0.0} | {Percentile(search, 0.99):0.0} | {(search.Length > 0 ? search[^1] : double.NaN):0.0} |"));
+        }
         return sb.ToString();
     }
 

@@ -299,13 +299,17 @@ internal static class ModelCli
         return service.EmbedFile(modality, input);
     }
 
-    public static string Describe(PreprocessParameters p)
+    /// <summary>The manifest's preprocessing settings as <c>key value</c> pairs, in the manifest's keys.</summary>
+    public static string Describe(object? settings)
     {
-        var values = p.GetType().GetProperties()
-            .Where(x => x.Name != "EqualityContract")
-            .Select(x => $"{Core.Config.ConfigNode.SnakeCase(x.Name)} {Format(x.GetValue(p))}");
-        var text = string.Join(", ", values);
-        return text.Length == 0 ? "(tokenizer only)" : text;
+        if (settings is null)
+        {
+            return "(tokenizer only)";
+        }
+        var values = settings.GetType().GetProperties()
+            .Where(x => x.CanWrite && x.GetValue(settings) is not null)
+            .Select(x => $"{Core.Config.ConfigNode.SnakeCase(x.Name)} {Format(x.GetValue(settings))}");
+        return string.Join(", ", values);
     }
 
     private static string Format(object? value) => value switch
@@ -313,6 +317,7 @@ internal static class ModelCli
         IEnumerable<double> list => "[" + string.Join(", ", list.Select(v => v.ToString("G8", CultureInfo.InvariantCulture))) + "]",
         double d => d.ToString("G8", CultureInfo.InvariantCulture),
         bool b => b ? "true" : "false",
+        Enum e => Core.Config.ConfigNode.SnakeCase(e.ToString()),
         _ => Convert.ToString(value, CultureInfo.InvariantCulture) ?? "",
     };
 }

@@ -78,6 +78,14 @@ public sealed class ConfigMovedKeyAttribute(string oldKey, string section, strin
     public string Key { get; } = key;
 }
 
+/// <summary>
+/// Marks a key the file must give: binding fails with a located "missing" error when it is absent. For
+/// values with no safe default, such as a model manifest's preprocessing, where a default would silently
+/// feed the model inputs it was not trained on.
+/// </summary>
+[AttributeUsage(AttributeTargets.Property)]
+public sealed class ConfigRequiredAttribute : Attribute;
+
 /// <summary>Gives a property a config key other than its snake_case name.</summary>
 [AttributeUsage(AttributeTargets.Property)]
 public sealed class ConfigKeyAttribute(string key) : Attribute

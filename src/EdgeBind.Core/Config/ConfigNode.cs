@@ -23,7 +23,7 @@ public sealed class ConfigNode
     }
 
     /// <summary>
-    /// True when the node came from JSON (<see cref="ParseJson(string, string)"/>): JSON's types are then kept, so
+    /// True when the node came from JSON (<see cref="ParseJson(string, string, bool)"/>): JSON's types are then kept, so
     /// <c>"0.5"</c> is a string, not a number, and <c>5</c> is a number, not a string.
     /// </summary>
     public bool IsJson { get; }
@@ -102,15 +102,19 @@ public sealed class ConfigNode
     /// either with the same located errors; <paramref name="file"/> labels errors (a file name, a topic or
     /// "request body").
     /// </summary>
-    public static ConfigNode ParseJson(ReadOnlySpan<byte> utf8, string file)
+    /// <param name="utf8">The document.</param>
+    /// <param name="file">What errors call it.</param>
+    /// <param name="commentsAndTrailingCommas">Skip comments and accept trailing commas (hand-edited files such as model manifests); never for network input.</param>
+    public static ConfigNode ParseJson(ReadOnlySpan<byte> utf8, string file, bool commentsAndTrailingCommas = false)
     {
         var stream = new YamlStream();
-        stream.Load(new JsonEvents(utf8, file));
+        stream.Load(new JsonEvents(utf8, file, commentsAndTrailingCommas));
         return new ConfigNode(file, "", stream.Documents[0].RootNode, json: true);
     }
 
-    /// <summary>Parses strict JSON text; see <see cref="ParseJson(ReadOnlySpan{byte}, string)"/>.</summary>
-    public static ConfigNode ParseJson(string json, string file) => ParseJson(Encoding.UTF8.GetBytes(json ?? ""), file);
+    /// <summary>Parses strict JSON text; see <see cref="ParseJson(ReadOnlySpan{byte}, string, bool)"/>.</summary>
+    public static ConfigNode ParseJson(string json, string file, bool commentsAndTrailingCommas = false) =>
+        ParseJson(Encoding.UTF8.GetBytes(json ?? ""), file, commentsAndTrailingCommas);
 
     /// <summary>Throws a <see cref="ConfigException"/> located at this node.</summary>
     public ConfigException Error(string problem) => new(File, Path, problem, Line, Column);
@@ -173,6 +177,7 @@ public sealed class ConfigNode
     public void BindInto(object target)
     {
         ArgumentNullException.ThrowIfNull(target);
+        RequirePresent(target.GetType());
         if (IsNull)
         {
             Validate(target);
@@ -199,6 +204,11 @@ public sealed class ConfigNode
                 var allowed = string.Join(", ", properties.Keys.Order(StringComparer.Ordinal));
                 throw new ConfigException(File, Join(Path, key), $"unknown key; expected one of: {allowed}", (int)k.Start.Line, (int)k.Start.Column);
             }
+            if (IsJson && child.IsNull && property.PropertyType.IsValueType && Nullable.GetUnderlyingType(property.PropertyType) is null)
+            {
+                // JSON writers (the model exporter among them) write null for a value they leave out.
+                continue;
+            }
             property.SetValue(target, child.ConvertTo(property.PropertyType, property.GetValue(target)));
         }
         if (oldSpellings is not null)
@@ -206,6 +216,21 @@ public sealed class ConfigNode
             BindOldSpellings(target, properties, oldSpellings);
         }
         Validate(target);
+    }
+
+    private void RequirePresent(Type type)
+    {
+        foreach (var property in type.GetProperties(BindingFlags.Public | BindingFlags.Instance))
+        {
+            if (property.GetCustomAttribute<ConfigRequiredAttribute>() is not null)
+            {
+                var key = property.GetCustomAttribute<ConfigKeyAttribute>()?.Key ?? SnakeCase(property.Name);
+                if (Get(key) is null or { IsNull: true })
+                {
+                    throw new ConfigException(File, Join(Path, key), "missing; this value has no default and must be given", Line, Column);
+                }
+            }
+        }
     }
 
     private void BindOldSpellings(object target, Dictionary<string, PropertyInfo> properties, List<(ConfigMovedKeyAttribute Move, ConfigNode Value)> oldSpellings)

@@ -20,11 +20,16 @@ internal sealed class JsonEvents : IParser
     private readonly List<ParsingEvent> _events = [];
     private int _next;
 
-    /// <summary>Tokenizes <paramref name="utf8"/>; a syntax error or a duplicate key is a <see cref="ConfigException"/> labelled <paramref name="file"/>.</summary>
-    public JsonEvents(ReadOnlySpan<byte> utf8, string file)
+    /// <summary>Tokenizes <paramref name="utf8"/> (comments skipped and trailing commas accepted only when <paramref name="commentsAndTrailingCommas"/>); a syntax error or a duplicate key is a <see cref="ConfigException"/> labelled <paramref name="file"/>.</summary>
+    public JsonEvents(ReadOnlySpan<byte> utf8, string file, bool commentsAndTrailingCommas = false)
     {
         var lines = LineStarts(utf8);
-        var reader = new Utf8JsonReader(utf8, new JsonReaderOptions { MaxDepth = MaxDepth, CommentHandling = JsonCommentHandling.Disallow, AllowTrailingCommas = false });
+        var reader = new Utf8JsonReader(utf8, new JsonReaderOptions
+        {
+            MaxDepth = MaxDepth,
+            CommentHandling = commentsAndTrailingCommas ? JsonCommentHandling.Skip : JsonCommentHandling.Disallow,
+            AllowTrailingCommas = commentsAndTrailingCommas,
+        });
         var keys = new Stack<HashSet<string>>();
         _events.Add(new StreamStart(Mark.Empty, Mark.Empty));
         _events.Add(new DocumentStart(null, null, true, Mark.Empty, Mark.Empty));

@@ -14,7 +14,10 @@ public sealed class ReconnectOptions : IValidatable
     /// <summary>Cap on the wait, s.</summary>
     public double MaxS { get; set; } = 4;
 
-    /// <summary>Consecutive failed opens before the source gives up (state failed); 0 retries forever.</summary>
+    /// <summary>
+    /// Reopen attempts after a failed open before the source gives up (state failed): with N, the N+1th failed
+    /// open in a row is the last; 0 retries forever.
+    /// </summary>
     public int MaxAttempts { get; set; }
 
     /// <summary>A backoff following these settings.</summary>

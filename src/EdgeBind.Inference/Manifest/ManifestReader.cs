@@ -1,6 +1,10 @@
 using System.Globalization;
 using System.Text.Json;
 using EdgeBind.Core;
+using EdgeBind.Core.Config;
+using EdgeBind.Preprocessing.Audio;
+using EdgeBind.Preprocessing.Settings;
+using EdgeBind.Preprocessing.Video;
 
 namespace EdgeBind.Inference.Manifest;
 
@@ -133,7 +137,10 @@ internal static class ManifestReader
     private static readonly string[] TopKeys = ["schema", "name", "version", "license", "description", "embedding_dim", "tokenizer", "modalities", "evaluation"];
     private static readonly string[] ModalityKeys = ["file", "input", "output", "normalized", "logit_scale", "clips", "preprocess", "weights", "calibration"];
 
-    public static ModelManifest Read(JsonField root, string directory)
+    /// <param name="root">The manifest.</param>
+    /// <param name="directory">The package directory.</param>
+    /// <param name="config">The same manifest as a config tree, which options classes bind from (the <c>preprocess</c> sections).</param>
+    public static ModelManifest Read(JsonField root, string directory, ConfigNode config)
     {
         root.RequireObject(TopKeys);
         var schema = root.Require("schema").String();
@@ -148,7 +155,7 @@ internal static class ManifestReader
         foreach (var property in modalitiesNode.Value.EnumerateObject())
         {
             ModalityNames.TryParse(property.Name, out var modality);
-            modalities[modality] = ReadModality(modalitiesNode.Require(property.Name), modality, dim, directory);
+            modalities[modality] = ReadModality(modalitiesNode.Require(property.Name), modality, dim, directory, config.Get("modalities")!.Get(property.Name)!);
         }
         if (modalities.Count == 0)
         {
@@ -190,7 +197,7 @@ internal static class ManifestReader
         return new TokenizerSpec(type, node.Require("vocab").PackageFile(directory), node.Require("merges").PositiveInt(), node.Require("context_length").PositiveInt());
     }
 
-    private static ModalitySpec ReadModality(JsonField node, Modality modality, int dim, string directory)
+    private static ModalitySpec ReadModality(JsonField node, Modality modality, int dim, string directory, ConfigNode config)
     {
         node.RequireObject(ModalityKeys);
         var input = ReadTensor(node.Require("input"));
@@ -214,7 +221,7 @@ internal static class ManifestReader
         {
             throw node.Require("weights").Error($"expected \"{ModalitySpec.Float32Weights}\" or \"{ModalitySpec.Float16Weights}\", found \"{weights}\"");
         }
-        var preprocess = ReadPreprocess(node.Get("preprocess") ?? new JsonField(node.File, node.Path + ".preprocess", default), modality);
+        var preprocess = BindPreprocess(config, modality);
         return new ModalitySpec
         {
             Modality = modality,
@@ -276,72 +283,41 @@ internal static class ManifestReader
         return new TensorSpec(name, shape, dtype);
     }
 
-    private static PreprocessParameters ReadPreprocess(JsonField p, Modality modality)
+    /// <summary>
+    /// Binds <c>modalities.M.preprocess</c> into the modality's settings class, which declares the keys, their
+    /// ranges and which are required; a problem is an <see cref="InvalidDataException"/> carrying the located
+    /// message (<c>file:line:col: modalities.audio.preprocess.std: expected a positive number, found -1</c>).
+    /// </summary>
+    private static IValidatable? BindPreprocess(ConfigNode modality, Modality kind)
     {
-        switch (modality)
+        var node = modality.Get("preprocess");
+        if (kind == Modality.Text)
         {
-            case Modality.Text:
-                if (p.Value.ValueKind != JsonValueKind.Undefined)
-                {
-                    p.RequireObject();
-                }
-                return new TextPreprocess();
-            case Modality.Video when p.Get("frames") is not null:
-                p.RequireObject("size", "mean", "std", "frames", "clip_duration_s", "clips_per_video", "crops");
-                var crops = p.Require("crops").PositiveInt();
-                if (crops is not (1 or 3))
-                {
-                    throw p.Require("crops").Error($"expected 1 or 3 spatial crops, found {crops}");
-                }
-                return new VideoPreprocess(p.Require("size").PositiveInt(), p.Require("mean").Numbers(3), Stds(p.Require("std").Numbers(3), p.Require("std")),
-                    p.Require("frames").PositiveInt(), p.Require("clip_duration_s").Positive(), p.Require("clips_per_video").PositiveInt(), crops);
-            case Modality.Vision or Modality.Video:
-                p.RequireObject("size", "mean", "std");
-                return new VisionPreprocess(p.Require("size").PositiveInt(), p.Require("mean").Numbers(3), Stds(p.Require("std").Numbers(3), p.Require("std")));
-            case Modality.Audio:
-                p.RequireObject("sample_rate", "num_mel_bins", "target_length", "clip_duration_s", "clips_per_file", "mean", "std");
-                return new AudioPreprocess(p.Require("sample_rate").PositiveInt(), p.Require("num_mel_bins").PositiveInt(), p.Require("target_length").PositiveInt(),
-                    p.Require("clip_duration_s").Positive(), p.Require("clips_per_file").PositiveInt(), p.Require("mean").Number(), p.Require("std").Positive());
-            case Modality.Depth:
+            if (node?.Keys.FirstOrDefault() is { } key)
             {
-                p.RequireObject("size", "min_m", "max_m", "disparity", "focal_px", "baseline_m", "mean", "std");
-                var disparity = p.Get("disparity")?.Bool() ?? false;
-                var minM = p.Require("min_m").Positive();
-                var maxM = p.Require("max_m").Positive();
-                if (maxM <= minM)
-                {
-                    throw p.Require("max_m").Error($"expected more than min_m ({JsonField.Format(minM)}), found {JsonField.Format(maxM)}");
-                }
-                return new DepthPreprocess(p.Require("size").PositiveInt(), minM, maxM, disparity,
-                    disparity ? p.Require("focal_px").Positive() : p.Get("focal_px")?.Number() ?? 0,
-                    disparity ? p.Require("baseline_m").Positive() : p.Get("baseline_m")?.Number() ?? 0,
-                    p.Require("mean").Number(), p.Require("std").Positive());
+                throw new InvalidDataException(node.Get(key)!.Error("unknown key; text has no preprocessing parameters (its tokenizer has its own section)").Message);
             }
-            case Modality.Thermal:
-            {
-                p.RequireObject("size", "unit", "min", "max", "mean", "std");
-                var unitNode = p.Require("unit");
-                var unit = unitNode.String();
-                if (unit is not ("celsius" or "raw8" or "raw16"))
-                {
-                    throw unitNode.Error($"expected \"celsius\", \"raw8\" or \"raw16\", found \"{unit}\"");
-                }
-                var min = p.Require("min").Number();
-                var max = p.Require("max").Number();
-                if (max <= min)
-                {
-                    throw p.Require("max").Error($"expected more than min ({JsonField.Format(min)}), found {JsonField.Format(max)}");
-                }
-                return new ThermalPreprocess(p.Require("size").PositiveInt(), unit, min, max, p.Require("mean").Number(), p.Require("std").Positive());
-            }
-            case Modality.Imu:
-                p.RequireObject("rate_hz", "samples", "scale");
-                return new ImuPreprocess(p.Require("rate_hz").Positive(), p.Require("samples").PositiveInt(), p.Get("scale")?.Numbers(6) ?? [1, 1, 1, 1, 1, 1]);
-            default:
-                throw p.Error($"no preprocessing is defined for {modality.ToConfigName()}");
+            return null;
         }
+        IValidatable settings = kind switch
+        {
+            Modality.Vision => new VisionSettings(),
+            // ImageBind's video loader when the manifest gives clip sampling; a frame encoder otherwise.
+            Modality.Video => node?.Get("frames") is null ? new VisionSettings() : new VideoSettings(),
+            Modality.Audio => new AudioSettings(),
+            Modality.Depth => new DepthSettings(),
+            Modality.Thermal => new ThermalSettings(),
+            Modality.Imu => new ImuSettings(),
+            _ => throw new InvalidDataException(modality.Error($"no preprocessing is defined for {kind.ToConfigName()}").Message),
+        };
+        try
+        {
+            (node ?? throw modality.Error("missing 'preprocess'; the encoder's input must be described, not assumed")).BindInto(settings);
+        }
+        catch (ConfigException ex)
+        {
+            throw new InvalidDataException(ex.Message, ex);
+        }
+        return settings;
     }
-
-    private static double[] Stds(double[] values, JsonField node) =>
-        values.All(v => v > 0) ? values : throw node.Error($"expected positive numbers, found [{string.Join(", ", values.Select(JsonField.Format))}]");
 }

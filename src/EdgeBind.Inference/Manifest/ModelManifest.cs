@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using EdgeBind.Core.Config;
 using EdgeBind.Core;
 
 namespace EdgeBind.Inference.Manifest;
@@ -70,8 +71,12 @@ public sealed class ModalitySpec
     /// <summary>Clips averaged per file in file mode (audio: 3): mean of clip embeddings, then re-normalised.</summary>
     public required int Clips { get; init; }
 
-    /// <summary>Preprocessing parameters (the type matches the modality).</summary>
-    public required PreprocessParameters Preprocess { get; init; }
+    /// <summary>
+    /// The manifest's <c>preprocess</c> section bound straight into EdgeBind.Preprocessing's settings class of the
+    /// modality (<c>VisionSettings</c>, <c>VideoSettings</c>, <c>AudioSettings</c>, <c>DepthSettings</c>,
+    /// <c>ThermalSettings</c>, <c>ImuSettings</c>); null for text, which only has the tokenizer. Do not modify.
+    /// </summary>
+    public required IValidatable? Preprocess { get; init; }
 
     /// <summary>Manifest value of <see cref="Weights"/> for full-precision weights.</summary>
     public const string Float32Weights = "float32";
@@ -218,17 +223,25 @@ public sealed class ModelManifest
         ArgumentNullException.ThrowIfNull(json);
         var label = Path.Combine(directory, FileName);
         JsonDocument doc;
+        ConfigNode config;
         try
         {
+            // The manifest as a config tree, for the sections options classes bind from: syntax errors come
+            // located (file:line:col), and duplicate keys, which JsonDocument lets the last one win, are refused.
+            config = ConfigNode.ParseJson(json, label, commentsAndTrailingCommas: true);
             doc = JsonDocument.Parse(json, new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
         }
         catch (JsonException ex)
         {
             throw new InvalidDataException($"{label}: not valid JSON: {ex.Message}", ex);
         }
+        catch (ConfigException ex)
+        {
+            throw new InvalidDataException(ex.Message, ex);
+        }
         using (doc)
         {
-            return ManifestReader.Read(new JsonField(label, "", doc.RootElement), directory);
+            return ManifestReader.Read(new JsonField(label, "", doc.RootElement), directory, config);
         }
     }
 

@@ -114,8 +114,9 @@ public sealed class DetectionOptions : IValidatable
     public double MaxFrameWaitS { get; set; } = 2.0;
 
     /// <summary>
-    /// A frame whose foreground covers more than this fraction is a scene cut or a camera move, not an object
-    /// moving: the motion history restarts from it and it gives no motion blobs (the grid still searches it). 1 = off.
+    /// A frame whose border (four bands an eighth of the frame deep) is more than this fraction foreground is a scene
+    /// cut or a camera move, not an object moving: the motion history restarts from it and it gives no motion blobs
+    /// (the grid still searches it). 1 = off.
     /// </summary>
     public double MotionCutFraction { get; set; } = 0.5;
 

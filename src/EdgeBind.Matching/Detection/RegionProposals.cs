@@ -184,10 +184,11 @@ public sealed class MotionProposer : IDisposable
         Frames++;
         // A fresh model calls its first frame all foreground: that is no cut.
         var fresh = _learned++ == 0;
-        if (_options.MotionCutFraction < 1 && !fresh && Cv2.CountNonZero(_mask) > _options.MotionCutFraction * _mask.Total())
+        if (_options.MotionCutFraction < 1 && !fresh && BorderForeground(_mask) > _options.MotionCutFraction)
         {
-            // Most of the frame changed at once: a cut or a camera move, not an object. Learn the new view from scratch
-            // (this frame is its first background sample) and propose nothing from it.
+            // Most of the frame's border changed at once: a cut or a camera move, not an object (an object coming into
+            // view of a still camera changes its own region, and seldom most of all four edges). Learn the new view
+            // from scratch (this frame is its first background sample) and propose nothing from it.
             Cuts++;
             _mog.Dispose();
             _mog = BackgroundSubtractorMOG2.Create(_options.MotionHistory, _options.MotionVarThreshold, detectShadows: false);
@@ -252,6 +253,26 @@ public sealed class MotionProposer : IDisposable
             _background?.Dispose();
             _background = background;
         }
+    }
+
+    /// <summary>Share of foreground pixels in the frame's border: four bands an eighth of the width or height deep.</summary>
+    private static double BorderForeground(Mat mask)
+    {
+        var bx = Math.Max(1, mask.Width / 8);
+        var by = Math.Max(1, mask.Height / 8);
+        var bands = new[]
+        {
+            new Rect(0, 0, mask.Width, by), new Rect(0, mask.Height - by, mask.Width, by),
+            new Rect(0, by, bx, mask.Height - (2 * by)), new Rect(mask.Width - bx, by, bx, mask.Height - (2 * by)),
+        };
+        long on = 0, total = 0;
+        foreach (var band in bands.Where(b => b.Width > 0 && b.Height > 0))
+        {
+            using var roi = new Mat(mask, band);
+            on += Cv2.CountNonZero(roi);
+            total += band.Width * band.Height;
+        }
+        return total == 0 ? 0 : on / (double)total;
     }
 
     /// <summary>A copy of the background at frame size as of the newest blobs (null when there are none, or without <see cref="DetectionOptions.MinContrast"/>); the caller disposes it.</summary>

@@ -10,24 +10,31 @@ namespace EdgeBind.Preprocessing.Audio;
 public sealed class AudioSettings : IValidatable
 {
     /// <summary>Rate the audio is resampled to before the filterbank, Hz (16000).</summary>
+    [ConfigRequired]
     public int SampleRate { get; set; } = 16000;
 
     /// <summary>Mel filterbank channels (128).</summary>
+    [ConfigRequired]
     public int NumMelBins { get; set; } = 128;
 
     /// <summary>Frames per clip after zero padding or cutting (204; a 2 s clip gives 198 frames).</summary>
+    [ConfigRequired]
     public int TargetLength { get; set; } = 204;
 
     /// <summary>Clip length in seconds (2); clip_duration_s x sample_rate must be a whole number of samples.</summary>
+    [ConfigRequired]
     public double ClipDurationS { get; set; } = 2.0;
 
     /// <summary>Clips taken from one file in file mode, starts evenly spaced over [0, duration - clip] (3).</summary>
+    [ConfigRequired]
     public int ClipsPerFile { get; set; } = 3;
 
     /// <summary>Normalisation mean subtracted from the log-mel values (-4.268, log-energy units).</summary>
+    [ConfigRequired]
     public float Mean { get; set; } = -4.268f;
 
     /// <summary>Normalisation standard deviation the log-mel values are divided by (9.138).</summary>
+    [ConfigRequired]
     public float Std { get; set; } = 9.138f;
 
     /// <summary>Samples per clip at <see cref="SampleRate"/>.</summary>

@@ -19,21 +19,26 @@ public sealed class DepthSettings : IValidatable
     public double BaselineM { get; set; }
 
     /// <summary>Lower clamp, in metres (or disparity units with <see cref="Disparity"/>); Omnivore: 0.01.</summary>
+    [ConfigRequired]
     public double MinM { get; set; } = 0.01;
 
     /// <summary>Upper clamp and divisor, in metres (or disparity units with <see cref="Disparity"/>); Omnivore: 75.</summary>
+    [ConfigRequired]
     public double MaxM { get; set; } = 75;
 
     /// <summary>Scale from 16-bit PNG values to metres (millimetre PNGs: 0.001 m per count).</summary>
     public double PngMetresPerCount { get; set; } = 0.001;
 
     /// <summary>Output side in pixels (short side resized to it, then center crop).</summary>
+    [ConfigRequired]
     public int Size { get; set; } = 224;
 
     /// <summary>Mean subtracted after dividing by <see cref="MaxM"/> (Omnivore: 0.0418).</summary>
+    [ConfigRequired]
     public double Mean { get; set; } = 0.0418;
 
     /// <summary>Standard deviation divided by after the mean (Omnivore: 0.0295).</summary>
+    [ConfigRequired]
     public double Std { get; set; } = 0.0295;
 
     /// <summary>Largest map accepted, in megapixels; checked from the header before decoding.</summary>

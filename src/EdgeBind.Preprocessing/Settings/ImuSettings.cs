@@ -13,9 +13,11 @@ public sealed class ImuSettings : IValidatable
     public const int Channels = 6;
 
     /// <summary>Rate of the uniform grid the samples are resampled onto, Hz.</summary>
+    [ConfigRequired]
     public double RateHz { get; set; } = 200;
 
     /// <summary>Grid points per window (per channel).</summary>
+    [ConfigRequired]
     public int Samples { get; set; } = 2000;
 
     /// <summary>

@@ -13,12 +13,15 @@ public sealed class VisionSettings : IValidatable
     public double MaxMegapixels { get; set; } = 100;
 
     /// <summary>Output side in pixels: the short side is resized to this, then a square of this side is cropped from the centre.</summary>
+    [ConfigRequired]
     public int Size { get; set; } = 224;
 
     /// <summary>Per-channel mean (R, G, B) subtracted after scaling to [0,1] (CLIP/ImageBind: 0.48145466, 0.4578275, 0.40821073).</summary>
+    [ConfigRequired]
     public double[] Mean { get; set; } = [0.48145466, 0.4578275, 0.40821073];
 
     /// <summary>Per-channel standard deviation (R, G, B) divided by after the mean (CLIP/ImageBind: 0.26862954, 0.26130258, 0.27577711).</summary>
+    [ConfigRequired]
     public double[] Std { get; set; } = [0.26862954, 0.26130258, 0.27577711];
 
     /// <inheritdoc />

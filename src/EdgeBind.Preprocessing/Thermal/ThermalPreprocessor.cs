@@ -66,12 +66,12 @@ public sealed class ThermalPreprocessor : IFilePreprocessor
     private void Finish(string label, Span<float> destination)
     {
         var s = _settings;
-        var (min, max) = _input.Kind switch
+        var (min, max) = s.RangeOf(_input.Kind switch
         {
-            PlaneKind.Grey8 => (s.Min8Bit, s.Max8Bit),
-            PlaneKind.Raw16 => (s.MinRaw16, s.MaxRaw16),
-            _ => (s.MinCelsius, s.MaxCelsius),
-        };
+            PlaneKind.Grey8 => ThermalUnit.Raw8,
+            PlaneKind.Raw16 => ThermalUnit.Raw16,
+            _ => ThermalUnit.Celsius,
+        });
         var values = _input.Writable;
         var range = max - min;
         for (var i = 0; i < values.Length; i++)

@@ -10,24 +10,31 @@ namespace EdgeBind.Preprocessing.Video;
 public sealed class VideoSettings : IValidatable
 {
     /// <summary>Short side after scaling, and the side of each square crop, in pixels.</summary>
+    [ConfigRequired]
     public int Size { get; set; } = 224;
 
     /// <summary>Per-channel mean (R, G, B) of [0,1] pixel values.</summary>
+    [ConfigRequired]
     public double[] Mean { get; set; } = [0.48145466, 0.4578275, 0.40821073];
 
     /// <summary>Per-channel standard deviation (R, G, B).</summary>
+    [ConfigRequired]
     public double[] Std { get; set; } = [0.26862954, 0.26130258, 0.27577711];
 
     /// <summary>Frames taken per clip, evenly spaced from its first to its last frame.</summary>
+    [ConfigRequired]
     public int Frames { get; set; } = 2;
 
     /// <summary>Clip length in seconds.</summary>
+    [ConfigRequired]
     public double ClipDurationS { get; set; } = 2.0;
 
     /// <summary>Clips per file, their starts evenly spaced over [0, duration - clip].</summary>
+    [ConfigRequired]
     public int ClipsPerVideo { get; set; } = 5;
 
     /// <summary>Square crops per clip: 3 (start, centre and end of the long side) or 1 (centre).</summary>
+    [ConfigRequired]
     public int Crops { get; set; } = 3;
 
     /// <summary>Largest frame accepted, in megapixels.</summary>
