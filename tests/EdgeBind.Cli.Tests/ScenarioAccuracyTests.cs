@@ -24,8 +24,8 @@ public sealed class ScenarioAccuracyTests(ScenarioAccuracyTests.Scenarios scenar
         ["vision"] = (0.85, 0.9),
         ["audio"] = (0.9, 0.85),
         ["depth"] = (0.5, 0.8),
-        ["thermal"] = (0.45, 0.85),
-        ["imu"] = (0.6, 0.45),
+        ["thermal"] = (0.6, 0.9),
+        ["imu"] = (0.9, 0.7),
         ["fused"] = (0.95, 0.95),
     };
 

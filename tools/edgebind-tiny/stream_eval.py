@@ -3,7 +3,7 @@
     python3 tools/edgebind-tiny/stream_eval.py --ckpt /tmp/edgebind-tiny/edgebind_tiny.pt --out stream_eval.json
     python3 tools/edgebind-tiny/stream_eval.py --write-layouts     # (re)writes layouts/scenario-*.json
     python3 tools/edgebind-tiny/stream_eval.py --write-eval-set /tmp/edgebind-tiny-stream-eval
-        # stream windows of two calibration scenarios (other seeds and layouts than the four above) as files in
+        # stream windows of four calibration scenarios (other seeds and layouts than the four above) as files in
         # the layout of models/edgebind-tiny-eval, for `edgebind models calibrate DIR --eval DIR`
 
 Held-out zero-shot (evaluate.py) scores one rendered sample per concept at the encoder's own resolution. A
@@ -49,7 +49,7 @@ SCENARIOS = {
     "scenario-c": (7_200_000, "scenario-c.json"),
 }
 # calibration scenarios: random layouts of these seeds (never the scored scenarios above)
-CALIBRATION = {"cal-a": 7_300_000, "cal-b": 7_400_000}
+CALIBRATION = {"cal-a": 7_300_000, "cal-b": 7_400_000, "cal-c": 7_500_000, "cal-d": 7_600_000}
 MODALITIES = ["vision", "audio", "depth", "thermal", "imu"]
 BACKGROUND = "background"
 
