@@ -16,6 +16,8 @@ have mosquitto || [ -x /usr/sbin/mosquitto ] || need_apt+=(mosquitto)
 have chromium || need_apt+=(chromium)
 have node || need_apt+=(nodejs npm)
 have systemd-analyze || need_apt+=(systemd)
+# CMYK JPEGs decode through libjpeg-turbo's TurboJPEG API (the conversion PIL does; OpenCV's differs).
+[ -e /usr/lib/x86_64-linux-gnu/libturbojpeg.so.0 ] || [ -e /usr/lib/aarch64-linux-gnu/libturbojpeg.so.0 ] || need_apt+=(libturbojpeg0)
 [ -e /usr/lib/x86_64-linux-gnu/libasound.so.2 ] || [ -e /usr/lib/aarch64-linux-gnu/libasound.so.2 ] || need_apt+=(libasound2)
 [ -x /usr/bin/python3 ] || need_apt+=(python3)
 pyhas numpy || need_apt+=(python3-numpy)

@@ -36,12 +36,45 @@ public sealed class SyntheticFrameOptions : SyntheticOptions
     /// <summary>Frame height, pixels.</summary>
     public int Height { get; set; } = 480;
 
+    /// <summary>Frames per second during the burst (0: no burst); an overload for memory and back-pressure benchmarks.</summary>
+    public double BurstRateHz { get; set; }
+
+    /// <summary>When the burst starts, seconds of capture time after the first frame.</summary>
+    public double BurstStartS { get; set; }
+
+    /// <summary>How long the burst lasts, seconds of capture time; then the source goes back to <see cref="SyntheticOptions.RateHz"/>.</summary>
+    public double BurstS { get; set; }
+
+    /// <summary>Seconds of capture time of frame <paramref name="index"/>, with the burst (if any) in its schedule.</summary>
+    public double TimeOf(long index)
+    {
+        if (BurstRateHz <= 0 || BurstS <= 0)
+        {
+            return index / RateHz;
+        }
+        var before = (long)Math.Ceiling(BurstStartS * RateHz);
+        var during = (long)Math.Ceiling(BurstS * BurstRateHz);
+        if (index < before)
+        {
+            return index / RateHz;
+        }
+        var burstStart = before / RateHz;
+        if (index < before + during)
+        {
+            return burstStart + ((index - before) / BurstRateHz);
+        }
+        return burstStart + (during / BurstRateHz) + ((index - before - during) / RateHz);
+    }
+
     /// <inheritdoc />
     public override void Validate(ConfigValidator validator)
     {
         base.Validate(validator);
         validator.Require(Width is > 0 and <= 8192, "width", "a width in pixels from 1 to 8192", Width);
         validator.Require(Height is > 0 and <= 8192, "height", "a height in pixels from 1 to 8192", Height);
+        validator.Require(BurstRateHz is >= 0 and <= 100_000, "burst_rate_hz", "0 (no burst) or a rate up to 100000 Hz", BurstRateHz);
+        validator.Require(BurstStartS is >= 0 and <= 86_400, "burst_start_s", "0 to 86400 seconds", BurstStartS);
+        validator.Require(BurstS is >= 0 and <= 86_400, "burst_s", "0 to 86400 seconds", BurstS);
     }
 }
 

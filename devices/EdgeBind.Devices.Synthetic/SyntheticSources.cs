@@ -31,13 +31,20 @@ public abstract class SyntheticSource : SourceBase
     {
         var start = Epoch.Ns;
         var periodNs = 1e9 / _options.RateHz;
-        var count = _options.DurationS > 0 ? (long)Math.Round(_options.DurationS * _options.RateHz) : long.MaxValue;
+        // A burst makes the schedule uneven, so a finite run with one ends on capture time rather than a frame count.
+        var burst = _options is SyntheticFrameOptions { BurstRateHz: > 0, BurstS: > 0 } withBurst ? withBurst : null;
+        var count = _options.DurationS > 0 && burst is null ? (long)Math.Round(_options.DurationS * _options.RateHz) : long.MaxValue;
         State = SourceState.Streaming;
         try
         {
             for (long i = 0; i < count && !cancellationToken.IsCancellationRequested; i++)
             {
-                var captureNs = start + (long)(i * periodNs);
+                var atS = burst?.TimeOf(i) ?? 0;
+                if (burst is not null && _options.DurationS > 0 && atS >= _options.DurationS)
+                {
+                    break;
+                }
+                var captureNs = start + (burst is null ? (long)(i * periodNs) : (long)(atS * 1e9));
                 await PaceAsync(_options.Pacing, captureNs, cancellationToken).ConfigureAwait(false);
                 var sample = Generate(i, captureNs);
                 sample.CaptureNs = captureNs;

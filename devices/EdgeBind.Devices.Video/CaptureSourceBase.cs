@@ -58,6 +58,7 @@ public sealed record CaptureSettings
 public abstract class CaptureSourceBase : SourceBase
 {
     private static readonly TimeSpan WatchInterval = TimeSpan.FromMilliseconds(100);
+    private static readonly TimeSpan MaxWatchInterval = TimeSpan.FromMinutes(10);
     private readonly LeasePool<Frame> _pool = new(() => new Frame(), 16);
     private long _loopOffsetNs;
 
@@ -174,9 +175,13 @@ public abstract class CaptureSourceBase : SourceBase
         var stallNs = Ns.FromSeconds(Settings.StallTimeoutS);
         while (true)
         {
+            // Wake when a stall could first be declared (the last frame plus the timeout), not on a fixed tick: a quiet
+            // rig then costs one wake-up per stall timeout instead of ten a second.
+            var untilStallNs = session.LastFrameNs + stallNs - MonotonicClock.NowNs;
+            var wait = TimeSpan.FromTicks(Math.Clamp(untilStallNs / 100, WatchInterval.Ticks, MaxWatchInterval.Ticks));
             try
             {
-                await Task.WhenAny(session.Done, Task.Delay(WatchInterval, cancellationToken)).ConfigureAwait(false);
+                await Task.WhenAny(session.Done, Task.Delay(wait, cancellationToken)).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {
@@ -382,6 +387,9 @@ public abstract class CaptureSourceBase : SourceBase
                         NextBaseNs = captureNs + frameNs;
                         if (settings.Pacing == Pacing.Realtime)
                         {
+                            // Waiting for a frame's time is not a stall: a replay that starts later (a scale benchmark's
+                            // staggered rigs) or a file with sparse frames was reopened every stall_timeout_s otherwise.
+                            Interlocked.Exchange(ref _lastFrameNs, Math.Max(now, captureNs));
                             var waitNs = captureNs - MonotonicClock.NowNs;
                             if (waitNs > Ns.PerMillisecond && _cancellationToken.WaitHandle.WaitOne(TimeSpan.FromTicks(waitNs / 100)))
                             {

@@ -15,6 +15,7 @@ public sealed class StatusReporter
 {
     private readonly Pipeline _pipeline;
     private readonly Dictionary<string, (long In, long Windows)> _last = [];
+    private readonly Dictionary<string, long> _lastBlockedNs = [];
     private long _lastNs = MonotonicClock.NowNs;
     private readonly long _startNs = MonotonicClock.NowNs;
 
@@ -22,8 +23,9 @@ public sealed class StatusReporter
     public StatusReporter(Pipeline pipeline) => _pipeline = pipeline;
 
     /// <summary>
-    /// One line per source: state, samples in per second, windows out per second, drops, queue depth,
-    /// p50/p99 windowing latency; then one line per stage.
+    /// One line per source: state, samples in per second, windows out per second, drops, queue depth, lag (how old
+    /// the samples its windower takes are), the share of the interval the source spent blocked on a full wait edge,
+    /// p50/p99 windowing latency; then one line per stage with its own lag and blocked share.
     /// </summary>
     public string StatusLines()
     {
@@ -43,11 +45,11 @@ public sealed class StatusReporter
             // The state already says stopped or failed; health adds what a streaming source hides (a black camera, gaps).
             var down = health.Health == "ok" || s.Source.State != EdgeBind.Core.Sources.SourceState.Streaming ? "" : $" {health.Health.ToUpperInvariant()} ({health.Reason})";
             sb.Append(CultureInfo.InvariantCulture,
-                $" | {s.Source.Id} {s.Source.Modality.ToConfigName()} {s.Source.State.ToString().ToLowerInvariant()}{down} in {(samples - previous.In) / seconds:F1}/s win {(windows - previous.Windows) / seconds:F1}/s drop {drops} q {s.Edge.Depth} p50 {Ms(s.WindowStats.Latency.PercentileNs(0.5))} p99 {Ms(s.WindowStats.Latency.PercentileNs(0.99))}");
+                $" | {s.Source.Id} {s.Source.Modality.ToConfigName()} {s.Source.State.ToString().ToLowerInvariant()}{down} in {(samples - previous.In) / seconds:F1}/s win {(windows - previous.Windows) / seconds:F1}/s drop {drops} q {s.Edge.Depth} lag {Ms(s.WindowStats.LagNs)} blocked {BlockedShare(s.Source.Stats, seconds)} p50 {Ms(s.WindowStats.Latency.PercentileNs(0.5))} p99 {Ms(s.WindowStats.Latency.PercentileNs(0.99))}");
         }
         foreach (var st in ShownStages())
         {
-            sb.Append(CultureInfo.InvariantCulture, $" | {st.Name} in {st.In} out {st.Out} err {st.Errors} q {st.QueueDepth?.Invoke() ?? 0} p50 {Ms(st.Latency.PercentileNs(0.5))} p99 {Ms(st.Latency.PercentileNs(0.99))}");
+            sb.Append(CultureInfo.InvariantCulture, $" | {st.Name} in {st.In} out {st.Out} err {st.Errors} q {st.QueueDepth?.Invoke() ?? 0} lag {Ms(st.LagNs)} blocked {BlockedShare(st, seconds)} p50 {Ms(st.Latency.PercentileNs(0.5))} p99 {Ms(st.Latency.PercentileNs(0.99))}");
         }
         foreach (var sink in SinkCounters())
         {
@@ -69,11 +71,11 @@ public sealed class StatusReporter
         foreach (var s in _pipeline.Sources)
         {
             sb.AppendLine(CultureInfo.InvariantCulture,
-                $"  source {s.Source.Id} ({s.Source.Modality.ToConfigName()}): {s.Source.Stats.Out} samples, {s.WindowStats.Out} windows, {s.Edge.Dropped} dropped, {s.Source.Stats.Errors + s.WindowStats.Errors} errors, {s.Windower.InvalidSamples} invalid, state {s.Source.State.ToString().ToLowerInvariant()}{(s.Source.LastError is null ? "" : $" (last error: {s.Source.LastError})")}");
+                $"  source {s.Source.Id} ({s.Source.Modality.ToConfigName()}): {s.Source.Stats.Out} samples, {s.WindowStats.Out} windows, {s.Edge.Dropped} dropped, {s.Source.Stats.Errors + s.WindowStats.Errors} errors, {s.Windower.InvalidSamples} invalid, max lag {Ms(s.WindowStats.MaxLagNs)}, blocked {s.Source.Stats.BlockedNs / 1e9:F1} s, state {s.Source.State.ToString().ToLowerInvariant()}{(s.Source.LastError is null ? "" : $" (last error: {s.Source.LastError})")}");
         }
         foreach (var st in ShownStages())
         {
-            sb.AppendLine(CultureInfo.InvariantCulture, $"  stage {st.Name}: {st.In} in, {st.Out} out, {st.Errors} errors, p50 {Ms(st.Latency.PercentileNs(0.5))}, p99 {Ms(st.Latency.PercentileNs(0.99))}");
+            sb.AppendLine(CultureInfo.InvariantCulture, $"  stage {st.Name}: {st.In} in, {st.Out} out, {st.Errors} errors, max lag {Ms(st.MaxLagNs)}, blocked {st.BlockedNs / 1e9:F1} s, p50 {Ms(st.Latency.PercentileNs(0.5))}, p99 {Ms(st.Latency.PercentileNs(0.99))}");
         }
         foreach (var sink in SinkCounters())
         {
@@ -118,6 +120,16 @@ public sealed class StatusReporter
             }
             yield return runner.Stats;
         }
+    }
+
+    /// <summary>Share of the last interval <paramref name="stats"/> spent waiting on a full wait edge, as "42%".</summary>
+    private string BlockedShare(StageStats stats, double seconds)
+    {
+        var blocked = stats.BlockedNs;
+        _lastBlockedNs.TryGetValue(stats.Name, out var before);
+        _lastBlockedNs[stats.Name] = blocked;
+        var share = Math.Clamp((blocked - before) / 1e9 / seconds, 0, 1);
+        return (share * 100).ToString("F0", CultureInfo.InvariantCulture) + "%";
     }
 
     private IReadOnlyList<SinkCounters> SinkCounters() =>

@@ -105,6 +105,9 @@ public sealed class Frame : Sample
     /// <summary>The backing array (length at least <see cref="ByteLength"/>), for APIs that need an array.</summary>
     public byte[] Buffer => _buffer;
 
+    /// <inheritdoc />
+    public override long RetainedBytes => _buffer.Length;
+
     /// <summary>The pixels as 16-bit values (only for <see cref="PixelFormat.Gray16"/>).</summary>
     public Span<ushort> DataUInt16 => MemoryMarshal.Cast<byte, ushort>(Data);
 
@@ -155,6 +158,9 @@ public sealed class SampleBlock : Sample
 
     /// <summary>Per-frame capture times in monotonic ns when <see cref="HasTimestamps"/>.</summary>
     public Span<long> TimestampsNs => _timestamps.AsSpan(0, HasTimestamps ? Count : 0);
+
+    /// <inheritdoc />
+    public override long RetainedBytes => ((long)_data.Length * sizeof(float)) + ((long)_timestamps.Length * sizeof(long));
 
     /// <summary>Sets the shape, growing buffers only when too small (contents unspecified).</summary>
     public void Configure(int channels, int count, double rateHz, bool withTimestamps)

@@ -70,6 +70,7 @@ public sealed class MatcherStage : IStage<EmbeddedWindow, MatchEvent>
     private readonly EventBook _book;
     private readonly Dictionary<string, EmbeddedWindow> _latest = new(StringComparer.Ordinal);
     private readonly Dictionary<string, long> _perSourceCount = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string[]> _sourceArrays = new(StringComparer.Ordinal);
     private readonly bool _retainWindows;
     private QuerySet _set = QuerySet.Empty;
     private TrackerTable _trackers = new(0);
@@ -79,6 +80,8 @@ public sealed class MatcherStage : IStage<EmbeddedWindow, MatchEvent>
     private bool _approximate;
     private float[] _probabilities = [];
     private bool _dimensionWarned;
+    private readonly PartCosines _partCosines;
+    private readonly Func<string, IReadOnlyList<FusionContribution>> _fusedContributionsOf;
     private bool _triggersCompleted;
     private readonly List<DetectionInput> _detectionOut = [];
     private readonly Dictionary<string, (long EndNs, long Count)> _delivered = new(StringComparer.Ordinal);
@@ -99,6 +102,8 @@ public sealed class MatcherStage : IStage<EmbeddedWindow, MatchEvent>
         _fusion = settings.Fusion is { Enabled: true } f ? new EmbeddingFusion(f, settings.FusionOrigin, settings.FusionSources) : null;
         _retainWindows = settings.Evidence is not null;
         _book = new EventBook(settings.Pipeline) { SaveEvidence = SaveEvidence, OnOpened = TriggerDetection };
+        _partCosines = new PartCosines(this);
+        _fusedContributionsOf = id => _partCosines.For(_set.IndexOf(id)).Snapshot();
     }
 
     /// <inheritdoc />
@@ -283,7 +288,7 @@ public sealed class MatcherStage : IStage<EmbeddedWindow, MatchEvent>
             {
                 ScoreAll(embedding);
                 window.Latency.MatchedNs = MonotonicClock.NowNs;
-                Track(target, embedding, new Moment(window.StartNs, window.EndNs, [window.SourceId], ew.Model, window.Latency));
+                Track(target, embedding, new Moment(window.StartNs, window.EndNs, SourcesOf(window.SourceId), ew.Model, window.Latency));
                 _feed.PublishTop(window.EndNs, target, window.SourceId, _set, _set.Watchers[target], _scores, _settings.Events.ScoreFeedTopK);
             }
             else
@@ -309,20 +314,31 @@ public sealed class MatcherStage : IStage<EmbeddedWindow, MatchEvent>
         }
     }
 
+    /// <summary>A window's sources as events keep them: one shared array per source, so matching a window allocates nothing.</summary>
+    private string[] SourcesOf(string sourceId)
+    {
+        if (!_sourceArrays.TryGetValue(sourceId, out var sources))
+        {
+            _sourceArrays[sourceId] = sources = [sourceId];
+        }
+        return sources;
+    }
+
     private bool IsDetectionSource(EdgeBind.Core.Windows.Window window) =>
         _settings.Detection!.Source is null ? window.Modality is Modality.Vision or Modality.Video : _settings.Detection.Source == window.SourceId;
 
     private void ScoreFused(FusedStep step, LatencyStamps latency)
     {
         _lastFusedNs = Math.Max(_lastFusedNs, step.TimeNs);
-        var sources = step.Parts.Select(p => p.SourceId).Distinct().ToArray();
+        var sources = step.Sources;
         var model = _book.LastModel;
         if (_set.Count > 0 && _set.Dimension == step.Embedding.Length)
         {
             ScoreAll(step.Embedding);
-            var start = step.Parts.Min(p => p.TimeNs);
-            Track(WatchTargets.Fused, step.Embedding, new Moment(Math.Min(start, step.TimeNs), step.TimeNs, sources, model, latency), step);
-            _feed.PublishTop(step.TimeNs, WatchTargets.Fused, "", _set, _set.Watchers[WatchTargets.Fused], _scores, _settings.Events.ScoreFeedTopK);
+            _partCosines.Step = step;
+            Track(WatchTargets.Fused, step.Embedding, new Moment(Math.Min(step.OldestPartNs, step.TimeNs), step.TimeNs, sources, model, latency), step);
+            _feed.PublishTop(step.TimeNs, WatchTargets.Fused, "", _set, _set.Watchers[WatchTargets.Fused], _scores, _settings.Events.ScoreFeedTopK, _fusedContributionsOf);
+            _partCosines.Step = null;
         }
         if (_settings.Events.Embeddings.Fused)
         {
@@ -380,7 +396,7 @@ public sealed class MatcherStage : IStage<EmbeddedWindow, MatchEvent>
             {
                 score = Exact(i, embedding);
             }
-            _book.Update(tracker, _set.Queries[i], null, target, score, moment);
+            _book.Update(tracker, _set.Queries[i], null, target, score, moment, step is null ? null : _partCosines.For(i));
         }
         foreach (var g in _groups)
         {
@@ -407,8 +423,9 @@ public sealed class MatcherStage : IStage<EmbeddedWindow, MatchEvent>
             for (var k = 0; k < g.Rows.Length; k++)
             {
                 var tracker = g.Trackers.At(target, k) ??= new EventTracker(g.Options.Rules);
-                _book.Update(tracker, _set.Queries[g.Rows[k]], g.Options.Id, target, _probabilities[k], moment);
+                _book.Update(tracker, _set.Queries[g.Rows[k]], g.Options.Id, target, _probabilities[k], moment, step is null ? null : _partCosines.For(g.Rows[k]));
             }
+            _feed.PublishGroup(moment.EndNs, target, step is null ? moment.Sources[0] : "", g.Options.Id, g.ClassIds, _probabilities, step is null ? null : g.PartCosinesOf);
         }
     }
 
@@ -471,12 +488,18 @@ public sealed class MatcherStage : IStage<EmbeddedWindow, MatchEvent>
             log[k] = Math.Exp(log[k] - max);
             total += log[k];
         }
+        if (_probabilities.Length < g.Rows.Length)
+        {
+            _probabilities = new float[g.Rows.Length];
+        }
         for (var k = 0; k < g.Rows.Length; k++)
         {
             var tracker = g.Trackers.At(WatchTargets.Fused, k) ??= new EventTracker(g.Options.Rules);
             pooling.Class = k;
+            _probabilities[k] = (float)(log[k] / total);
             _book.Update(tracker, _set.Queries[g.Rows[k]], g.Options.Id, WatchTargets.Fused, log[k] / total, moment, pooling);
         }
+        _feed.PublishGroup(moment.EndNs, WatchTargets.Fused, "", g.Options.Id, g.ClassIds, _probabilities, g.PooledOf);
         pooling.Step = null;
     }
 
@@ -601,10 +624,15 @@ public sealed class MatcherStage : IStage<EmbeddedWindow, MatchEvent>
     private void Refresh()
     {
         var set = _store.Current;
-        if (ReferenceEquals(set, _set))
+        if (!ReferenceEquals(set, _set))
         {
-            return;
+            // Apart, because the rebuild's lambdas capture the snapshot: a closure made on every window otherwise.
+            Adopt(set);
         }
+    }
+
+    private void Adopt(QuerySet set)
+    {
         var now = MonotonicClock.NowNs;
         var trackers = new TrackerTable(set.Count);
         var byQuery = new Dictionary<CompiledQuery, int>(ReferenceEqualityComparer.Instance);
@@ -642,7 +670,7 @@ public sealed class MatcherStage : IStage<EmbeddedWindow, MatchEvent>
         {
             _scores = new float[Math.Max(set.Count, _scores.Length * 2)];
         }
-        _groups = _settings.Events.Classification.Select(g => new GroupState(g, Rows(set, g.Queries), Rows(set, g.Background))).ToArray();
+        _groups = _settings.Events.Classification.Select(g => new GroupState(g, Rows(set, g.Queries), Rows(set, g.Background), set, _partCosines)).ToArray();
     }
 
     private void CloseGroup(GroupState g, string reason, long now) =>
@@ -650,22 +678,80 @@ public sealed class MatcherStage : IStage<EmbeddedWindow, MatchEvent>
 
     private static int[] Rows(QuerySet set, List<string> ids) => ids.Select(set.IndexOf).Where(i => i >= 0).ToArray();
 
-    private sealed class GroupState(ClassificationGroup options, int[] rows, int[] backgroundRows)
+    private sealed class GroupState
     {
-        public ClassificationGroup Options { get; } = options;
+        public GroupState(ClassificationGroup options, int[] rows, int[] backgroundRows, QuerySet set, PartCosines partCosines)
+        {
+            Options = options;
+            Rows = rows;
+            ScoredRows = [.. rows, .. backgroundRows];
+            Cosines = new float[rows.Length + backgroundRows.Length];
+            Watch = WatchTargets.Parse(options.Watch);
+            Trackers = new(rows.Length);
+            ClassIds = [.. rows.Select(r => set.Queries[r].Id)];
+            // Made once per query snapshot, so publishing a step's contributions allocates only while someone listens.
+            PartCosinesOf = k => partCosines.For(Rows[k]).Snapshot();
+            PooledOf = k =>
+            {
+                Pooling.Class = k;
+                return Pooling.Snapshot();
+            };
+        }
+
+        public ClassificationGroup Options { get; }
 
         /// <summary>The classes' rows (each has trackers).</summary>
-        public int[] Rows { get; } = rows;
+        public int[] Rows { get; }
+
+        /// <summary>The classes' query ids, by class.</summary>
+        public string[] ClassIds { get; }
+
+        /// <summary>Embedding-mode fused steps: each sensor's own cosine with class k.</summary>
+        public Func<int, IReadOnlyList<FusionContribution>> PartCosinesOf { get; }
+
+        /// <summary>Score-mode fused steps: each sensor's own posterior of class k.</summary>
+        public Func<int, IReadOnlyList<FusionContribution>> PooledOf { get; }
 
         /// <summary>Classes then background rows: all share the softmax, only the classes raise events.</summary>
-        public int[] ScoredRows { get; } = [.. rows, .. backgroundRows];
+        public int[] ScoredRows { get; }
 
-        public float[] Cosines { get; } = new float[rows.Length + backgroundRows.Length];
-        public int Watch { get; } = WatchTargets.Parse(options.Watch);
-        public TrackerTable Trackers { get; } = new(rows.Length);
+        public float[] Cosines { get; }
+        public int Watch { get; }
+        public TrackerTable Trackers { get; }
 
         /// <summary>Score-level fusion buffers (and the contributions of the step being pooled).</summary>
         public PooledScores Pooling { get; } = new();
+    }
+
+    /// <summary>
+    /// Embedding-mode contributions of the fused step being scored: each sensor's weight in the mean and its own cosine with
+    /// one query (computed only when an event opens or closes, or a dashboard listens).
+    /// </summary>
+    private sealed class PartCosines(MatcherStage owner) : IContributionSource
+    {
+        private int _row;
+
+        public FusedStep? Step { get; set; }
+
+        public PartCosines For(int row)
+        {
+            _row = row;
+            return this;
+        }
+
+        public IReadOnlyList<FusionContribution> Snapshot()
+        {
+            var step = Step!;
+            var set = owner._set;
+            var query = set.Matrix.AsSpan(_row * set.Dimension, set.Dimension);
+            var list = new FusionContribution[step.Parts.Count];
+            for (var i = 0; i < list.Length; i++)
+            {
+                var part = step.Parts[i];
+                list[i] = new FusionContribution(part.Modality.ToConfigName(), part.SourceId, part.Weight, 0, ScoreKernel.Dot(query, step.PartEmbedding(i)));
+            }
+            return list;
+        }
     }
 
     /// <summary>Reused buffers of <see cref="Pool"/>; as a contribution source it describes the class being updated.</summary>

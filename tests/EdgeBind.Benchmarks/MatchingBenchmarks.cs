@@ -22,7 +22,7 @@ namespace EdgeBind.Benchmarks;
 public class MatchingBenchmarks
 {
     /// <summary>In-process: generating and building a boilerplate project per run takes longer than BenchmarkDotNet's build timeout on small devices.</summary>
-    private sealed class InProcessShortRun : ManualConfig
+    internal sealed class InProcessShortRun : ManualConfig
     {
         public InProcessShortRun() => AddJob(Job.ShortRun.WithToolchain(InProcessEmitToolchain.Instance));
     }

@@ -147,4 +147,58 @@ public sealed class PipelineTests
         Assert.Equal(0, clean.Abandoned);
         Assert.Equal(second.Sources[0].WindowStats.Out, fast.Counts["cam0"]);
     }
+
+    [Fact]
+    public async Task A_source_held_back_by_a_wait_edge_shows_lag_and_blocked_time()
+    {
+        // 20 IMU windows a second (0.05 s hop) into a consumer that takes at most 5 a second, with wait edges all the
+        // way: the source cannot drop, so it falls behind its capture clock. After 3 s it has delivered at most
+        // about 1.1 s of samples, so the windower takes samples captured about 2 s ago.
+        const string yaml = """
+            name: held-back
+            sources:
+              - { type: synthetic.imu, id: imu0, options: { rate_hz: 1000, block_size: 10 } }
+            windows:
+              imu: { samples: 100, rate_hz: 500, hop_s: 0.05 }
+            edges:
+              samples: { capacity: 4, full_mode: wait }
+              windows: { capacity: 2, full_mode: wait }
+            """;
+        var slow = new CountingModule(TimeSpan.FromMilliseconds(200));
+        await using var pipeline = new Pipeline.Pipeline(PipelineDefinition.Parse(yaml, "t.yaml", Registry, [slow]));
+        await pipeline.StartAsync();
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        var imu = pipeline.Sources.Single();
+        var consumer = pipeline.Stages.Single(s => s.Stats.Name == "count").Stats;
+        var windowerLag = imu.WindowStats.LagNs;
+        var sourceBlocked = imu.Source.Stats.BlockedNs;
+        var windowerBlocked = imu.WindowStats.BlockedNs;
+        var consumerLag = consumer.MaxLagNs;
+        await pipeline.StopAsync(TimeSpan.FromSeconds(1));
+
+        Assert.True(windowerLag >= 1_000_000_000, $"windower lag {windowerLag / 1e6} ms");
+        Assert.True(imu.WindowStats.MaxLagNs >= windowerLag);
+        Assert.True(consumerLag >= 1_000_000_000, $"consumer lag {consumerLag / 1e6} ms");
+        // The source and the windower each waited on their full output for most of the run.
+        Assert.True(sourceBlocked >= 1_000_000_000, $"source blocked {sourceBlocked / 1e6} ms");
+        Assert.True(windowerBlocked >= 1_000_000_000, $"windower blocked {windowerBlocked / 1e6} ms");
+    }
+
+    [Fact]
+    public void Blocked_time_counts_a_wait_still_in_progress()
+    {
+        var stats = new Metrics.StageStats("s", "source");
+        stats.BeginBlocked(Timing.MonotonicClock.NowNs - 2_000_000_000);
+        Assert.InRange(stats.BlockedNs, 2_000_000_000, long.MaxValue);
+        stats.EndBlocked(Timing.MonotonicClock.NowNs);
+        var done = stats.BlockedNs;
+        Assert.InRange(done, 2_000_000_000, 60_000_000_000);
+        Assert.Equal(done, stats.BlockedNs);
+        stats.ObserveLag(1_000, 501_000);
+        stats.ObserveLag(1_000, 201_000);
+        Assert.Equal(200_000, stats.LagNs);
+        Assert.Equal(500_000, stats.MaxLagNs);
+        stats.ObserveLag(0, 999_000_000);
+        Assert.Equal(200_000, stats.LagNs);
+    }
 }

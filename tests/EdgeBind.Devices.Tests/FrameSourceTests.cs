@@ -34,6 +34,25 @@ public sealed class CameraTests
     }
 
     [Fact]
+    public async Task A_replay_waiting_for_its_start_is_not_taken_for_a_stall()
+    {
+        using var dir = new TempDir();
+        var path = Tools.MakeVideo(dir.File("clip.mp4"), seconds: 1, fps: 10);
+        var source = new CameraSource("cam", new VideoFileOptions { Path = path, Pacing = Pacing.Realtime, StallTimeoutS = 0.5 })
+        {
+            // The first frame is due three stall timeouts from now.
+            Epoch = new ReplayEpoch(TimeSpan.FromSeconds(1.5)),
+        };
+        await using var run = new SourceRun(source);
+        await run.Task;
+        await run.StopAsync();
+        Assert.Equal(0, source.Reconnects);
+        Assert.Null(source.LastError);
+        Assert.Equal(10, run.Count);
+        Assert.True(run.Samples[0].CaptureNs >= source.Epoch.Ns, "the first frame is stamped at the delayed start");
+    }
+
+    [Fact]
     public async Task Realtime_pacing_follows_the_file_clock()
     {
         using var dir = new TempDir();

@@ -55,6 +55,39 @@ public sealed class VisionFixtureTests(ITestOutputHelper output)
         }
     }
 
+    [Fact]
+    public void CmykJpegMatchesPilExactly()
+    {
+        // OpenCV's own CMYK conversion is 0 to 2 levels above PIL's (max 0.030 after normalisation); the stored samples
+        // from libjpeg-turbo with PIL's formula are PIL's result to the bit.
+        Assert.True(CmykJpeg.Available, "libturbojpeg.so.0 not found: install Debian's libturbojpeg0 (test.sh does)");
+        var actual = new float[3 * 224 * 224];
+        new VisionPreprocessor().ProcessFile(TestPaths.Fixture("vision", "cmyk_260x200.jpg"), actual);
+        var agreement = Agreement.Of(actual, Expected("cmyk_260x200.jpg"));
+        output.WriteLine($"cmyk_260x200.jpg: {agreement}");
+        Assert.True(agreement.MaxAbs == 0, agreement.ToString());
+    }
+
+    [Fact]
+    public void CmykConversionIsPilsForEveryCyanAndBlackLevel()
+    {
+        // Every (C, K) pair once; the decoded pixels, not only the resized crop, must be PIL's.
+        var path = TestPaths.Fixture("vision", "cmyk_grid_256.jpg");
+        using var mat = ImageFiles.Decode(path, 100);
+        var expected = Agreement.ReadGzipNpy(path + ".rgb.npy.gz");
+        Assert.Equal([256, 256, 3], expected.Shape);
+        mat.GetArray(out Vec3b[] bgr);
+        var differing = 0;
+        for (var i = 0; i < bgr.Length; i++)
+        {
+            if (bgr[i].Item2 != expected.Data[i * 3] || bgr[i].Item1 != expected.Data[(i * 3) + 1] || bgr[i].Item0 != expected.Data[(i * 3) + 2])
+            {
+                differing++;
+            }
+        }
+        Assert.Equal(0, differing);
+    }
+
     [Theory]
     [InlineData("odd_641x480.png")]
     [InlineData("tiny_7x5.png")]

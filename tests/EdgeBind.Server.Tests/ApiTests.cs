@@ -74,6 +74,10 @@ public sealed class ApiTests(PipelineFixture fixture) : IClassFixture<PipelineFi
         Assert.Contains("edgebind_stage_drops_total{stage=\"matcher\",kind=\"matcher\"}", text);
         Assert.Contains("edgebind_stage_errors_total{stage=\"preview\",kind=\"preview\"} 0", text);
         Assert.Contains("edgebind_stage_queue_depth{stage=\"matcher\",kind=\"matcher\"}", text);
+        // Lag and back-pressure per stage: the windower's lag is how old the samples it takes are (a live source: > 0).
+        Assert.Matches("edgebind_stage_lag_seconds\\{stage=\"window/cam0\",kind=\"windower\"\\} [0-9.e-]*[1-9]", text);
+        Assert.Contains("edgebind_stage_lag_max_seconds{stage=\"matcher\",kind=\"matcher\"}", text);
+        Assert.Contains("edgebind_stage_blocked_seconds_total{stage=\"source/cam0\",kind=\"source\"}", text);
         Assert.Matches("edgebind_stage_latency_seconds_bucket\\{stage=\"preview\",le=\"0.005\"\\} [1-9]", text);
         Assert.Matches("edgebind_stage_latency_seconds_count\\{stage=\"window/cam0\"\\} [1-9]", text);
         Assert.Contains("edgebind_sink_messages_total{sink=\"hook\",type=\"webhook\",outcome=\"dropped\"} 0", text);

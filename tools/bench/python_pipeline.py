@@ -384,6 +384,7 @@ def main():
     ap.add_argument("--duration", type=float, default=30)
     ap.add_argument("--warmup", type=float, default=5)
     ap.add_argument("--aligned", action="store_true", help="start every rig together instead of spreading them over one hop")
+    ap.add_argument("--idle", action="store_true", help="open every source but start no rig within the run (nothing due)")
     ap.add_argument("--check", action="store_true", help="compare the eager model with the ONNX graphs and exit")
     ap.add_argument("--system-blas", action="store_true", help="use the libblas.so.3 the system points at instead of OpenBLAS")
     args = ap.parse_args()
@@ -417,7 +418,7 @@ def main():
             model.encode(m, torch.zeros(shape))
     t0 = time.monotonic()
     for k, rig in enumerate(rigs):
-        rig.start_s = t0 + (0 if args.aligned else shortest_hop * k / args.rigs)
+        rig.start_s = t0 + (86400 if args.idle else 0 if args.aligned else shortest_hop * k / args.rigs)
     # Next window end per (rig, source), recording seconds; a window is due when its last sample is captured.
     next_end = {(k, s["id"]): max(wins[s["id"]][1], wins[s["id"]][2]) for k in range(args.rigs) for s in spec["sources"]}
     measure_from = t0 + args.warmup
@@ -443,7 +444,8 @@ def main():
         due = sorted((rigs[k].start_s + t, k, sid) for (k, sid), t in next_end.items() if rigs[k].start_s + t <= now)
         if not due:
             soonest = min(rigs[k].start_s + t for (k, _), t in next_end.items())
-            time.sleep(max(0.0, min(soonest, end) - time.monotonic()))
+            # wake for the next window, the end, or the next memory sample (the first marks the warm-up's end)
+            time.sleep(max(0.0, min(soonest, end, next_rss) - time.monotonic()))
             continue
         batches = {}
         for due_at, k, sid in due:
@@ -524,7 +526,7 @@ def main():
         lag.append({"modality": m, "hop_s": hop, "windows": len(v), "p50_ms": percentile(v, 0.5), "p99_ms": percentile(v, 0.99)})
     ev = sorted(event_lat)
     print(json.dumps({
-        "system": "python",
+        "system": "python (idle)" if args.idle else "python",
         "rigs": args.rigs,
         "duration_s": args.duration,
         "warmup_s": args.warmup,
@@ -532,7 +534,7 @@ def main():
         "rss_mb": sorted(rss)[len(rss) // 2] if rss else rss_mb(),
         "rss_peak_mb": rss_mb("VmHWM"),
         "windows_per_s": in_interval / wall,
-        "expected_windows_per_s": args.rigs * sum(1 / h for m, h, _ in wins.values() if m in embedded),
+        "expected_windows_per_s": 0 if args.idle else args.rigs * sum(1 / h for m, h, _ in wins.values() if m in embedded),
         "latency_p50_ms": percentile(all_lat, 0.5),
         "latency_p99_ms": percentile(all_lat, 0.99),
         "latency_max_ms": all_lat[-1] if all_lat else float("nan"),

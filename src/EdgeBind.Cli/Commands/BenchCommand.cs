@@ -22,6 +22,7 @@ public static class BenchCommand
         bench.Subcommands.Add(CreatePreprocess());
         bench.Subcommands.Add(LatencyBenchCommand.Create());
         bench.Subcommands.Add(DetectionBenchCommand.Create());
+        bench.Subcommands.Add(MemoryBenchCommand.Create());
         bench.Subcommands.Add(ScaleBenchCommand.Create());
         return bench;
     }

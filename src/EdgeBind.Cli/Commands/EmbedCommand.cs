@@ -10,7 +10,8 @@ namespace EdgeBind.Cli.Commands;
 /// <summary>
 /// <c>edgebind embed --model DIR --modality M --input FILE... [--out OUT.npy]</c> and
 /// <c>edgebind embed --model DIR --text TEXT...</c>: one L2-normalised embedding per input, as a float32
-/// [N, D] .npy with <c>--out</c>, otherwise one JSON line per input with the first values and the norm.
+/// [N, D] .npy with <c>--out</c>, otherwise one JSON line per input with the whole vector and its norm. Inputs are
+/// raw recordings (as <c>preprocess</c> reads them) unless <c>--tensor</c> says they are preprocessed tensors.
 /// </summary>
 public static class EmbedCommand
 {
@@ -18,11 +19,11 @@ public static class EmbedCommand
     public static Command Create()
     {
         var model = new Option<string>("--model") { Description = "Model package directory.", Required = true };
-        var modality = new Option<string?>("--modality") { Description = "Modality of the --input files: vision, video (as ImageBind: 5 two-frame clips x 3 crops, averaged; needs a package with a video encoder), audio, depth, thermal, imu (or text for .txt/.npy token files)." };
-        var inputs = new Option<string[]>("--input") { Description = "Input files (a .npy is taken as an already preprocessed tensor).", AllowMultipleArgumentsPerToken = true };
+        var modality = new Option<string?>("--modality") { Description = "Modality of the --input files: vision, video (as ImageBind: 5 two-frame clips x 3 crops, averaged; needs a package with a video encoder), audio, depth, thermal, imu (or text for UTF-8 text files)." };
+        var inputs = new Option<string[]>("--input") { Description = "Input files in the modality's raw formats (those of preprocess; a .npy is depth in metres, thermal in degrees C, IMU rows), or tensors with --tensor.", AllowMultipleArgumentsPerToken = true };
         var texts = new Option<string[]>("--text") { Description = "Texts to embed.", AllowMultipleArgumentsPerToken = true };
         var output = new Option<string?>("--out") { Description = "Write all embeddings to this .npy (float32 [N, D]) instead of printing." };
-        var command = new Command("embed", "Embed files or texts with a model package: one L2-normalised embedding per input.") { model, modality, inputs, texts, output };
+        var command = new Command("embed", "Embed files or texts with a model package: one L2-normalised embedding per input.") { model, modality, inputs, texts, output, ModelCli.Tensor };
         ModelCli.AddExecutionOptions(command);
         command.SetAction(parse =>
         {
@@ -45,10 +46,15 @@ public static class EmbedCommand
             using var package = ModelCli.Open(parse.GetValue(model)!, parse, [m]);
             using var service = new EmbeddingService(package);
             var items = strings.Length > 0 ? strings : files;
+            var tensor = parse.GetValue(ModelCli.Tensor);
+            if (tensor && strings.Length > 0)
+            {
+                throw new ArgumentException("--tensor applies to --input .npy files, not to --text");
+            }
             var embeddings = new float[items.Length][];
             for (var i = 0; i < items.Length; i++)
             {
-                embeddings[i] = ModelCli.Embed(service, m, items[i]);
+                embeddings[i] = ModelCli.Embed(package, service, m, items[i], isFile: strings.Length == 0, tensor);
             }
             if (parse.GetValue(output) is { } outPath)
             {

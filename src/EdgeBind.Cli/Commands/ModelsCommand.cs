@@ -274,29 +274,61 @@ internal static class ModelCli
     public static Modality ParseModality(string text, string option) =>
         ModalityNames.TryParse(text, out var m) ? m : throw new ArgumentException($"{option}: expected a modality ({ModalityNames.AllNames}), found \"{text}\"");
 
-    /// <summary>
-    /// Embeds one input: .npy files are taken as already preprocessed tensors (one item, or clips x item;
-    /// text: token ids), anything else goes through the package's preprocessing.
-    /// </summary>
-    public static float[] Embed(EmbeddingService service, Modality modality, string input)
+    public static readonly Option<bool> Tensor = new("--tensor")
     {
-        if (modality == Modality.Text)
+        Description = "Take every input as an already preprocessed tensor (.npy of the encoder's item shape, or clips x item shape; " +
+            "text: int64 token ids). Without it, inputs are raw recordings: a .npy is depth in metres, thermal in degrees C or IMU rows [N,7].",
+    };
+
+    /// <summary>
+    /// Embeds one input. Without <paramref name="tensor"/>, a file is a raw recording and goes through the package's
+    /// preprocessing whatever its extension (a thermal .npy is degrees C, as <c>preprocess</c> reads it), and text is the
+    /// words themselves (<paramref name="isFile"/>: a text file). With it, the input is a .npy tensor whose shape must be
+    /// the encoder's item shape or clips x that shape.
+    /// </summary>
+    public static float[] Embed(ModelPackage package, EmbeddingService service, Modality modality, string input, bool isFile, bool tensor)
+    {
+        if (tensor)
         {
-            if (input.EndsWith(".npy", StringComparison.OrdinalIgnoreCase))
-            {
-                return service.EmbedTokens(Core.IO.NpyFile.Read(input).ToInt64());
-            }
-            return service.EmbedText(input);
+            return EmbedTensorFile(package, service, modality, input);
         }
-        if (input.EndsWith(".npy", StringComparison.OrdinalIgnoreCase))
-        {
-            return service.EmbedTensor(modality, Core.IO.NpyFile.Read(input).ToFloat32());
-        }
-        if (!File.Exists(input))
+        if (isFile && !File.Exists(input))
         {
             throw new FileNotFoundException($"{input}: file not found", input);
         }
+        if (modality == Modality.Text)
+        {
+            if (isFile && input.EndsWith(".npy", StringComparison.OrdinalIgnoreCase))
+            {
+                throw new ArgumentException($"{input}: a .npy of token ids is a preprocessed tensor: pass --tensor (raw text is a UTF-8 text file or --text)");
+            }
+            return isFile ? service.EmbedFile(Modality.Text, input) : service.EmbedText(input);
+        }
         return service.EmbedFile(modality, input);
+    }
+
+    private static float[] EmbedTensorFile(ModelPackage package, EmbeddingService service, Modality modality, string path)
+    {
+        if (!path.EndsWith(".npy", StringComparison.OrdinalIgnoreCase) || !File.Exists(path))
+        {
+            throw new FileNotFoundException($"{path}: --tensor expects an existing .npy file", path);
+        }
+        var array = Core.IO.NpyFile.Read(path);
+        var input = package.GetEncoder(modality).Spec.Input;
+        var item = input.ItemShape;
+        var tokens = input.DType == TensorDType.Int64;
+        var expectedType = tokens ? Core.IO.NpyDType.Int64 : Core.IO.NpyDType.Float32;
+        // Token ids are one text; float tensors may stack clips of one input (audio file mode: [3,1,128,204]).
+        var fits = array.Shape.SequenceEqual(item)
+            || (array.Shape.Count == item.Count + 1 && array.Shape[0] >= 1 && (!tokens || array.Shape[0] == 1) && array.Shape.Skip(1).SequenceEqual(item));
+        if (!fits || array.DType != expectedType)
+        {
+            var dims = string.Join(",", item);
+            var expected = tokens ? $"int64 [{dims}] or [1,{dims}]" : $"float32 [{dims}] or [clips,{dims}]";
+            throw new InvalidDataException($"{path}: --tensor expects {expected} (the {modality.ToConfigName()} input of {package.Name}); " +
+                $"found {array.DType.ToString().ToLowerInvariant()} [{string.Join(",", array.Shape)}]");
+        }
+        return tokens ? service.EmbedTokens(array.ToInt64()) : service.EmbedTensor(modality, array.ToFloat32());
     }
 
     /// <summary>The manifest's preprocessing settings as <c>key value</c> pairs, in the manifest's keys.</summary>

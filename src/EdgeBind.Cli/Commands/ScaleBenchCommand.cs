@@ -39,13 +39,17 @@ public static class ScaleBenchCommand
         };
         var command = new Option<string?>("--command")
         {
-            Description = "Measure this command instead of EdgeBind (split on spaces; each rung appends FILE --rigs N --duration S --warmup S [--aligned] " +
+            Description = "Measure this command instead of EdgeBind (split on spaces; each rung appends FILE --rigs N --duration S --warmup S [--aligned] [--idle] " +
                 "and reads the JSON measurement from its last output line), e.g. \"/usr/bin/python3 tools/bench/python_pipeline.py\".",
+        };
+        var idle = new Option<bool>("--idle")
+        {
+            Description = "Measure the runtime with nothing due instead: the sources open but their replay starts after the run (1 rig unless --rigs).",
         };
         var json = new Option<string?>("--json") { Description = "Also write the ladder (every measurement, the verdicts, the fits) to this JSON file." };
         var scale = new Command("scale", "Replicate a pipeline's sources N = 1, 2, 4, ... times in real time until it no longer keeps up; print CPU, RSS, windows/s, latency per N.")
         {
-            file, rigs, duration, warmup, maxRigs, refine, aligned, frameDrops, command, json,
+            file, rigs, duration, warmup, maxRigs, refine, aligned, frameDrops, command, idle, json,
         };
         scale.SetAction(async (parse, cancellationToken) =>
         {
@@ -59,7 +63,8 @@ public static class ScaleBenchCommand
             if (parse.GetValue(rigs) is { } n)
             {
                 ArgumentOutOfRangeException.ThrowIfNegativeOrZero(n, "--rigs");
-                var m = await ScaleWorker.MeasureAsync(path, n, seconds, skip, parse.GetValue(aligned), cancellationToken).ConfigureAwait(false);
+                var m = await ScaleWorker.MeasureAsync(path, n, seconds, skip, parse.GetValue(aligned), cancellationToken, parse.GetValue(idle))
+                    .ConfigureAwait(false);
                 Console.WriteLine(JsonSerializer.Serialize(m, ScaleMeasurement.Json));
                 return CliApp.ExitOk;
             }
@@ -79,7 +84,18 @@ public static class ScaleBenchCommand
                 throw new FileNotFoundException($"{path}: file not found", full);
             }
             var worker = WorkerCommand(parse.GetValue(command));
-            var workerArgs = new WorkerArguments(full, seconds, skip, parse.GetValue(aligned));
+            var workerArgs = new WorkerArguments(full, seconds, skip, parse.GetValue(aligned), parse.GetValue(idle));
+            if (workerArgs.Idle)
+            {
+                var quiet = await RunWorkerAsync(worker, workerArgs, 1, cancellationToken).ConfigureAwait(false);
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"idle ({quiet.System}, 1 rig, nothing due): CPU {quiet.CpuPercent:0.00} % of one core, RSS {quiet.RssMb:0} MiB; load {LoadAverage()}"));
+                if (parse.GetValue(json) is { } idlePath)
+                {
+                    await File.WriteAllTextAsync(idlePath, JsonSerializer.Serialize(quiet, Indented), cancellationToken).ConfigureAwait(false);
+                }
+                return CliApp.ExitOk;
+            }
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"bench scale: {path}, {seconds:0.#} s per rung ({skip:0.#} s warm-up), rigs {(parse.GetValue(aligned) ? "aligned" : "spread over one hop")}, {Environment.ProcessorCount} cores, load {LoadAverage()}"));
             Console.WriteLine(ScaleLadder.Header);
@@ -99,7 +115,7 @@ public static class ScaleBenchCommand
     }
 
     /// <summary>Where each rung runs and what it is given.</summary>
-    private sealed record WorkerArguments(string File, double DurationS, double WarmupS, bool Aligned);
+    private sealed record WorkerArguments(string File, double DurationS, double WarmupS, bool Aligned, bool Idle);
 
     /// <summary>The program and leading arguments of a rung: <paramref name="command"/> split on spaces, or this binary's <c>bench scale</c>.</summary>
     public static IReadOnlyList<string> WorkerCommand(string? command)
@@ -132,6 +148,10 @@ public static class ScaleBenchCommand
         if (a.Aligned)
         {
             start.ArgumentList.Add("--aligned");
+        }
+        if (a.Idle)
+        {
+            start.ArgumentList.Add("--idle");
         }
         var label = $"{string.Join(' ', worker)} ({rigs} rigs)";
         using var process = Process.Start(start) ?? throw new InvalidOperationException($"{label}: could not start");

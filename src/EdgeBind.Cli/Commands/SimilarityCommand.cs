@@ -8,7 +8,8 @@ namespace EdgeBind.Cli.Commands;
 
 /// <summary>
 /// <c>edgebind similarity --model DIR --a M:FILE --b M:FILE...</c>: cosine similarity of A against each B,
-/// where each input is <c>modality:path</c> or <c>text:words</c> (e.g. <c>vision:dog.jpg</c>, <c>text:a dog</c>).
+/// where each input is <c>modality:path</c> or <c>text:words</c> (e.g. <c>vision:dog.jpg</c>, <c>text:a dog</c>); files are raw
+/// recordings unless <c>--tensor</c> says they are preprocessed .npy tensors.
 /// </summary>
 public static class SimilarityCommand
 {
@@ -18,7 +19,7 @@ public static class SimilarityCommand
         var model = new Option<string>("--model") { Description = "Model package directory.", Required = true };
         var a = new Option<string>("--a") { Description = "The reference: modality:FILE or text:\"words\".", Required = true };
         var b = new Option<string[]>("--b") { Description = "Inputs to compare with --a: modality:FILE or text:\"words\".", Required = true, AllowMultipleArgumentsPerToken = true };
-        var command = new Command("similarity", "Cosine similarity between one input and others, across modalities.") { model, a, b };
+        var command = new Command("similarity", "Cosine similarity between one input and others, across modalities.") { model, a, b, ModelCli.Tensor };
         ModelCli.AddExecutionOptions(command);
         command.SetAction(parse =>
         {
@@ -27,10 +28,13 @@ public static class SimilarityCommand
             var modalities = others.Select(o => o.Modality).Append(reference.Modality).Distinct().ToList();
             using var package = ModelCli.Open(parse.GetValue(model)!, parse, modalities);
             using var service = new EmbeddingService(package);
-            var ea = ModelCli.Embed(service, reference.Modality, reference.Input);
+            var tensor = parse.GetValue(ModelCli.Tensor);
+            float[] Embed((Modality Modality, string Input) x) =>
+                ModelCli.Embed(package, service, x.Modality, x.Input, isFile: x.Modality != Modality.Text, tensor && x.Modality != Modality.Text);
+            var ea = Embed(reference);
             foreach (var other in others)
             {
-                var eb = ModelCli.Embed(service, other.Modality, other.Input);
+                var eb = Embed(other);
                 Console.WriteLine(string.Format(CultureInfo.InvariantCulture, "{0,9:F6}  {1}:{2}", TensorPrimitives.Dot<float>(ea, eb), other.Modality.ToConfigName(), other.Input));
             }
             return CliApp.ExitOk;

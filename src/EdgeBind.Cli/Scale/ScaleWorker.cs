@@ -49,9 +49,14 @@ public static class ScaleWorker
         return window.Modality is Modality.Audio or Modality.Imu ? window.HopS : window.EveryMs / 1000;
     }
 
-    /// <summary>Runs <paramref name="file"/> with <paramref name="rigs"/> rigs for <paramref name="durationS"/> seconds and measures it.</summary>
+    /// <summary>
+    /// Runs <paramref name="file"/> with <paramref name="rigs"/> rigs for <paramref name="durationS"/> seconds and measures it, leaving out the
+    /// first <paramref name="warmupS"/> seconds; <paramref name="aligned"/> starts every rig together (see <see cref="StartDelay"/>).
+    /// With <paramref name="idle"/> it opens every source but starts no replay within the run (a day's delay): what the runtime
+    /// costs when no window is due.
+    /// </summary>
     public static async Task<ScaleMeasurement> MeasureAsync(string file, int rigs, double durationS, double warmupS, bool aligned,
-        CancellationToken cancellationToken = default)
+        CancellationToken cancellationToken = default, bool idle = false)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(rigs);
         if (!(warmupS >= 0 && durationS > warmupS + 1))
@@ -64,7 +69,7 @@ public static class ScaleWorker
         var originalIds = original.Sources.Select(s => s.Id).ToHashSet(StringComparer.Ordinal);
         var hops = original.Sources.ToDictionary(s => s.Id, s => HopS(original.WindowFor(s)), StringComparer.Ordinal);
         var shortestHop = hops.Values.DefaultIfEmpty(1).Min();
-        var epochs = Enumerable.Range(1, rigs).Select(k => new ReplayEpoch(StartDelay(k, rigs, shortestHop, aligned))).ToArray();
+        var epochs = Enumerable.Range(1, rigs).Select(k => new ReplayEpoch(idle ? TimeSpan.FromDays(1) : StartDelay(k, rigs, shortestHop, aligned))).ToArray();
 
         using var probe = new Probe(warmupS);
         var hooks = new RunHooks
@@ -77,7 +82,8 @@ public static class ScaleWorker
         var lines = await RecordedRun.RunLinesAsync(overrides, embeddings: true, TimeSpan.FromSeconds(durationS),
             cancellationToken: cancellationToken, hooks: hooks).ConfigureAwait(false);
         var records = lines.Select(RecordedRun.Parse).ToList();
-        return probe.Measurement(records, rigs, durationS, original, hops);
+        var measured = probe.Measurement(records, rigs, durationS, original, hops);
+        return idle ? measured with { System = "edgebind (idle)", ExpectedWindowsPerS = 0 } : measured;
     }
 
     /// <summary>Samples CPU and memory during a run and reads the pipeline's drop counters at its end.</summary>
@@ -139,7 +145,7 @@ public static class ScaleWorker
                 }
                 _waitDrops += s.WindowStats.Dropped + (s.Edge.Options.FullMode == FullMode.Wait ? s.Edge.Dropped : 0);
             }
-            _waitDrops += pipeline.Stages.Sum(r => r.Stats.Dropped) + (pipeline.WindowEdge?.Dropped ?? 0);
+            _waitDrops += pipeline.Stages.Sum(r => r.Stats.Dropped);
             if (pipeline.Services.TryGetValue(typeof(ISinkCounterSource), out var sinks) && sinks is ISinkCounterSource counters)
             {
                 _waitDrops += counters.SinkCounters().Sum(c => c.Dropped);
@@ -201,16 +207,18 @@ public static class ScaleWorker
             return array;
         }
 
-        private static double CpuMs()
-        {
-            using var self = Process.GetCurrentProcess();
-            return self.TotalProcessorTime.TotalMilliseconds;
-        }
+        // Environment's counters (getrusage, one small /proc read) rather than Process's, which reads every thread's
+        // stat file: the probe must not be what an idle run measures.
+        private static double CpuMs() => Environment.CpuUsage.TotalTime.TotalMilliseconds;
 
         private static double RssMb(bool peak)
         {
+            if (!peak)
+            {
+                return Environment.WorkingSet / (1024.0 * 1024);
+            }
             using var self = Process.GetCurrentProcess();
-            return (peak ? self.PeakWorkingSet64 : self.WorkingSet64) / (1024.0 * 1024);
+            return self.PeakWorkingSet64 / (1024.0 * 1024);
         }
     }
 }

@@ -12,6 +12,9 @@ public sealed class PooledArray<T> : PooledObject
     /// <summary>The backing array; its length may exceed <see cref="Length"/>.</summary>
     public T[] Array => _array;
 
+    /// <inheritdoc />
+    public override long RetainedBytes => (long)_array.Length * System.Runtime.CompilerServices.Unsafe.SizeOf<T>();
+
     /// <summary>The number of valid elements.</summary>
     public int Length { get; private set; }
 

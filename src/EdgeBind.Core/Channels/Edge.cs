@@ -1,5 +1,7 @@
 using System.Threading.Channels;
 using EdgeBind.Core.Config;
+using EdgeBind.Core.Metrics;
+using EdgeBind.Core.Timing;
 
 namespace EdgeBind.Core.Channels;
 
@@ -94,8 +96,9 @@ public sealed class Edge<T>
     /// <summary>
     /// Writes an item, waiting for room in <see cref="FullMode.Wait"/> mode. Returns false when the
     /// edge is closed or the wait was cancelled; the item is then disposed (never lost as a leak).
+    /// A wait is counted in <paramref name="writer"/>'s <see cref="StageStats.BlockedNs"/>.
     /// </summary>
-    public async ValueTask<bool> WriteAsync(T item, CancellationToken cancellationToken = default)
+    public async ValueTask<bool> WriteAsync(T item, CancellationToken cancellationToken = default, StageStats? writer = null)
     {
         try
         {
@@ -110,7 +113,15 @@ public sealed class Edge<T>
                 DisposeItem(item);
                 return false;
             }
-            await _channel.Writer.WriteAsync(item, cancellationToken).ConfigureAwait(false);
+            writer?.BeginBlocked(MonotonicClock.NowNs);
+            try
+            {
+                await _channel.Writer.WriteAsync(item, cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                writer?.EndBlocked(MonotonicClock.NowNs);
+            }
             Interlocked.Increment(ref _written);
             return true;
         }

@@ -1,10 +1,12 @@
 using System.Diagnostics.Metrics;
+using EdgeBind.Core.Timing;
 
 namespace EdgeBind.Core.Metrics;
 
 /// <summary>
 /// Counters of one pipeline stage (a source, a windower, an encoder, a sink): items in and out, drops,
-/// errors and processing latency. Published through <see cref="EdgeBindMeter"/> as System.Diagnostics.Metrics
+/// errors, processing latency, lag (how old the items it takes are) and the time it spent blocked on a full
+/// <c>wait</c> edge: a stage held back by a slower one downstream shows as lag and blocked time, not only as a lower rate. Published through <see cref="EdgeBindMeter"/> as System.Diagnostics.Metrics
 /// instruments tagged with the stage name, and readable directly for status lines.
 /// </summary>
 public sealed class StageStats
@@ -13,6 +15,10 @@ public sealed class StageStats
     private long _out;
     private long _dropped;
     private long _errors;
+    private long _lagNs;
+    private long _maxLagNs;
+    private long _blockedNs;
+    private long _blockedSinceNs;
 
     /// <summary>Creates the stats of stage <paramref name="name"/>.</summary>
     public StageStats(string name, string kind)
@@ -45,6 +51,30 @@ public sealed class StageStats
     /// <summary>Processing latency per item or batch.</summary>
     public LatencyHistogram Latency { get; } = new();
 
+    /// <summary>
+    /// Lag of the newest item taken, ns: when the stage took it minus the item's latency origin (the capture time of
+    /// its newest sample, or for a fast replay when the source handed it over; see <see cref="LatencyStamps.Origin"/>).
+    /// It grows when a source falls behind its own capture clock or items wait in queues; 0 before the first item.
+    /// </summary>
+    public long LagNs => Interlocked.Read(ref _lagNs);
+
+    /// <summary>Largest <see cref="LagNs"/> seen since start, ns.</summary>
+    public long MaxLagNs => Interlocked.Read(ref _maxLagNs);
+
+    /// <summary>
+    /// Time the stage spent waiting for room on a full <c>wait</c> output edge since start, ns, including a wait in
+    /// progress (a stage stuck behind a stalled consumer shows its blocked time growing, not frozen).
+    /// </summary>
+    public long BlockedNs
+    {
+        get
+        {
+            var since = Interlocked.Read(ref _blockedSinceNs);
+            var done = Interlocked.Read(ref _blockedNs);
+            return since == 0 ? done : done + Math.Max(0, MonotonicClock.NowNs - since);
+        }
+    }
+
     /// <summary>Reads the current queue depth of the stage's input, if it has one.</summary>
     public Func<int>? QueueDepth { get; set; }
 
@@ -74,6 +104,40 @@ public sealed class StageStats
     {
         Interlocked.Add(ref _errors, n);
         EdgeBindMeter.Errors.Add(n, Tag);
+    }
+
+    /// <summary>Records the lag of an item taken at <paramref name="nowNs"/> whose latency starts at <paramref name="originNs"/> (0: unknown, ignored).</summary>
+    public void ObserveLag(long originNs, long nowNs)
+    {
+        if (originNs == 0)
+        {
+            return;
+        }
+        var lag = Math.Max(0, nowNs - originNs);
+        Interlocked.Exchange(ref _lagNs, lag);
+        var max = Interlocked.Read(ref _maxLagNs);
+        while (lag > max)
+        {
+            var seen = Interlocked.CompareExchange(ref _maxLagNs, lag, max);
+            if (seen == max)
+            {
+                break;
+            }
+            max = seen;
+        }
+    }
+
+    /// <summary>The stage's (single) writer starts waiting for room on a full edge at <paramref name="nowNs"/>.</summary>
+    public void BeginBlocked(long nowNs) => Interlocked.Exchange(ref _blockedSinceNs, nowNs);
+
+    /// <summary>The wait begun by <see cref="BeginBlocked"/> ended at <paramref name="nowNs"/>.</summary>
+    public void EndBlocked(long nowNs)
+    {
+        var since = Interlocked.Exchange(ref _blockedSinceNs, 0);
+        if (since != 0)
+        {
+            Interlocked.Add(ref _blockedNs, Math.Max(0, nowNs - since));
+        }
     }
 
     /// <summary>Records a processing latency in ns.</summary>

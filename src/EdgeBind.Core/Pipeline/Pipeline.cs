@@ -87,6 +87,7 @@ public sealed class Pipeline : IAsyncDisposable
     private Edge<Window>? _windows;
     private Task? _completion;
     private readonly ReplayEpoch _epoch = new();
+    private MemoryGovernor? _memory;
 
     /// <summary>
     /// Creates a pipeline from a loaded file; its stages come from the modules the file was loaded with
@@ -123,6 +124,9 @@ public sealed class Pipeline : IAsyncDisposable
     /// <summary>The pool all windows come from; <see cref="LeasePool{T}.Outstanding"/> is 0 after a clean stop.</summary>
     public LeasePool<Window> WindowPool { get; }
 
+    /// <summary>The memory governor (null before start): what it released after bursts.</summary>
+    public MemoryGovernor? Memory => _memory;
+
     /// <summary>Services the modules shared while building (the model, the query store...).</summary>
     public IReadOnlyDictionary<Type, object> Services { get; private set; } = new Dictionary<Type, object>();
 
@@ -132,6 +136,7 @@ public sealed class Pipeline : IAsyncDisposable
     /// <summary>Creates sources, windowers and stages, starts the stages (loading models), then the sources.</summary>
     public async Task StartAsync(CancellationToken cancellationToken = default)
     {
+        _memory = MemoryGovernor.Start(_definition.Memory, _definition.File, _loggerFactory.CreateLogger("memory"));
         _windows = new Edge<Window>("windows", _definition.Edges.Windows.ToOptions());
         foreach (var def in _definition.Sources)
         {
@@ -254,6 +259,7 @@ public sealed class Pipeline : IAsyncDisposable
                     stats.AddIn();
                     sample.NominalTime = runtime.FastReplay;
                     var started = MonotonicClock.NowNs;
+                    stats.ObserveLag(LatencyStamps.Origin(sample.CaptureNs, sample.EmittedNs, sample.NominalTime), started);
                     try
                     {
                         runtime.Windower.Push(sample, emitted);
@@ -269,7 +275,7 @@ public sealed class Pipeline : IAsyncDisposable
                     foreach (var window in emitted)
                     {
                         runtime.Quality.Observe(window);
-                        if (await _windows!.WriteAsync(window, _stagesCts.Token).ConfigureAwait(false))
+                        if (await _windows!.WriteAsync(window, _stagesCts.Token, stats).ConfigureAwait(false))
                         {
                             stats.AddOut();
                         }
@@ -347,6 +353,10 @@ public sealed class Pipeline : IAsyncDisposable
             {
                 await disposable.DisposeAsync().ConfigureAwait(false);
             }
+        }
+        if (_memory is not null)
+        {
+            await _memory.DisposeAsync().ConfigureAwait(false);
         }
         _sourcesCts.Dispose();
         _stagesCts.Dispose();

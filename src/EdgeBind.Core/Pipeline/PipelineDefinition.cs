@@ -95,7 +95,7 @@ public sealed class ShutdownSettings : IValidatable
 public sealed class PipelineDefinition
 {
     /// <summary>Top-level keys Core owns; every other key belongs to a module.</summary>
-    public static readonly string[] CoreSections = ["name", "description", "sources", "windows", "edges", "shutdown"];
+    public static readonly string[] CoreSections = ["name", "description", "sources", "windows", "edges", "shutdown", "memory"];
 
     private readonly Dictionary<IPipelineModule, object?> _moduleOptions = new(ReferenceEqualityComparer.Instance);
 
@@ -116,6 +116,9 @@ public sealed class PipelineDefinition
 
     /// <summary>Shutdown settings.</summary>
     public required ShutdownSettings Shutdown { get; init; }
+
+    /// <summary>Memory settings (<c>memory</c>): heap bound, pool caps, release after a burst.</summary>
+    public Buffers.MemorySettings Memory { get; init; } = new();
 
     /// <summary>The whole file's root node.</summary>
     public required ConfigNode Root { get; init; }
@@ -302,6 +305,7 @@ public sealed class PipelineDefinition
         }
         var edges = root.Get("edges")?.Bind<EdgeSettings>() ?? new EdgeSettings();
         var shutdown = root.Get("shutdown")?.Bind<ShutdownSettings>() ?? new ShutdownSettings();
+        var memory = root.Get("memory")?.Bind<Buffers.MemorySettings>() ?? new Buffers.MemorySettings();
         var definition = new PipelineDefinition
         {
             File = root.File,
@@ -310,6 +314,7 @@ public sealed class PipelineDefinition
             Windows = windows,
             Edges = edges,
             Shutdown = shutdown,
+            Memory = memory,
             Root = root,
             Modules = modules,
         };

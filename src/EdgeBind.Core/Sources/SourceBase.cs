@@ -122,7 +122,7 @@ public abstract class SourceBase : ISource
         sample.EmittedNs = MonotonicClock.NowNs;
         State = SourceState.Streaming;
         // The sample may be consumed (and its lease reused) as soon as it is written: read it first.
-        var written = await output.WriteAsync(sample, cancellationToken).ConfigureAwait(false);
+        var written = await output.WriteAsync(sample, cancellationToken, Stats).ConfigureAwait(false);
         if (written)
         {
             Interlocked.Exchange(ref _lastSampleNs, captureNs);

@@ -69,6 +69,11 @@ public sealed class StageRunner<TIn, TOut> : IStageRunner, IStageOutput<TOut>, I
                     continue;
                 }
                 _batch.Add(first);
+                if (first is ILatencyOrigin timed)
+                {
+                    // The first item of a batch is its oldest: its lag is how far behind the stage runs.
+                    Stats.ObserveLag(timed.LatencyOriginNs, MonotonicClock.NowNs);
+                }
                 if (maxBatch > 1)
                 {
                     await FillBatchAsync(maxBatch, maxWait, cancellationToken).ConfigureAwait(false);
@@ -135,7 +140,7 @@ public sealed class StageRunner<TIn, TOut> : IStageRunner, IStageOutput<TOut>, I
             (item as IDisposable)?.Dispose();
             return false;
         }
-        var ok = await _output.WriteAsync(item, cancellationToken).ConfigureAwait(false);
+        var ok = await _output.WriteAsync(item, cancellationToken, Stats).ConfigureAwait(false);
         if (ok)
         {
             Stats.AddOut();

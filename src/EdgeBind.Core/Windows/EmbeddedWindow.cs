@@ -1,4 +1,5 @@
 using EdgeBind.Core.Buffers;
+using EdgeBind.Core.Timing;
 
 namespace EdgeBind.Core.Windows;
 
@@ -6,7 +7,7 @@ namespace EdgeBind.Core.Windows;
 /// A window with its embedding: what the encoders hand to matching. Owns the window (kept for
 /// evidence and timing) and a pooled embedding buffer; disposing releases both.
 /// </summary>
-public sealed class EmbeddedWindow : PooledObject
+public sealed class EmbeddedWindow : PooledObject, ILatencyOrigin
 {
     private float[] _embedding = [];
 
@@ -21,6 +22,12 @@ public sealed class EmbeddedWindow : PooledObject
 
     /// <summary>The L2-normalised embedding.</summary>
     public Span<float> Embedding => _embedding.AsSpan(0, Dimension);
+
+    /// <inheritdoc />
+    public long LatencyOriginNs => Window?.Latency.CaptureNs ?? 0;
+
+    /// <inheritdoc />
+    public override long RetainedBytes => (long)_embedding.Length * sizeof(float);
 
     /// <summary>Sets the dimension, growing the buffer only when too small.</summary>
     public void Configure(int dimension)

@@ -8,7 +8,7 @@ namespace EdgeBind.Core.Windows;
 /// frame (a lease moved in from the source); sample modalities carry planar samples
 /// [<see cref="Channels"/>, <see cref="Length"/>] in a pooled buffer. Disposing releases both.
 /// </summary>
-public sealed class Window : PooledObject
+public sealed class Window : PooledObject, ILatencyOrigin
 {
     private float[] _samples = [];
 
@@ -75,6 +75,12 @@ public sealed class Window : PooledObject
 
     /// <summary>Stage times of this window for the latency breakdown.</summary>
     public LatencyStamps Latency;
+
+    /// <inheritdoc />
+    public long LatencyOriginNs => Latency.CaptureNs;
+
+    /// <inheritdoc />
+    public override long RetainedBytes => (long)_samples.Length * sizeof(float);
 
     /// <summary>Sets the sample shape, growing the buffer only when too small.</summary>
     public void ConfigureSamples(int channels, int length, double rateHz)

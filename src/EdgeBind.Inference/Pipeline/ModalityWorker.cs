@@ -101,6 +101,7 @@ internal sealed class ModalityWorker : IBatchHandler<Window>, IDisposable
     public bool Accept(Window item, int slot, long queuedNs)
     {
         InferenceMetrics.QueueWait.Record(queuedNs / 1e6, _tag);
+        Stats.ObserveLag(item.Latency.CaptureNs, MonotonicClock.NowNs);
         Stats.AddIn();
         try
         {

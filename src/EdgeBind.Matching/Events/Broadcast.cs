@@ -97,8 +97,11 @@ public class Broadcast<T>
 /// <param name="TimeNs">Capture time of the window end, monotonic ns.</param>
 /// <param name="Target">Modality name or <c>fused</c>.</param>
 /// <param name="SourceId">Source id (empty for fused).</param>
-/// <param name="Scores">The best (query id, cosine) pairs, highest first.</param>
-public sealed record ScoreUpdate(long TimeNs, string Target, string SourceId, IReadOnlyList<KeyValuePair<string, float>> Scores);
+/// <param name="Scores">The best (query id, cosine) pairs, highest first; for a group, (class query id, probability).</param>
+/// <param name="Group">The classification group whose class probabilities these are; null for standing queries' cosines.</param>
+/// <param name="Contributions">Fused steps: each sensor's part in the best entry (its weight and its own score for it); null otherwise.</param>
+public sealed record ScoreUpdate(long TimeNs, string Target, string SourceId, IReadOnlyList<KeyValuePair<string, float>> Scores,
+    string? Group = null, IReadOnlyList<FusionContribution>? Contributions = null);
 
 /// <summary>Per-window score updates (lossy for slow readers); registered as <c>b.Services[typeof(ScoreFeed)]</c>.</summary>
 public sealed class ScoreFeed : Broadcast<ScoreUpdate>
@@ -107,7 +110,8 @@ public sealed class ScoreFeed : Broadcast<ScoreUpdate>
     /// Publishes the <paramref name="k"/> best scores among <paramref name="rows"/> of <paramref name="set"/> (cosines
     /// in <paramref name="scores"/>, by row); costs nothing while nobody listens.
     /// </summary>
-    public void PublishTop(long timeNs, int target, string sourceId, QuerySet set, int[] rows, ReadOnlySpan<float> scores, int k)
+    public void PublishTop(long timeNs, int target, string sourceId, QuerySet set, int[] rows, ReadOnlySpan<float> scores, int k,
+        Func<string, IReadOnlyList<FusionContribution>>? contributions = null)
     {
         ArgumentNullException.ThrowIfNull(set);
         ArgumentNullException.ThrowIfNull(rows);
@@ -118,18 +122,45 @@ public sealed class ScoreFeed : Broadcast<ScoreUpdate>
         var top = new List<KeyValuePair<string, float>>(k + 1);
         foreach (var i in rows)
         {
-            var s = scores[i];
-            if (top.Count == k && s <= top[^1].Value)
-            {
-                continue;
-            }
-            var at = top.FindIndex(p => p.Value < s);
-            top.Insert(at < 0 ? top.Count : at, new KeyValuePair<string, float>(set.Queries[i].Id, s));
-            if (top.Count > k)
-            {
-                top.RemoveAt(top.Count - 1);
-            }
+            Insert(top, set.Queries[i].Id, scores[i], k);
         }
-        Publish(new ScoreUpdate(timeNs, WatchTargets.Name(target), sourceId, top));
+        Publish(new ScoreUpdate(timeNs, WatchTargets.Name(target), sourceId, top, null, top.Count > 0 ? contributions?.Invoke(top[0].Key) : null));
+    }
+
+    /// <summary>
+    /// Publishes a classification group's class probabilities (<paramref name="probabilities"/>[k] of <paramref name="classIds"/>[k]),
+    /// all of them, so every class's timeline has a point per window; <paramref name="contributions"/> (fused steps) gives the
+    /// sensors' parts in the most probable class. Costs nothing while nobody listens.
+    /// </summary>
+    public void PublishGroup(long timeNs, int target, string sourceId, string groupId, string[] classIds, ReadOnlySpan<float> probabilities,
+        Func<int, IReadOnlyList<FusionContribution>>? contributions = null)
+    {
+        ArgumentNullException.ThrowIfNull(classIds);
+        if (SubscriberCount == 0)
+        {
+            return;
+        }
+        var all = new List<KeyValuePair<string, float>>(classIds.Length);
+        var best = 0;
+        for (var k = 0; k < classIds.Length; k++)
+        {
+            all.Add(new KeyValuePair<string, float>(classIds[k], probabilities[k]));
+            best = probabilities[k] > probabilities[best] ? k : best;
+        }
+        Publish(new ScoreUpdate(timeNs, WatchTargets.Name(target), sourceId, all, groupId, classIds.Length > 0 ? contributions?.Invoke(best) : null));
+    }
+
+    private static void Insert(List<KeyValuePair<string, float>> top, string id, float s, int k)
+    {
+        if (top.Count == k && s <= top[^1].Value)
+        {
+            return;
+        }
+        var at = top.FindIndex(p => p.Value < s);
+        top.Insert(at < 0 ? top.Count : at, new KeyValuePair<string, float>(id, s));
+        if (top.Count > k)
+        {
+            top.RemoveAt(top.Count - 1);
+        }
     }
 }

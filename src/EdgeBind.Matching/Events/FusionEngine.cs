@@ -24,6 +24,15 @@ public sealed class FusedStep
     /// <summary>The per-modality embeddings that took part.</summary>
     public List<FusedPart> Parts { get; }
 
+    /// <summary>
+    /// The distinct sources of <see cref="Parts"/>, in part order; an array shared by every step with the same sources
+    /// (events keep it, so it is never written once handed out).
+    /// </summary>
+    public string[] Sources { get; internal set; } = [];
+
+    /// <summary>Capture time of the oldest part's window end, ns (the start of what the step saw).</summary>
+    public long OldestPartNs { get; internal set; }
+
     /// <summary>The unit embedding of part <paramref name="i"/> (as its encoder made it), for score-level fusion.</summary>
     public ReadOnlySpan<float> PartEmbedding(int i) => _partEmbeddings.AsSpan(i * Embedding.Length, Embedding.Length);
 
@@ -88,6 +97,8 @@ public sealed class FusionEngine
     private readonly double[] _accumulator;
     private readonly int _modalityCount = Enum.GetValues<Modality>().Length;
     private readonly int[] _bestOfModality;
+    private readonly List<string> _sourcesKey = [];
+    private readonly List<string[]> _sourceSets = [];
     private FusedStep[] _steps;
     private long _nextStepNs;
     private long _maxTimeNs = long.MinValue;
@@ -373,6 +384,13 @@ public sealed class FusionEngine
         {
             return step.Parts.Count;
         }
+        step.Sources = SourcesOf(step.Parts);
+        var oldest = long.MaxValue;
+        foreach (var part in step.Parts)
+        {
+            oldest = Math.Min(oldest, part.TimeNs);
+        }
+        step.OldestPartNs = oldest;
         double norm = 0;
         foreach (var x in _accumulator)
         {
@@ -389,6 +407,34 @@ public sealed class FusionEngine
         }
         step.TimeNs = stepNs;
         return step.Parts.Count;
+    }
+
+    /// <summary>The distinct source ids of <paramref name="parts"/>, one shared array per combination so steady state allocates nothing.</summary>
+    private string[] SourcesOf(List<FusedPart> parts)
+    {
+        // Parts come in modality order from tracks in registration order: the same sources give the same key.
+        _sourcesKey.Clear();
+        foreach (var part in parts)
+        {
+            if (!_sourcesKey.Contains(part.SourceId))
+            {
+                _sourcesKey.Add(part.SourceId);
+            }
+        }
+        foreach (var cached in _sourceSets)
+        {
+            if (cached.AsSpan().SequenceEqual(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_sourcesKey)))
+            {
+                return cached;
+            }
+        }
+        var made = _sourcesKey.ToArray();
+        // Combinations of up to a handful of sensors are few; a bound keeps a pathological churn of ids from growing it.
+        if (_sourceSets.Count < 256)
+        {
+            _sourceSets.Add(made);
+        }
+        return made;
     }
 
     /// <summary>One source: its watermark, arrivals and the windows steps may still need.</summary>

@@ -28,7 +28,7 @@ public sealed record DetectionBox(int X, int Y, int Width, int Height, float Sco
 /// A record on the events port: an event opening or closing, a detection, or an embedding. Plain
 /// object (events are rare); <see cref="WriteJson"/> gives the wire format every sink uses.
 /// </summary>
-public sealed class MatchEvent
+public sealed class MatchEvent : ILatencyOrigin
 {
     /// <summary>ULID of this message (unique; consumers deduplicate on it).</summary>
     public required string Id { get; init; }
@@ -80,6 +80,9 @@ public sealed class MatchEvent
 
     /// <summary>Stage times of the window that produced the record; the sinks stamp <see cref="LatencyStamps.SunkNs"/>.</summary>
     public LatencyStamps Latency;
+
+    /// <inheritdoc />
+    public long LatencyOriginNs => Latency.CaptureNs;
 
     /// <summary>Detections: when the matcher raised the trigger, monotonic ns (0 = unknown); latency_ms.trigger_to_boxes starts here.</summary>
     public long TriggeredNs { get; init; }
@@ -282,7 +285,7 @@ public sealed class MatchEvent
 /// <param name="SourceId">Its source.</param>
 /// <param name="Weight">Its weight w_m in the pooled product (score mode) or the mean (embedding mode).</param>
 /// <param name="Temperature">Score mode: the temperature T_m of its posterior; 0 in embedding mode.</param>
-/// <param name="Score">Its own score for the event's class: its posterior p_m(c) (score mode).</param>
+/// <param name="Score">Its own score for the event's query or class: its posterior p_m(c) (score mode), its own cosine with the query (embedding mode).</param>
 public readonly record struct FusionContribution(string Modality, string SourceId, double Weight, double Temperature, double Score);
 
 /// <summary>Produces the contributions of the class an event tracker is being updated for (only read on an open or close).</summary>

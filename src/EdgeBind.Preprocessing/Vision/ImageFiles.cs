@@ -13,7 +13,7 @@ internal enum ImageContainer
 }
 
 /// <summary>Width and height read from an image file's header, without decoding the pixels.</summary>
-internal readonly record struct ImageHeader(ImageContainer Container, int Width, int Height)
+internal readonly record struct ImageHeader(ImageContainer Container, int Width, int Height, int Components = 0)
 {
     public long Pixels => (long)Width * Height;
 }
@@ -74,10 +74,12 @@ internal static class ImageFiles
         var header = Probe(bytes, path);
         Check(header, path, maxMegapixels);
         CheckComplete(bytes, header.Container, path);
-        Mat mat;
+        Mat? mat;
         try
         {
-            mat = Cv2.ImDecode(bytes, ImreadModes.Unchanged);
+            // Four components is CMYK (or YCCK): converted as PIL does, not as OpenCV does (see CmykJpeg).
+            mat = header is { Container: ImageContainer.Jpeg, Components: 4 } ? CmykJpeg.TryDecode(bytes, header.Width, header.Height, path) : null;
+            mat ??= Cv2.ImDecode(bytes, ImreadModes.Unchanged);
         }
         catch (OpenCVException ex)
         {
@@ -189,11 +191,11 @@ internal static class ImageFiles
             // SOF0..SOF15 except DHT (C4), JPG (C8) and DAC (CC): precision, height, width.
             if (marker is >= 0xC0 and <= 0xCF and not 0xC4 and not 0xC8 and not 0xCC)
             {
-                if (i + 7 > data.Length)
+                if (i + 8 > data.Length)
                 {
                     throw new InvalidDataException($"{path}: truncated JPEG frame header");
                 }
-                return new ImageHeader(ImageContainer.Jpeg, BinaryPrimitives.ReadUInt16BigEndian(data[(i + 5)..]), BinaryPrimitives.ReadUInt16BigEndian(data[(i + 3)..]));
+                return new ImageHeader(ImageContainer.Jpeg, BinaryPrimitives.ReadUInt16BigEndian(data[(i + 5)..]), BinaryPrimitives.ReadUInt16BigEndian(data[(i + 3)..]), data[i + 7]);
             }
             i += length;
         }

@@ -33,6 +33,11 @@ internal sealed class MetricsExport : IDisposable
         var drops = factory.CreateCounter("edgebind_stage_drops_total", "Items a stage dropped because a queue was full", "stage", "kind");
         var errors = factory.CreateCounter("edgebind_stage_errors_total", "Items that failed processing in a stage", "stage", "kind");
         var queue = factory.CreateGauge("edgebind_stage_queue_depth", "Items waiting in a stage's input queue", "stage", "kind");
+        var lag = factory.CreateGauge("edgebind_stage_lag_seconds",
+            "Lag of the newest item a stage took: when it took it minus the item's capture time (windower: samples; stages: windows, embeddings, events)", "stage", "kind");
+        var maxLag = factory.CreateGauge("edgebind_stage_lag_max_seconds", "Largest lag a stage has seen since start", "stage", "kind");
+        var blocked = factory.CreateCounter("edgebind_stage_blocked_seconds_total",
+            "Time a stage (or source) spent waiting for room on a full wait edge: back-pressure from a slower stage downstream", "stage", "kind");
         var latency = factory.CreateHistogram("edgebind_stage_latency_seconds", "Time a stage spent on an item or batch, seconds",
             new HistogramConfiguration { LabelNames = ["stage"], Buckets = LatencyBucketsS });
         var state = factory.CreateGauge("edgebind_source_state", "1 for the state the source is in, 0 for the others", "source", "modality", "state");
@@ -148,6 +153,9 @@ internal sealed class MetricsExport : IDisposable
             itemsOut.WithLabels(stats.Name, stats.Kind).IncTo(stats.Out);
             drops.WithLabels(stats.Name, stats.Kind).IncTo(stats.Dropped);
             errors.WithLabels(stats.Name, stats.Kind).IncTo(stats.Errors);
+            lag.WithLabels(stats.Name, stats.Kind).Set(stats.LagNs / 1e9);
+            maxLag.WithLabels(stats.Name, stats.Kind).Set(stats.MaxLagNs / 1e9);
+            blocked.WithLabels(stats.Name, stats.Kind).IncTo(stats.BlockedNs / 1e9);
             if (stats.QueueDepth is { } depthOf)
             {
                 queue.WithLabels(stats.Name, stats.Kind).Set(depthOf());

@@ -22,8 +22,23 @@ namespace EdgeBind.Server.Api;
 /// <param name="MaxPerMinute">Effective event rate limit.</param>
 /// <param name="Evidence">Whether evidence is kept.</param>
 /// <param name="Sinks">Sink ids the query's events go to (null: every sink).</param>
+/// <param name="Standing">True when the query raises events of its own (its cosine against its thresholds); false when it is only a
+/// class or background of classification groups, whose probability thresholds are then the ones in effect.</param>
+/// <param name="Groups">The classification groups the query is a class or background of, with their thresholds.</param>
 public sealed record QueryView(string Id, string Kind, string? Text, string? Expr, string? File, IReadOnlyList<string> Watch,
-    double Enter, double Exit, double MinDurationS, double CooldownS, int MaxPerMinute, bool? Evidence, IReadOnlyList<string>? Sinks);
+    double Enter, double Exit, double MinDurationS, double CooldownS, int MaxPerMinute, bool? Evidence, IReadOnlyList<string>? Sinks,
+    bool Standing, IReadOnlyList<QueryGroupView> Groups);
+
+/// <summary>A classification group as a query card shows it.</summary>
+/// <param name="Id">Group id.</param>
+/// <param name="Role">class (raises events) or background (absorbs windows of nothing of interest).</param>
+/// <param name="Watch">Targets the group classifies.</param>
+/// <param name="Enter">Enter threshold (probability).</param>
+/// <param name="Exit">Exit threshold (probability).</param>
+/// <param name="MinDurationS">Minimum duration, s.</param>
+/// <param name="CooldownS">Cooldown, s.</param>
+/// <param name="Temperature">Softmax temperature of the group's cosines.</param>
+public sealed record QueryGroupView(string Id, string Role, IReadOnlyList<string> Watch, double Enter, double Exit, double MinDurationS, double CooldownS, double Temperature);
 
 /// <summary>Handlers of <c>/api/queries</c> over the matching module's <see cref="IQueryStore"/>.</summary>
 internal sealed partial class QueryApi
@@ -107,8 +122,16 @@ internal sealed partial class QueryApi
         var rules = q.Resolve(defaults);
         var kind = q.Text is not null ? "text" : q.Audio is not null ? "audio" : q.Image is not null ? "image" : q.Expr is not null ? "expr" : "embedding";
         var file = q.Audio ?? q.Image;
+        var groups = defaults.Classification
+            .Where(g => g.Queries.Contains(q.Id) || g.Background.Contains(q.Id))
+            .Select(g =>
+            {
+                var r = g.Rules;
+                return new QueryGroupView(g.Id, g.Queries.Contains(q.Id) ? "class" : "background", g.Watch, r.Enter, r.Exit, r.MinDurationNs / 1e9, r.CooldownNs / 1e9, g.Temperature);
+            }).ToList();
         return new QueryView(q.Id, kind, q.Text, q.Expr, file is null ? null : Path.GetFileName(file), q.Watch,
-            rules.Enter, rules.Exit, rules.MinDurationNs / 1e9, rules.CooldownNs / 1e9, rules.MaxPerMinute, q.Evidence, q.Sinks);
+            rules.Enter, rules.Exit, rules.MinDurationNs / 1e9, rules.CooldownNs / 1e9, rules.MaxPerMinute, q.Evidence, q.Sinks,
+            groups.Count == 0, groups);
     }
 
     public IResult List() => Store is null ? NoStore() : Results.Json(new { queries = Views() }, ApiJson.Options);

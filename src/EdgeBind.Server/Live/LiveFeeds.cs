@@ -145,7 +145,16 @@ internal sealed class LiveFeeds : BackgroundService
             t_ms = EdgeBindServer.ToEpochMs(update.TimeNs),
             target = update.Target,
             source = update.SourceId,
+            group = update.Group,
             scores,
+            contributions = update.Contributions?.Select(c => new
+            {
+                modality = c.Modality,
+                source = c.SourceId,
+                weight = Math.Round(c.Weight, 4),
+                temperature = Math.Round(c.Temperature, 4),
+                score = Math.Round(c.Score, 4),
+            }),
         });
     }
 

@@ -92,13 +92,16 @@ public sealed class PipelineStatus
                 Ms(r.WindowStats.Latency.PercentileNs(0.99)),
                 health.Health,
                 health.Reason,
-                r.Quality.Blank);
+                r.Quality.Blank,
+                Math.Round(Ns.ToSeconds(r.WindowStats.LagNs), 3),
+                Math.Round(Ns.ToSeconds(s.Stats.BlockedNs), 3));
         }).ToList();
         var stages = _pipeline.Stages.Select(runner =>
         {
             var st = runner.Stats;
             return new StageStatus(st.Name, st.Kind, st.In, st.Out, st.Dropped, st.Errors, st.QueueDepth?.Invoke() ?? 0,
-                RateOf($"stage/{st.Name}"), Ms(st.Latency.PercentileNs(0.5)), Ms(st.Latency.PercentileNs(0.99)));
+                RateOf($"stage/{st.Name}"), Ms(st.Latency.PercentileNs(0.5)), Ms(st.Latency.PercentileNs(0.99)),
+                Math.Round(Ns.ToSeconds(st.LagNs), 3), Math.Round(Ns.ToSeconds(st.BlockedNs), 3));
         }).ToList();
         var windowEdge = _pipeline.WindowEdge;
         return new StatusSnapshot(
@@ -178,9 +181,12 @@ public sealed record StatusSnapshot(string Type, string Pipeline, double UptimeS
 /// <param name="Health">ok, degraded or down: the state and the content of its newest windows (<see cref="SignalQuality.Judge"/>).</param>
 /// <param name="HealthReason">Why it is not ok (null when ok).</param>
 /// <param name="BlankWindows">Windows whose frame was blank (no image) so far.</param>
+/// <param name="LagS">How old the newest sample the windower took was when it took it, seconds (a source behind its capture clock, or samples queued).</param>
+/// <param name="BlockedS">Seconds the source spent waiting for room on its full (wait) queue since start.</param>
 public sealed record SourceStatus(string Id, string Type, string Modality, bool Required, string State, string? LastError, double? LastSampleAgeS,
     double SamplesPerS, long Samples, long Dropped, long Errors, int QueueDepth, int QueueCapacity, long Windows, double WindowsPerS,
-    double WindowLatencyP50Ms, double WindowLatencyP99Ms, string Health, string? HealthReason, long BlankWindows);
+    double WindowLatencyP50Ms, double WindowLatencyP99Ms, string Health, string? HealthReason, long BlankWindows,
+    double LagS, double BlockedS);
 
 /// <summary>One stage's health.</summary>
 /// <param name="Name">Stage name.</param>
@@ -193,4 +199,7 @@ public sealed record SourceStatus(string Id, string Type, string Modality, bool 
 /// <param name="InPerS">Items received per second.</param>
 /// <param name="LatencyP50Ms">Processing time per batch, median, ms.</param>
 /// <param name="LatencyP99Ms">Processing time per batch, 99th percentile, ms.</param>
-public sealed record StageStatus(string Name, string Kind, long In, long Out, long Dropped, long Errors, int QueueDepth, double InPerS, double LatencyP50Ms, double LatencyP99Ms);
+/// <param name="LagS">How old the newest item the stage took was when it took it, seconds.</param>
+/// <param name="BlockedS">Seconds the stage spent waiting for room on its full (wait) output since start.</param>
+public sealed record StageStatus(string Name, string Kind, long In, long Out, long Dropped, long Errors, int QueueDepth, double InPerS, double LatencyP50Ms, double LatencyP99Ms,
+    double LagS, double BlockedS);

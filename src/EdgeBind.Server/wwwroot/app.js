@@ -5,6 +5,7 @@
   const Y_MIN = -0.2, Y_MAX = 1;     // cosine range drawn on timelines
   const MAX_EVENTS = 200;
   const TARGET_COLORS = { vision: '#4aa3ff', video: '#4aa3ff', audio: '#f0a030', depth: '#b07aff', thermal: '#ff6b6b', imu: '#46c46e', fused: '#ffffff' };
+  const FUSED_ROWS = ['vision', 'video', 'audio', 'depth', 'thermal', 'imu'];
   const AXIS_COLORS = ['#ff6b6b', '#46c46e', '#4aa3ff'];
   const BOX_MS = 8000;               // how long a detection's boxes stay on the camera view
   const BOX_COLOR = '#ffd400';
@@ -31,6 +32,7 @@
     queries: new Map(),   // query id -> {view, li, canvas}
     scores: new Map(),    // query id -> [{t, v, target}]
     spans: new Map(),     // query id -> [{start, end|null, eventId}]
+    fused: [],            // [{t, best, p, group, parts: [{modality, source, weight, temperature, score}]}]
     events: new Map(),    // event id -> li
     evidence: new Map(),  // event id -> evidence ids
     seenSeq: new Set(),
@@ -373,14 +375,22 @@
         $('#queries').append(li);
       }
       entry.view = q;
+      // The thresholds in effect: a standing query's own (cosine); a group member's are its groups' (probability).
+      const classOf = (q.groups || []).filter((g) => g.role === 'class');
+      const meta = q.standing
+        ? `cosine enter ${q.enter.toFixed(2)} · exit ${q.exit.toFixed(2)} · ${q.watch.join(', ')}`
+        : classOf.length ? `class of ${classOf.map((g) => g.id).join(', ')}` : `background of ${(q.groups || []).map((g) => g.id).join(', ')}`;
       entry.title.replaceChildren(
         el('b', { text: q.id }),
-        el('span', { class: 'meta', text: `enter ${q.enter.toFixed(2)} · exit ${q.exit.toFixed(2)} · ${q.watch.join(', ')}` }),
+        el('span', { class: 'meta', text: meta }),
         el('span', {},
           el('button', { type: 'button', class: 'small secondary', text: 'edit', onclick: () => edit(q) }),
           ' ',
           el('button', { type: 'button', class: 'small danger', text: 'remove', onclick: () => removeQuery(q.id) })));
       entry.what.textContent = describe(q);
+      entry.groups = entry.groups || entry.li.insertBefore(el('div', { class: 'groups' }), entry.canvas);
+      entry.groups.replaceChildren(...classOf.map((g) => el('div', { class: 'group', 'data-group': g.id,
+        text: `${g.id}: p enter ${g.enter.toFixed(2)} · exit ${g.exit.toFixed(2)} · min ${g.min_duration_s} s · T ${g.temperature} · ${g.watch.join(', ')}` })));
     }
   }
 
@@ -452,11 +462,76 @@
 
   function onScores(m) {
     for (const [id, v] of Object.entries(m.scores)) {
-      if (!state.queries.has(id)) continue;
+      const entry = state.queries.get(id);
+      if (!entry) continue;
+      // A group member's timeline shows its class probability; cosines of the same query are not its events' scores.
+      if (!m.group !== !!entry.view.standing) continue;
       let list = state.scores.get(id);
       if (!list) state.scores.set(id, list = []);
-      list.push({ t: m.t_ms, v, target: m.target });
+      list.push({ t: m.t_ms, v, target: m.target, group: m.group || null });
     }
+    if (m.target === 'fused' && m.contributions) onFused(m);
+  }
+
+  // ---------- fused view ----------
+  function onFused(m) {
+    // A classification group's posterior is what the fused view decides; standing queries' cosines show when there is none.
+    const last = state.fused[state.fused.length - 1];
+    if (last && last.t === m.t_ms && last.group && !m.group) return;
+    if (last && last.t === m.t_ms) state.fused.pop();
+    let best = null, p = -Infinity;
+    for (const [id, v] of Object.entries(m.scores)) if (v > p) { best = id; p = v; }
+    state.fused.push({ t: m.t_ms, best, p, group: m.group || null, parts: m.contributions });
+    $('#fused-panel').hidden = false;
+    const score = m.contributions.some((c) => c.temperature > 0);
+    $('#fused-best').textContent = best == null ? '–'
+      : m.group ? `${m.group}: ${best} · p ${p.toFixed(2)}` : `${best} · cosine ${p.toFixed(2)}`;
+    $('#fused-mode').textContent = score ? 'score fusion: each sensor\'s own posterior, pooled by weight' : 'embedding fusion: each sensor\'s own cosine';
+    const present = new Map(m.contributions.map((c) => [c.source, c]));
+    const known = new Map([...state.sensors].filter(([, card]) => card.modality !== 'text'));
+    for (const c of m.contributions) known.set(c.source, { modality: c.modality });
+    const items = [...known].map(([source, card]) => {
+      const c = present.get(source);
+      const down = state.sensors.get(source)?.root.dataset.health === 'down';
+      return el('li', { 'data-source': source, 'data-modality': c ? c.modality : card.modality, 'data-present': String(!!c),
+        text: c ? `${source} · w ${c.weight} · ${score ? 'p' : 'cos'} ${c.score.toFixed(2)}` : `${source} · left out${down ? ' (down)' : ''}` });
+    });
+    $('#fused-parts').replaceChildren(...items);
+  }
+
+  function drawFused(start, end) {
+    const c = $('#fused-canvas');
+    if ($('#fused-panel').hidden) return;
+    const w = c.clientWidth || 1200;
+    if (c.width !== w) c.width = w;
+    const h = c.height, ctx = c.getContext('2d');
+    ctx.clearRect(0, 0, w, h);
+    const rows = FUSED_ROWS.filter((m) => state.fused.some((s) => s.parts.some((p) => p.modality === m)));
+    const top = 16, rowH = rows.length ? (h - top) / rows.length : 0;
+    const x = (t) => (t - start) / WINDOW_MS * w;
+    ctx.font = '10px sans-serif';
+    rows.forEach((m, i) => { ctx.fillStyle = '#8b97a6'; ctx.fillText(m, 2, top + i * rowH + rowH / 2 + 3); });
+    state.fused = state.fused.filter((s) => s.t >= start);
+    let previous = null;
+    for (const s of state.fused) {
+      const x0 = x(s.t), cell = Math.max(2, WINDOW_MS > 0 ? 500 / WINDOW_MS * w : 2);
+      // Each sensor's part: its colour, as opaque as its own score for the step's best class.
+      s.parts.forEach((p) => {
+        const i = rows.indexOf(p.modality);
+        if (i < 0) return;
+        ctx.globalAlpha = Math.max(0.12, Math.min(1, p.score));
+        ctx.fillStyle = TARGET_COLORS[p.modality] || '#ccc';
+        ctx.fillRect(x0 - cell, top + i * rowH + 1, cell, rowH - 2);
+      });
+      ctx.globalAlpha = 1;
+      if (s.best !== previous) {
+        ctx.fillStyle = '#e3e8ee';
+        ctx.fillText(s.best, x0 + 2, 11);
+        previous = s.best;
+      }
+    }
+    c.dataset.steps = String(state.fused.length);
+    c.dataset.rows = rows.join(',');
   }
 
   function drawTimelines() {
@@ -475,16 +550,22 @@
         const s = Math.max(x(span.start), 0), e = Math.min(x(span.end ?? end), w);
         if (e > 0 && s < w) ctx.fillRect(s, 0, Math.max(2, e - s), h);
       }
-      ctx.setLineDash([5, 4]);
-      ctx.strokeStyle = '#f0a030';
-      ctx.beginPath(); ctx.moveTo(0, y(entry.view.enter)); ctx.lineTo(w, y(entry.view.enter)); ctx.stroke();
-      ctx.strokeStyle = '#8b97a6';
-      ctx.beginPath(); ctx.moveTo(0, y(entry.view.exit)); ctx.lineTo(w, y(entry.view.exit)); ctx.stroke();
-      ctx.setLineDash([]);
-      ctx.fillStyle = '#8b97a6';
+      // The thresholds in effect: the query's own, or each of its groups' (their probability scale).
+      const groups = (entry.view.groups || []).filter((g) => g.role === 'class');
+      const lines = entry.view.standing ? [{ enter: entry.view.enter, exit: entry.view.exit, label: '' }]
+        : groups.map((g) => ({ enter: g.enter, exit: g.exit, label: groups.length > 1 ? g.id + ' ' : '' }));
       ctx.font = '10px sans-serif';
-      ctx.fillText('enter', 2, y(entry.view.enter) - 2);
-      ctx.fillText('exit', 2, y(entry.view.exit) + 10);
+      for (const l of lines) {
+        ctx.setLineDash([5, 4]);
+        ctx.strokeStyle = '#f0a030';
+        ctx.beginPath(); ctx.moveTo(0, y(l.enter)); ctx.lineTo(w, y(l.enter)); ctx.stroke();
+        ctx.strokeStyle = '#8b97a6';
+        ctx.beginPath(); ctx.moveTo(0, y(l.exit)); ctx.lineTo(w, y(l.exit)); ctx.stroke();
+        ctx.setLineDash([]);
+        ctx.fillStyle = '#8b97a6';
+        ctx.fillText(l.label + 'enter', 2, y(l.enter) - 2);
+        ctx.fillText(l.label + 'exit', 2, y(l.exit) + 10);
+      }
       const points = (state.scores.get(id) || []).filter((p) => p.t >= start);
       state.scores.set(id, points);
       for (const p of points) {
@@ -492,7 +573,9 @@
         ctx.fillRect(x(p.t) - 1.5, y(p.v) - 1.5, 3, 3);
       }
       c.dataset.points = String(points.length);
+      c.dataset.fusedPoints = String(points.filter((p) => p.target === 'fused').length);
     }
+    drawFused(start, end);
     setTimeout(() => requestAnimationFrame(drawTimelines), 250);
   }
 
@@ -513,9 +596,13 @@
     }
     const time = new Date(m.start_ms).toLocaleTimeString();
     const badge = el('span', { class: 'badge ' + (m.state || m.kind), text: m.state || m.kind });
+    // A group's score is a probability (confidence); a standing query's is a cosine, not a probability.
+    const score = m.group ? `${m.group} · confidence ${(100 * Number(m.peak_score)).toFixed(0)} %` : `peak cosine ${Number(m.peak_score).toFixed(3)}`;
     const text = el('div', {},
-      el('div', {}, el('b', { text: m.query_id || m.kind }), ' ', badge, ' ', el('span', { text: `${m.target} · peak ${Number(m.peak_score).toFixed(3)}` })),
-      el('div', { class: 'meta', text: `${time} · ${(m.sources || []).join(', ')}${m.latency_ms && m.latency_ms.total != null ? ` · ${m.latency_ms.total.toFixed(1)} ms` : ''}${m.kind === 'detection' ? ` · ${(m.boxes || []).length} box(es)` : ''}` }));
+      el('div', {}, el('b', { text: m.query_id || m.kind }), ' ', badge, ' ', el('span', { class: 'score', text: `${m.target} · ${score}` })),
+      el('div', { class: 'meta', text: `${time} · ${(m.sources || []).join(', ')}${m.latency_ms && m.latency_ms.total != null ? ` · ${m.latency_ms.total.toFixed(1)} ms` : ''}${m.kind === 'detection' ? ` · ${(m.boxes || []).length} box(es)` : ''}` }),
+      m.contributions && m.contributions.length ? el('div', { class: 'contrib',
+        text: m.contributions.map((c) => `${c.source} ${c.temperature > 0 ? 'p' : 'cos'} ${Number(c.score).toFixed(2)} (w ${c.weight})`).join(' · ') }) : null);
     // A closed message carries no new evidence: keep what the open message brought.
     const ids = (m.evidence_ids && m.evidence_ids.length ? m.evidence_ids : state.evidence.get(key)) || [];
     state.evidence.set(key, ids);

@@ -16,6 +16,9 @@ public sealed class TestSourceOptions
 {
     public double RateHz { get; set; } = 10;
     public double PeriodS { get; set; } = 4;
+
+    /// <summary>While this file exists every frame is black (a capped lens), so a test says when the camera dies; null: never.</summary>
+    public string? BlackWhile { get; set; }
 }
 
 public static class TestSources
@@ -45,7 +48,16 @@ internal sealed class TestFrameSource(string id, TestSourceOptions options) : So
             await PaceAsync(Pacing.Realtime, due, cancellationToken).ConfigureAwait(false);
             var frame = _pool.Rent();
             frame.CaptureNs = MonotonicClock.NowNs;
-            Fill(frame, n++);
+            if (options.BlackWhile is { } flag && File.Exists(flag))
+            {
+                frame.Configure(160, 120, PixelFormat.Bgr24);
+                frame.Data.Clear();
+                n++;
+            }
+            else
+            {
+                Fill(frame, n++);
+            }
             await EmitAsync(output, frame, cancellationToken).ConfigureAwait(false);
             due += interval;
         }
