@@ -96,10 +96,8 @@ public sealed class StatusReporter
     }
 
     /// <summary>
-    /// The stages worth a column: the inference stage's own latency is only its hand-off to the per-modality
-    /// lanes (microseconds), so its lanes are shown instead, each with the time its encoder batches take; the
-    /// sinks stage only fans events out to the sinks' queues (its "out" stays 0), so the per-sink counters
-    /// stand for it when there are any.
+    /// The stages worth a column: the sinks stage only fans events out to the sinks' queues (its "out" stays 0),
+    /// so the per-sink counters stand for it when there are any.
     /// </summary>
     private IEnumerable<StageStats> ShownStages()
     {
@@ -108,14 +106,6 @@ public sealed class StatusReporter
         {
             if (runner.Stats.Kind == "drain" || (runner.Stats.Kind == "sink" && sinksCounted))
             {
-                continue;
-            }
-            if (runner is StageRunner<Window, EmbeddedWindow> { Stage: InferenceStage inference })
-            {
-                foreach (var lane in inference.LaneStats.OrderBy(l => l.Name, StringComparer.Ordinal))
-                {
-                    yield return lane;
-                }
                 continue;
             }
             yield return runner.Stats;

@@ -53,6 +53,9 @@ public sealed class EmbeddingService : IEmbeddingService, IDisposable
     /// <inheritdoc />
     public string ModelName => _package.Name;
 
+    /// <summary>The package's manifest (calibration, logit scales, preprocessing).</summary>
+    public Manifest.ModelManifest Manifest => _package.Manifest;
+
     /// <inheritdoc />
     public int Dimension => _package.Dimension;
 

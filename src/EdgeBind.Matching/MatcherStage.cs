@@ -25,6 +25,9 @@ public sealed class MatcherSettings
     /// <summary>Fusion; null = no fused embeddings.</summary>
     public FusionOptions? Fusion { get; init; }
 
+    /// <summary>The model's per-modality temperatures and reliability weights (used where the pipeline sets none).</summary>
+    public ModelScoring Scoring { get; init; } = ModelScoring.None;
+
     /// <summary>The sources fusion waits for from the start (the pipeline's embedded sources); empty = those that show up.</summary>
     public IReadOnlyList<FusionSource> FusionSources { get; init; } = [];
 
@@ -415,7 +418,8 @@ public sealed class MatcherStage : IStage<EmbeddedWindow, MatchEvent>
             {
                 _probabilities = new float[cos.Length + 1];
             }
-            Classifier.Softmax(cos, g.Options.Temperature, g.Options.Other, _probabilities);
+            var temperature = g.Options.Temperature ?? (step is null ? _settings.Scoring.TemperatureOf((Modality)target) : FusedTemperature(step));
+            Classifier.Softmax(cos, temperature, g.Options.Other, _probabilities);
             for (var k = 0; k < g.Rows.Length; k++)
             {
                 var tracker = g.Trackers.At(target, k) ??= new EventTracker(g.Options.Rules);
@@ -423,6 +427,21 @@ public sealed class MatcherStage : IStage<EmbeddedWindow, MatchEvent>
             }
             _feed.PublishGroup(moment.EndNs, target, step is null ? moment.Sources[0] : "", g.Options.Id, g.ClassIds, _probabilities, step is null ? null : g.PartCosinesOf);
         }
+    }
+
+    /// <summary>
+    /// The temperature for a fused embedding (the weighted mean of its parts' unit embeddings): the parts' own
+    /// temperatures, averaged with the same weights.
+    /// </summary>
+    private double FusedTemperature(FusedStep step)
+    {
+        double sum = 0, weights = 0;
+        foreach (var part in step.Parts)
+        {
+            sum += part.Weight * _settings.Scoring.TemperatureOf(part.Modality);
+            weights += part.Weight;
+        }
+        return weights > 0 ? sum / weights : ModelScoring.FallbackTemperature;
     }
 
     /// <summary>
@@ -446,14 +465,16 @@ public sealed class MatcherStage : IStage<EmbeddedWindow, MatchEvent>
             {
                 cos[k] = ScoreKernel.Dot(_set.Matrix.AsSpan(g.ScoredRows[k] * _set.Dimension, _set.Dimension), e);
             }
-            var temperature = fusion.TemperatureOf(part.Modality, g.Options.Temperature);
+            var temperature = fusion.TemperatureOf(part.Modality, g.Options.Temperature ?? _settings.Scoring.TemperatureOf(part.Modality));
+            var weight = fusion.SetsWeight(part.Modality) ? part.Weight : _settings.Scoring.WeightOf(part.Modality);
             pooling.Temperatures[i] = temperature;
+            pooling.Weights[i] = weight;
             var p = pooling.Probabilities.AsSpan(i * n, n);
             Classifier.Softmax(cos, temperature, g.Options.Other, p);
             for (var k = 0; k < n; k++)
             {
                 // A floor keeps one sensor's underflowed zero from vetoing a class outright.
-                log[k] += part.Weight * Math.Log(Math.Max(p[k], 1e-30f));
+                log[k] += weight * Math.Log(Math.Max(p[k], 1e-30f));
             }
         }
         var max = double.NegativeInfinity;
@@ -747,6 +768,9 @@ public sealed class MatcherStage : IStage<EmbeddedWindow, MatchEvent>
 
         public double[] Temperatures { get; private set; } = [];
 
+        /// <summary>Per part: its exponent w_m in the pooled product.</summary>
+        public double[] Weights { get; private set; } = [];
+
         /// <summary>Pooled log-probabilities, then (unnormalised) probabilities.</summary>
         public double[] Log { get; private set; } = [];
 
@@ -762,6 +786,7 @@ public sealed class MatcherStage : IStage<EmbeddedWindow, MatchEvent>
             if (Temperatures.Length < parts)
             {
                 Temperatures = new double[parts];
+                Weights = new double[parts];
             }
             if (Log.Length < n)
             {
@@ -776,7 +801,7 @@ public sealed class MatcherStage : IStage<EmbeddedWindow, MatchEvent>
             for (var i = 0; i < list.Length; i++)
             {
                 var part = step.Parts[i];
-                list[i] = new FusionContribution(part.Modality.ToConfigName(), part.SourceId, part.Weight, Temperatures[i], Probabilities[(i * _stride) + Class]);
+                list[i] = new FusionContribution(part.Modality.ToConfigName(), part.SourceId, Weights[i], Temperatures[i], Probabilities[(i * _stride) + Class]);
             }
             return list;
         }

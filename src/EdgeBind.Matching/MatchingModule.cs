@@ -118,6 +118,7 @@ public sealed class MatchingModule : IPipelineModule
             InitialQueries = config.Queries,
             Events = config.Events,
             Fusion = config.Fusion,
+            Scoring = Scoring(builder),
             FusionSources = FusionSources(builder),
             FusionOrigin = () => builder.Epoch.Ns,
             Evidence = config.Evidence is null ? null : new EvidenceStore(config.Evidence),
@@ -136,6 +137,18 @@ public sealed class MatchingModule : IPipelineModule
             builder.AddStageInto(detectionStage, triggers!, events);
         }
         builder.Publish(Ports.Events, events);
+    }
+
+    /// <summary>The model's per-modality temperatures and weights (its manifest's calibration, else its logit scales).</summary>
+    private static ModelScoring Scoring(PipelineBuilder builder)
+    {
+        if (!builder.Services.TryGetValue(typeof(EdgeBind.Inference.IEmbeddingService), out var s) || s is not EdgeBind.Inference.EmbeddingService service)
+        {
+            return ModelScoring.None;
+        }
+        var manifest = service.Manifest;
+        return new ModelScoring(manifest.Modalities.Keys.ToDictionary(
+            m => m, m => (manifest.TemperatureOf(m), manifest.WeightOf(m), manifest.Modalities[m].Calibration is not null)));
     }
 
     /// <summary>

@@ -63,8 +63,11 @@ public sealed class ClassificationGroup : EventRuleOptions
     /// </summary>
     public List<string> Background { get; set; } = [];
 
-    /// <summary>Softmax temperature applied to cosine similarities (CLIP-like models: about 0.01 to 0.1).</summary>
-    public double Temperature { get; set; } = 0.05;
+    /// <summary>
+    /// Softmax temperature applied to cosine similarities (CLIP-like models: about 0.01 to 0.1); null (the default) =
+    /// each modality's temperature from the model (<see cref="ModelScoring"/>: its calibration, else its logit scales).
+    /// </summary>
+    public double? Temperature { get; set; }
 
     /// <summary>The cosine similarity the "other" class scores; null = no other class.</summary>
     public double? Other { get; set; } = 0.2;
@@ -85,7 +88,7 @@ public sealed class ClassificationGroup : EventRuleOptions
         {
             validator.Require(!Queries.Contains(id), "background", "query ids that are not also classes of the group", id);
         }
-        validator.Require(Temperature > 0 && Temperature <= 10, "temperature", "a temperature in (0, 10]", Temperature);
+        validator.Require(Temperature is null or > 0 and <= 10, "temperature", "a temperature in (0, 10] (or none: the model's calibrated one)", Temperature);
         validator.Require(Other is null or >= -1 and <= 1, "other", "a cosine similarity in [-1, 1] or null", Other);
         WatchTargets.Validate(validator, Watch, allowText: true);
     }
@@ -146,14 +149,17 @@ public sealed class FusionOptions : IValidatable
     public FusionMode Mode { get; set; } = FusionMode.Embedding;
 
     /// <summary>
-    /// Score mode: softmax temperature per modality name, T_m, applied to that sensor's cosines (missing: the group's
-    /// temperature). Calibrated values belong in the model manifest (issue 14 item 3); here the pipeline sets them.
+    /// Score mode: softmax temperature per modality name, T_m, applied to that sensor's cosines. Missing: the group's
+    /// temperature when it sets one, else the model's calibrated temperature (<see cref="ModelScoring"/>).
     /// </summary>
     public Dictionary<string, double> Temperatures { get; set; } = [];
 
     /// <summary>Score mode: the temperature of <paramref name="modality"/>'s posteriors, or <paramref name="fallback"/>.</summary>
     public double TemperatureOf(Modality modality, double fallback) =>
         Temperatures.TryGetValue(modality.ToConfigName(), out var t) ? t : fallback;
+
+    /// <summary>True when the pipeline sets <paramref name="modality"/>'s weight (else score mode takes the model's calibrated one).</summary>
+    public bool SetsWeight(Modality modality) => Weights.ContainsKey(modality.ToConfigName());
 
     /// <summary>Time between fused steps, s.</summary>
     public double StepS { get; set; } = 0.5;
@@ -178,7 +184,7 @@ public sealed class FusionOptions : IValidatable
 
     /// <summary>
     /// Weight per modality name (missing: 1): its share of the fused embedding, and in score mode its exponent w_m in
-    /// the pooled product. A modality with weight 0 is left out.
+    /// the pooled product (missing: the model's calibrated reliability weight). A modality with weight 0 is left out.
     /// </summary>
     public Dictionary<string, double> Weights { get; set; } = [];
 
@@ -233,4 +239,36 @@ public sealed class EvidenceOptions : IValidatable
         validator.Require(MaxTotalMb > 0, "max_total_mb", "a size > 0 MB", MaxTotalMb);
         validator.Require(JpegQuality is >= 1 and <= 100, "jpeg_quality", "a quality in [1, 100]", JpegQuality);
     }
+}
+
+/// <summary>
+/// The temperatures and reliability weights a model ships with, per modality: its manifest's calibration
+/// (<c>edgebind models calibrate</c>), else temperatures from its logit scales and weight 1. Classification groups and
+/// score fusion use them unless the pipeline sets its own.
+/// </summary>
+public sealed class ModelScoring
+{
+    /// <summary>The temperature used where neither the pipeline nor the model gives one (a model without logit scales is never asked).</summary>
+    public const double FallbackTemperature = 0.05;
+
+    private readonly Dictionary<Modality, (double Temperature, double Weight, bool Calibrated)> _byModality;
+
+    /// <summary>Creates the table from (temperature, weight, calibrated) per modality.</summary>
+    public ModelScoring(IReadOnlyDictionary<Modality, (double Temperature, double Weight, bool Calibrated)> byModality)
+    {
+        ArgumentNullException.ThrowIfNull(byModality);
+        _byModality = new Dictionary<Modality, (double, double, bool)>(byModality);
+    }
+
+    /// <summary>No model information: every temperature is <see cref="FallbackTemperature"/>, every weight 1.</summary>
+    public static ModelScoring None { get; } = new(new Dictionary<Modality, (double, double, bool)>());
+
+    /// <summary>The model's temperature for <paramref name="modality"/>'s cosines.</summary>
+    public double TemperatureOf(Modality modality) => _byModality.TryGetValue(modality, out var s) ? s.Temperature : FallbackTemperature;
+
+    /// <summary>The model's reliability weight for <paramref name="modality"/> in score fusion.</summary>
+    public double WeightOf(Modality modality) => _byModality.TryGetValue(modality, out var s) ? s.Weight : 1.0;
+
+    /// <summary>True when <paramref name="modality"/>'s values come from a fitted calibration (not only logit scales).</summary>
+    public bool IsCalibrated(Modality modality) => _byModality.TryGetValue(modality, out var s) && s.Calibrated;
 }

@@ -1,6 +1,7 @@
 using BenchmarkDotNet.Attributes;
 using EdgeBind.Core;
 using EdgeBind.Core.Buffers;
+using EdgeBind.Core.Channels;
 using EdgeBind.Core.Stages;
 using EdgeBind.Core.Windows;
 using EdgeBind.Inference;
@@ -14,9 +15,11 @@ using Microsoft.ML.OnnxRuntime;
 namespace EdgeBind.Benchmarks;
 
 /// <summary>
-/// Raw ONNX Runtime <c>session.Run</c> against the same encoder through EdgeBind's inference stage
-/// (window routing, micro-batcher thread hand-off, pinned pooled input, IO-bound run, L2 normalisation,
-/// pooled embedded windows). One op = one batch of <see cref="Batch"/> items; both sides use 1 intra-op thread.
+/// Raw ONNX Runtime <c>session.Run</c> against the same encoder through EdgeBind's inference stage as the
+/// pipeline runs it: windows written into the modality's windows edge, the stage runner on the stage's own
+/// thread (batching, admission into the pinned pooled input, IO-bound run, L2 normalisation, pooled embedded
+/// windows) writing the embeddings edge, read back here. One op = one batch of <see cref="Batch"/> items; both
+/// sides use 1 intra-op thread.
 /// Stage allocations are process-wide bytes per op (MemoryDiagnoser counts every thread).
 /// Run: <c>dotnet run -c Release --project tests/EdgeBind.Benchmarks -- --filter '*InferenceBenchmarks*'</c>.
 /// </summary>
@@ -32,10 +35,15 @@ public class InferenceBenchmarks
     private OrtValue _output = null!;
     private string[] _inputNames = null!;
     private string[] _outputNames = null!;
-    private InferenceStage _stage = null!;
+    private EncoderStage _stage = null!;
+    private StageRunner<Window, EmbeddedWindow> _runner = null!;
+    private Edge<Window> _in = null!;
+    private Edge<EmbeddedWindow> _out = null!;
+    private Task _run = null!;
+    private readonly ManualResetEventSlim _ready = new();
+    private Action _signal = null!;
     private Window[] _windows = null!;
     private LeasePool<Window> _pool = null!;
-    private CountingOutput _sink = null!;
     private int _itemLength;
 
     /// <summary>Modality of the tiny-test encoder.</summary>
@@ -81,7 +89,12 @@ public class InferenceBenchmarks
         };
         var package = ModelPackage.Open(dir, options, modalities: [Modality]);
         var preprocessors = new CopyWindowPreprocessors();
-        _stage = InferenceModule.CreateStage(package, new EmbeddingService(package, preprocessors), options, preprocessors, NullLogger.Instance);
+        _stage = InferenceModule.CreateStages(package, new EmbeddingService(package, preprocessors), [Modality], options, preprocessors, NullLogger.Instance).Encoders.Single();
+        _in = new Edge<Window>("windows/" + Modality.ToConfigName(), new EdgeOptions { Capacity = 64 });
+        _out = new Edge<EmbeddedWindow>("embeddings", new EdgeOptions { Capacity = 64 });
+        _runner = new StageRunner<Window, EmbeddedWindow>(_stage, _in, _out, NullLogger.Instance);
+        _run = _runner.RunAsync(CancellationToken.None);
+        _signal = _ready.Set;
         _pool = new LeasePool<Window>(() => new Window(), 64);
         _windows = new Window[Batch];
         // Fill every window the pool will hand out once; the pooled buffers keep their data.
@@ -93,7 +106,6 @@ public class InferenceBenchmarks
             data.AsSpan(0, item).CopyTo(w.Samples);
         }
         warm.ForEach(w => w.Dispose());
-        _sink = new CountingOutput();
         for (var i = 0; i < 20; i++)
         {
             Stage();
@@ -126,21 +138,45 @@ public class InferenceBenchmarks
             w.ConfigureSamples(1, _itemLength, 1);
             _windows[i] = w;
         }
-        _sink.Expect(count);
-        var pending = _stage.ProcessAsync(_windows, _sink, CancellationToken.None);
-        if (!pending.IsCompletedSuccessfully)
+        foreach (var w in _windows)
         {
-            pending.AsTask().GetAwaiter().GetResult();
+            _in.TryWrite(w);
         }
-        _sink.WaitAll();
+        var received = 0;
+        while (received < count)
+        {
+            while (_out.TryRead(out var embedded))
+            {
+                embedded.Dispose();
+                received++;
+            }
+            if (received < count)
+            {
+                WaitForOutput();
+            }
+        }
         return count;
+    }
+
+    /// <summary>Blocks until the embeddings edge has an item, without allocating (the channel's reusable waiter).</summary>
+    private void WaitForOutput()
+    {
+        var wait = _out.WaitToReadAsync();
+        if (!wait.IsCompleted)
+        {
+            _ready.Reset();
+            wait.GetAwaiter().UnsafeOnCompleted(_signal);
+            _ready.Wait();
+        }
+        wait.GetAwaiter().GetResult();
     }
 
     [GlobalCleanup]
     public void Cleanup()
     {
-        _stage.StopAsync(_sink, CancellationToken.None).AsTask().GetAwaiter().GetResult();
-        _stage.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        _in.Complete();
+        _run.GetAwaiter().GetResult();
+        _runner.DisposeAsync().AsTask().GetAwaiter().GetResult();
         _input.Dispose();
         _output.Dispose();
         _runOptions.Dispose();
@@ -161,31 +197,6 @@ public class InferenceBenchmarks
             }
         }
         throw new DirectoryNotFoundException("tests/fixtures/models/tiny-test not found");
-    }
-
-    /// <summary>Counts embedded windows, releases them, and wakes the benchmark when a batch is complete (allocation-free).</summary>
-    private sealed class CountingOutput : IStageOutput<EmbeddedWindow>
-    {
-        private readonly ManualResetEventSlim _done = new();
-        private int _remaining;
-
-        public void Expect(int count)
-        {
-            _done.Reset();
-            Volatile.Write(ref _remaining, count);
-        }
-
-        public void WaitAll() => _done.Wait();
-
-        public ValueTask<bool> WriteAsync(EmbeddedWindow item, CancellationToken cancellationToken)
-        {
-            item.Dispose();
-            if (Interlocked.Decrement(ref _remaining) == 0)
-            {
-                _done.Set();
-            }
-            return ValueTask.FromResult(true);
-        }
     }
 
     /// <summary>

@@ -122,8 +122,10 @@ public sealed class MemoryTests
 
         public void Build(PipelineBuilder builder)
         {
-            Assert.True(builder.TryTake<Windows.Window>(Ports.Windows, out var windows));
-            builder.AddTerminal(this, windows);
+            foreach (var (_, windows) in builder.TakeWindows())
+            {
+                builder.AddTerminal(this, windows);
+            }
         }
 
         public ValueTask StartAsync(CancellationToken cancellationToken) => ValueTask.CompletedTask;

@@ -38,8 +38,12 @@ public sealed class PipelineTests
 
         public void Build(PipelineBuilder builder)
         {
-            Assert.True(builder.TryTake<Window>(Ports.Windows, out var windows));
-            builder.AddTerminal(this, windows);
+            var ports = builder.TakeWindows();
+            Assert.NotEmpty(ports);
+            foreach (var (_, windows) in ports)
+            {
+                builder.AddTerminal(this, windows);
+            }
         }
 
         public ValueTask StartAsync(CancellationToken cancellationToken) => ValueTask.CompletedTask;

@@ -25,11 +25,12 @@ public class StageTests
         {
             Path = Fixtures.TinyTest,
             Batching = { ["imu"] = new BatchingOptions { MaxBatch = 4, MaxWaitMs = 3 }, ["depth"] = new BatchingOptions { MaxBatch = 3, MaxWaitMs = 1 } },
-            QueueCapacity = 8,
         };
         var package = ModelPackage.Open(Fixtures.TinyTest, options, log);
         var preprocessors = new CopyPreprocessors();
-        var stage = InferenceModule.CreateStage(package, new EmbeddingService(package, preprocessors), options, preprocessors, log);
+        var stages = InferenceModule.CreateStages(package, new EmbeddingService(package, preprocessors), [Modality.Imu, Modality.Depth, Modality.Audio], options, preprocessors, log);
+        Assert.Equal([Modality.Imu, Modality.Depth], stages.Encoders.Select(e => e.Modality));
+        Assert.Equal([Modality.Audio], stages.Unsupported.Select(e => e.Modality));
 
         var (imu, _) = Fixtures.ParityInput(Modality.Imu);
         var (depth, _) = Fixtures.ParityInput(Modality.Depth);
@@ -40,11 +41,17 @@ public class StageTests
         };
         var windows = new LeasePool<Window>(() => new Window());
         var frames = new LeasePool<Frame>(() => new Frame());
-        var input = new Edge<Window>("windows", new EdgeOptions { Capacity = 16 });
+        // One windows edge per modality, as the pipeline builds them; both encoders write one embeddings edge.
+        var inputs = new[] { Modality.Imu, Modality.Depth, Modality.Audio }.ToDictionary(m => m, m => new Edge<Window>(Ports.WindowsOf(m), new EdgeOptions { Capacity = 8 }));
         var output = new Edge<EmbeddedWindow>("embeddings", new EdgeOptions { Capacity = 16 });
-        var runner = new StageRunner<Window, EmbeddedWindow>(stage, input, output, log);
-        await runner.StartAsync(CancellationToken.None);
-        var run = Task.Run(() => runner.RunAsync(CancellationToken.None));
+        output.AddWriter();
+        var runners = new List<IStageRunner>
+        {
+            new StageRunner<Window, EmbeddedWindow>(stages.Encoders[0], inputs[Modality.Imu], output, log),
+            new StageRunner<Window, EmbeddedWindow>(stages.Encoders[1], inputs[Modality.Depth], output, log),
+            new StageRunner<Window, NoOutput>(stages.Unsupported[0], inputs[Modality.Audio], null, log),
+        };
+        var runs = runners.Select(r => Task.Run(() => r.RunAsync(CancellationToken.None))).ToArray();
 
         const int perSource = 40;
         var sources = new (string Id, Modality Modality)[] { ("imu0", Modality.Imu), ("imu1", Modality.Imu), ("depth0", Modality.Depth), ("mic0", Modality.Audio) };
@@ -70,7 +77,7 @@ public class StageTests
                     w.ConfigureSamples(6, 2000, 200);
                     imu.AsSpan(item * 12000, 12000).CopyTo(w.Samples);
                 }
-                await input.WriteAsync(w);
+                await inputs[s.Modality].WriteAsync(w);
             }
         })).ToArray();
 
@@ -84,8 +91,11 @@ public class StageTests
             }
         });
         await Task.WhenAll(producers);
-        input.Complete();
-        await run.WaitAsync(TimeSpan.FromSeconds(60));
+        foreach (var input in inputs.Values)
+        {
+            input.Complete();
+        }
+        await Task.WhenAll(runs).WaitAsync(TimeSpan.FromSeconds(60));
         await consumer.WaitAsync(TimeSpan.FromSeconds(10));
 
         Assert.Equal(3 * perSource, received.Count);
@@ -103,13 +113,19 @@ public class StageTests
             Assert.Equal("tiny-test", r.Model);
             Assert.True(r.Latency.PreprocessedNs >= r.Latency.WindowedNs && r.Latency.InferredNs >= r.Latency.PreprocessedNs, "latency stamps out of order");
         }
-        Assert.Equal(perSource, stage.UnsupportedWindows);
+        Assert.Equal(perSource, stages.Unsupported[0].Windows);
         Assert.Contains(log.Lines, l => l.Message.Contains("cannot embed audio windows", StringComparison.Ordinal));
-        Assert.Equal(2 * perSource, stage.LaneStats.Single(s => s.Name == "inference/imu").Out);
+        Assert.Equal("inference/imu", runners[0].Stats.Name);
+        Assert.Equal(2 * perSource, runners[0].Stats.Out);
+        Assert.Equal(perSource, runners[1].Stats.Out);
         Assert.Equal(0, windows.Outstanding);
         Assert.Equal(0, frames.Outstanding);
 
-        await runner.DisposeAsync();
+        // The stages share the package: it stays open until the last of them is disposed.
+        await ((IAsyncDisposable)runners[0]).DisposeAsync();
+        await ((IAsyncDisposable)runners[2]).DisposeAsync();
+        Assert.True(NativeHandleCounters.LiveSessions > sessions);
+        await ((IAsyncDisposable)runners[1]).DisposeAsync();
         Assert.Equal(sessions, NativeHandleCounters.LiveSessions);
         Assert.Equal(values, NativeHandleCounters.LiveValues);
     }
@@ -181,27 +197,35 @@ public class StageTests
     }
 
     [Fact]
-    public async Task Disposing_with_a_full_output_edge_does_not_hang_and_releases_every_window()
+    public async Task Stopping_with_a_full_output_edge_does_not_hang_and_releases_every_window()
     {
-        var options = new InferenceOptions { Path = Fixtures.TinyTest, Batching = { ["imu"] = new BatchingOptions { MaxBatch = 1, MaxWaitMs = 0 } } };
+        var options = new InferenceOptions { Path = Fixtures.TinyTest, Batching = { ["imu"] = new BatchingOptions { MaxBatch = 2, MaxWaitMs = 0 } } };
         var package = ModelPackage.Open(Fixtures.TinyTest, options, modalities: [Modality.Imu]);
         var preprocessors = new CopyPreprocessors();
-        var stage = InferenceModule.CreateStage(package, new EmbeddingService(package, preprocessors), options, preprocessors, new ListLogger());
+        var stage = InferenceModule.CreateStages(package, new EmbeddingService(package, preprocessors), [Modality.Imu], options, preprocessors, new ListLogger()).Encoders.Single();
         var windows = new LeasePool<Window>(() => new Window());
+        var input = new Edge<Window>(Ports.WindowsOf(Modality.Imu), new EdgeOptions { Capacity = 8 });
         var output = new Edge<EmbeddedWindow>("full", new EdgeOptions { Capacity = 1 });
-        var runnerOutput = new EdgeOutput(output);
-        var batch = Enumerable.Range(0, 5).Select(i =>
+        var runner = new StageRunner<Window, EmbeddedWindow>(stage, input, output, new ListLogger());
+        using var stop = new CancellationTokenSource();
+        var run = runner.RunAsync(stop.Token);
+        for (var i = 0; i < 5; i++)
         {
             var w = windows.Rent();
             w.Modality = Modality.Imu;
             w.ConfigureSamples(6, 2000, 200);
-            return w;
-        }).ToList();
-        await stage.ProcessAsync(batch, runnerOutput, CancellationToken.None);
-        await Task.Delay(300);
-        Assert.Equal(1, output.Depth);
-        await stage.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(10));
+            await input.WriteAsync(w);
+        }
+        // Nobody reads the output: the stage fills it with one embedding and waits to write the next.
+        while (output.Depth == 0)
+        {
+            await Task.Delay(10);
+        }
+        await stop.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => run.WaitAsync(TimeSpan.FromSeconds(10)));
+        runner.Abandon();
         output.Abandon();
+        await runner.DisposeAsync();
         Assert.Equal(0, windows.Outstanding);
     }
 
@@ -211,7 +235,7 @@ public class StageTests
         var options = new InferenceOptions { Path = Fixtures.TinyTest, Batching = { ["imu"] = new BatchingOptions { MaxBatch = 4, MaxWaitMs = 20 } } };
         var package = ModelPackage.Open(Fixtures.TinyTest, options, modalities: [Modality.Imu]);
         var preprocessors = new CopyPreprocessors();
-        var stage = InferenceModule.CreateStage(package, new EmbeddingService(package, preprocessors), options, preprocessors, new ListLogger());
+        var stage = InferenceModule.CreateStages(package, new EmbeddingService(package, preprocessors), [Modality.Imu], options, preprocessors, new ListLogger()).Encoders.Single();
         var windows = new LeasePool<Window>(() => new Window());
         var sink = new CountingSink();
         var batch = new Window[4];
@@ -225,6 +249,11 @@ public class StageTests
                 batch[i] = w;
             }
             sink.Expect(batch.Length);
+            // As the runner does: admit (preprocess into the slots), then run and hand on.
+            foreach (var w in batch)
+            {
+                Assert.True(stage.Admit(w));
+            }
             var pending = stage.ProcessAsync(batch, sink, CancellationToken.None);
             Assert.True(pending.IsCompletedSuccessfully);
             sink.Wait();
@@ -233,29 +262,25 @@ public class StageTests
         {
             Round();
         }
-        // Both threads of the path: this one (routing, queueing) and the lane's (preprocess, run, hand on).
         // A plain thread: xUnit's synchronisation context and the test's async machinery stay out of the count.
         const int rounds = 200;
-        long producerBytes = -1;
-        var lane = stage.LaneThreadAllocatedBytes;
-        var producerThread = new Thread(() =>
+        long bytes = -1;
+        var thread = new Thread(() =>
         {
             var before = GC.GetAllocatedBytesForCurrentThread();
             for (var i = 0; i < rounds; i++)
             {
                 Round();
             }
-            producerBytes = GC.GetAllocatedBytesForCurrentThread() - before;
+            bytes = GC.GetAllocatedBytesForCurrentThread() - before;
         });
-        producerThread.Start();
-        producerThread.Join();
-        var laneBytes = stage.LaneThreadAllocatedBytes - lane;
+        thread.Start();
+        thread.Join();
         await stage.DisposeAsync();
         // The smallest object is 24 bytes, so under one byte per window on average means nothing is allocated per
-        // window; the runtime may still make a rare one-off (a lock's sync block, a timer) on either thread.
+        // window; the runtime may still make a rare one-off (a lock's sync block, a timer).
         var windowCount = rounds * batch.Length;
-        Assert.True(producerBytes < windowCount, $"{producerBytes} bytes allocated routing {windowCount} windows");
-        Assert.True(laneBytes < windowCount, $"{laneBytes} bytes allocated by the lane for {windowCount} windows");
+        Assert.True(bytes < windowCount, $"{bytes} bytes allocated admitting, running and handing on {windowCount} windows");
         Assert.Equal(0, windows.Outstanding);
     }
 
@@ -294,6 +319,7 @@ public class StageTests
     [InlineData("model:\n  path: x\n  batching:\n    smell: {}\n", "model.batching.smell: expected a modality name")]
     [InlineData("model:\n  path: x\n  providers: [npu]\n", "model.providers[0]: expected one of tensorrt, cuda, cpu, found \"npu\"")]
     [InlineData("model:\n  pth: x\n", "model.pth: unknown key")]
+    [InlineData("model:\n  path: x\n  queue_capacity: 64\n", "model.queue_capacity: no longer a model key: windows now queue per modality on their own edge, sized by edges.windows")]
     public async Task Bad_model_sections_name_the_key(string section, string message)
     {
         var file = Path.Combine(Path.GetTempPath(), $"edgebind-{Guid.NewGuid():N}.yaml");

@@ -24,6 +24,50 @@ public class ScoreFusionTests
     private static double Posterior(double dog, double cat, double t) => 1 / (1 + Math.Exp((cat - dog) / t));
 
     [Fact]
+    public async Task Without_pipeline_temperatures_or_weights_the_models_calibration_applies_to_sensors_and_fusion()
+    {
+        var store = new QueryStore(null, new EventsOptions
+        {
+            Classification = [new ClassificationGroup { Id = "scene", Queries = ["dog", "cat"], Other = null, Watch = ["audio", "fused"], Enter = 0.6, Exit = 0.5 }],
+        });
+        var scoring = new ModelScoring(new Dictionary<Modality, (double, double, bool)>
+        {
+            [Modality.Audio] = (0.2, 0.5, true),
+            [Modality.Vision] = (0.04, 1.0, true),
+        });
+        var stage = new MatcherStage(new MatcherSettings
+        {
+            Events = store.Defaults,
+            InitialQueries = [new QueryDefinition { Id = "dog", Embedding = TableEmbedder.Axis(Dim, 0) }, new QueryDefinition { Id = "cat", Embedding = TableEmbedder.Axis(Dim, 1) }],
+            Fusion = new FusionOptions { Mode = FusionMode.Score, StepS = 1, ToleranceS = 0.5, MinModalities = 1, Weights = new() { ["vision"] = 3 } },
+            Scoring = scoring,
+        }, store, new ScoreFeed());
+        var factory = new WindowFactory();
+        var output = new CollectingOutput();
+        await stage.StartAsync(default);
+        for (var t = 10; t <= 13; t++)
+        {
+            await stage.ProcessAsync([factory.Make(Modality.Audio, "mic", t * S, Embedding(0.6f, 0.3f)), factory.Make(Modality.Vision, "cam", t * S, Embedding(0.5f, 0.4f))], output, default);
+        }
+        await stage.StopAsync(output, default);
+
+        var opens = output.Items.Where(e => e.Kind == MatchEventKind.Event && e.State == "open").ToList();
+        // The audio group's probability is softmax at the model's audio temperature, not a pipeline constant.
+        var audio = Assert.Single(opens, e => e.Target == "audio");
+        Assert.Equal(Posterior(0.6, 0.3, 0.2), audio.PeakScore, 4);
+        // Fused: the model's temperatures and audio weight; the pipeline's vision weight wins over the model's.
+        var fused = Assert.Single(opens, e => e.Target == "fused");
+        var contributions = fused.Contributions!.OrderBy(c => c.Modality).ToList();
+        Assert.Equal(("audio", 0.5, 0.2), (contributions[0].Modality, contributions[0].Weight, contributions[0].Temperature));
+        Assert.Equal(("vision", 3.0, 0.04), (contributions[1].Modality, contributions[1].Weight, contributions[1].Temperature));
+        var a = Posterior(0.6, 0.3, 0.2);
+        var v = Posterior(0.5, 0.4, 0.04);
+        var dog = Math.Pow(a, 0.5) * Math.Pow(v, 3);
+        var cat = Math.Pow(1 - a, 0.5) * Math.Pow(1 - v, 3);
+        Assert.Equal(dog / (dog + cat), fused.PeakScore, 4);
+    }
+
+    [Fact]
     public async Task PooledPosterior_IsTheWeightedProductOfEachSensorsOwn_AndMissingSensorsDropOut()
     {
         var store = new QueryStore(null, new EventsOptions

@@ -279,7 +279,7 @@ internal sealed class ConsumerModule(LatencyConsumer consumer) : IPipelineModule
 
     public void Build(PipelineBuilder builder)
     {
-        if (builder.TryTake<Window>(Ports.Windows, out var windows))
+        foreach (var (_, windows) in builder.TakeWindows())
         {
             builder.AddTerminal(consumer, windows);
         }

@@ -65,20 +65,20 @@ public sealed class ApiTests(PipelineFixture fixture) : IClassFixture<PipelineFi
         File.WriteAllText(Path.Combine(AppContext.BaseDirectory, "metrics-sample.txt"), text);
         Assert.Contains("edgebind_source_state{source=\"cam0\",modality=\"vision\",state=\"streaming\"} 1", text);
         Assert.Contains("edgebind_source_queue_depth{source=\"mic0\"}", text);
-        Assert.Contains("edgebind_stage_latency_p99_seconds{stage=\"preview\"}", text);
+        Assert.Contains("edgebind_stage_latency_p99_seconds{stage=\"preview/vision\"}", text);
         Assert.Contains("edgebind_stage_latency_p50_seconds{stage=\"matcher\"}", text);
         Assert.Contains("edgebind_windows_queue_depth", text);
         Assert.Contains("edgebind_ws_clients", text);
         Assert.Matches("edgebind_stage_items_out_total\\{stage=\"source/cam0\",kind=\"source\"\\} [1-9]", text);
         Assert.Matches("edgebind_stage_items_in_total\\{stage=\"window/mic0\",kind=\"windower\"\\} [1-9]", text);
         Assert.Contains("edgebind_stage_drops_total{stage=\"matcher\",kind=\"matcher\"}", text);
-        Assert.Contains("edgebind_stage_errors_total{stage=\"preview\",kind=\"preview\"} 0", text);
+        Assert.Contains("edgebind_stage_errors_total{stage=\"preview/vision\",kind=\"preview\"} 0", text);
         Assert.Contains("edgebind_stage_queue_depth{stage=\"matcher\",kind=\"matcher\"}", text);
         // Lag and back-pressure per stage: the windower's lag is how old the samples it takes are (a live source: > 0).
         Assert.Matches("edgebind_stage_lag_seconds\\{stage=\"window/cam0\",kind=\"windower\"\\} [0-9.e-]*[1-9]", text);
         Assert.Contains("edgebind_stage_lag_max_seconds{stage=\"matcher\",kind=\"matcher\"}", text);
         Assert.Contains("edgebind_stage_blocked_seconds_total{stage=\"source/cam0\",kind=\"source\"}", text);
-        Assert.Matches("edgebind_stage_latency_seconds_bucket\\{stage=\"preview\",le=\"0.005\"\\} [1-9]", text);
+        Assert.Matches("edgebind_stage_latency_seconds_bucket\\{stage=\"preview/vision\",le=\"0.005\"\\} [1-9]", text);
         Assert.Matches("edgebind_stage_latency_seconds_count\\{stage=\"window/cam0\"\\} [1-9]", text);
         Assert.Contains("edgebind_sink_messages_total{sink=\"hook\",type=\"webhook\",outcome=\"dropped\"} 0", text);
         Assert.Contains("edgebind_sink_retries_total{sink=\"hook\"}", text);
@@ -112,7 +112,7 @@ public sealed class ApiTests(PipelineFixture fixture) : IClassFixture<PipelineFi
         Assert.True(cam.GetProperty("windows").GetInt64() > 0);
         Assert.True(cam.GetProperty("queue_capacity").GetInt32() > 0);
         var stages = root.GetProperty("stages").EnumerateArray().Select(s => s.GetProperty("name").GetString()).ToList();
-        Assert.Contains("preview", stages);
+        Assert.Contains("preview/vision", stages);
         Assert.Contains("matcher", stages);
     }
 

@@ -45,8 +45,9 @@ internal sealed class LoudnessEncoderModule : IPipelineModule
 
     public void Build(PipelineBuilder builder)
     {
-        Assert.True(builder.TryTake<Window>(Ports.Windows, out var windows));
-        builder.Publish(Ports.Embeddings, builder.AddStage(new Encoder(), windows));
+        var ports = builder.TakeWindows();
+        Assert.NotEmpty(ports);
+        builder.Publish(Ports.Embeddings, builder.AddStages("embeddings", ports.Select(p => ((IStage<Window, EmbeddedWindow>)new Encoder(), p.Windows)))!);
     }
 
     private sealed class Encoder : IStage<Window, EmbeddedWindow>

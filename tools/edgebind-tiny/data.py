@@ -6,6 +6,8 @@ Each split is a directory of .npy arrays (memory-mapped on load):
   depth   float16 [N,1,224,224]  (normalised)
   thermal float16 [N,1,224,224]  (normalised)
   imu     float32 [N,6,2000]     (scaled)
+  depth_stream, thermal_stream  float16 [N,1,224,224]: the same scenes as a depth camera / a low-resolution
+          thermal sensor delivers them to the runtime (stream.py)
   concept int64   [N]
   seed    int64   [N]
 """
@@ -19,9 +21,11 @@ import time
 import numpy as np
 
 import preprocess as pp
+import stream
 import world
 
-CACHE_VERSION = 3
+CACHE_VERSION = 4
+STREAM_SEED = 0x57EA
 
 
 def _one(job):
@@ -29,9 +33,11 @@ def _one(job):
     torch.set_num_threads(1)
     seed, concept = job
     s = world.render(seed, concept)
+    rng = world.rng_for(seed + STREAM_SEED)
     return (seed, s["concept"], s["image"], pp.audio_clip_tensor(s["audio"]).astype(np.float16),
             pp.depth_tensor(s["depth"]).astype(np.float16), pp.thermal_tensor(s["thermal"]).astype(np.float16),
-            pp.imu_tensor(s["imu"]))
+            pp.imu_tensor(s["imu"]), stream.depth_view(s["depth"], rng).astype(np.float16),
+            stream.thermal_view(s["thermal"], rng).astype(np.float16))
 
 
 def build(dirpath: str, seeds: list[int], workers: int = 2, label: int | None = None) -> dict:
@@ -50,12 +56,14 @@ def build(dirpath: str, seeds: list[int], workers: int = 2, label: int | None = 
         "depth": np.lib.format.open_memmap(os.path.join(dirpath, "depth.npy"), "w+", np.float16, (n, 1, 224, 224)),
         "thermal": np.lib.format.open_memmap(os.path.join(dirpath, "thermal.npy"), "w+", np.float16, (n, 1, 224, 224)),
         "imu": np.lib.format.open_memmap(os.path.join(dirpath, "imu.npy"), "w+", np.float32, (n, 6, 2000)),
+        "depth_stream": np.lib.format.open_memmap(os.path.join(dirpath, "depth_stream.npy"), "w+", np.float16, (n, 1, 224, 224)),
+        "thermal_stream": np.lib.format.open_memmap(os.path.join(dirpath, "thermal_stream.npy"), "w+", np.float16, (n, 1, 224, 224)),
     }
     concept = np.zeros(n, np.int64)
     t0 = time.time()
     ctx = mp.get_context("fork")
     with ctx.Pool(workers) as pool:
-        for i, (seed, c, im, au, de, th, imu) in enumerate(pool.imap(_one, [(s, label) for s in seeds], chunksize=16)):
+        for i, (seed, c, im, au, de, th, imu, de_s, th_s) in enumerate(pool.imap(_one, [(s, label) for s in seeds], chunksize=16)):
             assert seed == seeds[i]
             concept[i] = c
             arrs["vision"][i] = im
@@ -63,6 +71,8 @@ def build(dirpath: str, seeds: list[int], workers: int = 2, label: int | None = 
             arrs["depth"][i] = de
             arrs["thermal"][i] = th
             arrs["imu"][i] = imu
+            arrs["depth_stream"][i] = de_s
+            arrs["thermal_stream"][i] = th_s
             if (i + 1) % 500 == 0:
                 print(f"  rendered {i + 1}/{n} ({time.time() - t0:.0f}s)", flush=True)
     for a in arrs.values():
@@ -75,7 +85,7 @@ def build(dirpath: str, seeds: list[int], workers: int = 2, label: int | None = 
 
 def load(dirpath: str) -> dict:
     out = {}
-    for k in ["vision", "audio", "depth", "thermal", "imu", "concept", "seed"]:
+    for k in ["vision", "audio", "depth", "thermal", "imu", "depth_stream", "thermal_stream", "concept", "seed"]:
         out[k] = np.load(os.path.join(dirpath, k + ".npy"), mmap_mode="r")
     return out
 

@@ -30,6 +30,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import data  # noqa: E402
+import stream  # noqa: E402
 import tokenizer as tk  # noqa: E402
 import world  # noqa: E402
 from model import EdgeBindTiny  # noqa: E402
@@ -104,27 +105,47 @@ def tokens_for(tok, texts):
 
 
 @torch.no_grad()
-def embed_all(model, ds, modality, bs=256):
+def embed_all(model, ds, modality, bs=256, view=None):
+    """Embeds every sample of `ds`; `view` names another cached array of the modality (e.g. depth_stream)."""
     model.eval()
     out = []
     n = len(ds["concept"])
     for i in range(0, n, bs):
-        x = torch.from_numpy(data.batch(ds, modality, np.arange(i, min(n, i + bs))))
+        x = torch.from_numpy(data.batch(ds, view or modality, np.arange(i, min(n, i + bs))))
         out.append(model.encode(modality, x))
     return torch.cat(out)
 
 
 @torch.no_grad()
-def zero_shot(model, tok, ds, modalities):
+def zero_shot(model, tok, ds, modalities, suffix=""):
     model.eval()
     prompts = world.zero_shot_prompts()
     t = model.encode("text", torch.tensor(tok(prompts), dtype=torch.long))
     y = torch.from_numpy(np.asarray(ds["concept"]))
     res = {}
     for m in modalities:
-        e = embed_all(model, ds, m)
+        e = embed_all(model, ds, m, view=m + suffix if suffix else None)
         res[m] = float(((e @ t.t()).argmax(1) == y).float().mean())
     return res
+
+
+def stream_batch(train, modality, idx, x, rng, prob, by_concept, concepts):
+    """Replaces a fraction `prob` of the batch by stream conditions (stream.py): the cached sensor views for
+    depth/thermal, windows joined with another sample for IMU/audio (a third of the partners of the same
+    concept: a seam inside one activity)."""
+    pick = np.flatnonzero(rng.random(len(idx)) < prob)
+    if len(pick) == 0:
+        return x
+    if modality in ("depth", "thermal"):
+        x[pick] = np.asarray(train[modality + "_stream"][idx[pick]], dtype=np.float32)
+    elif modality in ("imu", "audio"):
+        partners = np.array([rng.choice(by_concept[concepts[i]]) if rng.random() < 1 / 3 else rng.integers(len(concepts))
+                             for i in idx[pick]])
+        order = np.argsort(partners)  # memory-mapped fancy indexing wants sorted indices to be quick
+        b = np.empty_like(x[pick])
+        b[order] = data.batch(train, modality, partners[order])
+        x[pick] = stream.join_time_series(x[pick], b, rng)
+    return x
 
 
 def main():
@@ -151,6 +172,13 @@ def main():
     ap.add_argument("--warmup", type=int, default=40)
     ap.add_argument("--stage1-positives", choices=["concept", "pair"], default="pair",
                     help="stage 1 positives: every caption of the image's concept, or only its own caption")
+    ap.add_argument("--stream-prob", type=float, default=0.0,
+                    help="stage 2: fraction of each batch shown under stream conditions (stream.py); 0 = rendered samples only")
+    ap.add_argument("--background-frac", type=float, default=0.0,
+                    help="stage 2: expected fraction of each batch drawn from the empty scenes (0: uniform draws)")
+    ap.add_argument("--stage2-lr", type=float, default=None, help="stage 2 learning rate (default --lr)")
+    ap.add_argument("--time-budget-s", type=float, default=None,
+                    help="stage 2: fewer steps than --stage2-steps if the measured step rate would not finish in this time")
     ap.add_argument("--groups", type=int, default=0,
                     help="batches of G groups x one sample per concept (0: uniform batches of --batch)")
     args = ap.parse_args()
@@ -251,17 +279,44 @@ def main():
     for m in stage2:
         for mod in (model.modality_preprocessors[m], model.modality_trunks[m], model.modality_heads[m]):
             params += list(mod.parameters())
-    opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.05, betas=(0.9, 0.98))
-    for step in range(args.stage2_steps):
+    lr2 = args.lr if args.stage2_lr is None else args.stage2_lr
+    opt = torch.optim.AdamW(params, lr=lr2, weight_decay=0.05, betas=(0.9, 0.98))
+    by_concept = [np.flatnonzero(concepts == c) for c in range(int(concepts.max()) + 1)]
+    background_idx = np.flatnonzero(concepts == world.BACKGROUND)
+    if args.background_frac > 0 and len(background_idx) == 0:
+        raise SystemExit("--background-frac needs background samples (--background N)")
+    step = 0
+    while step < args.stage2_steps:
+        if args.time_budget_s and step >= 20 and step % 50 == 20:
+            # the machine is shared: re-measure the step rate as it goes and only ever shorten the run
+            # (the final evaluation takes about as long as 60 steps)
+            rate = (time.time() - t_loop) / step
+            budget_steps = step + int((args.time_budget_s - (time.time() - t_start)) / rate) - 60
+            if budget_steps < args.stage2_steps:
+                print(f"stage2: {rate:.2f} s/step; {budget_steps} steps fit the time budget", flush=True)
+                log["stage2_steps_budgeted"] = {"asked": log.get("stage2_steps_budgeted", {}).get("asked", args.stage2_steps),
+                                                "ran": max(budget_steps, step + 1)}
+                args.stage2_steps = max(budget_steps, step + 1)
+        if step == 0:
+            t_loop = time.time()
         model.train()
         for pg in opt.param_groups:
-            pg["lr"] = cosine_lr(step, args.stage2_steps, args.lr, args.warmup)
+            pg["lr"] = cosine_lr(step, args.stage2_steps, lr2, args.warmup)
         idx, groups = sample_batch(rng, concepts, args.batch, args.groups)
+        if args.background_frac > 0:
+            # streams spend much of their time on nothing of interest: show stage 2 more empty scenes than the
+            # uniform draw does (the background split is a small share of the training set)
+            swap = np.flatnonzero(rng.random(len(idx)) < args.background_frac)
+            idx[swap] = rng.choice(background_idx, len(swap), replace=False)
+            idx = np.sort(idx)
         zi = img_emb[torch.from_numpy(idx)]
         losses = {}
         total = 0.0
         for k, m in enumerate(stage2):
-            zx = model.encode(m, torch.from_numpy(data.batch(train, m, idx)))
+            x = data.batch(train, m, idx)
+            if args.stream_prob > 0:
+                x = stream_batch(train, m, idx, x, rng, args.stream_prob, by_concept, concepts)
+            zx = model.encode(m, torch.from_numpy(x))
             l = info_nce_groups(zx, zi, temps[k].exp().clamp(max=100), groups)
             losses[m] = round(float(l), 4)
             total = total + l
@@ -272,10 +327,13 @@ def main():
             rec = {"step": step, **losses, "t": round(time.time() - t2, 1)}
             log["stage2"].append(rec)
             print("stage2", rec, flush=True)
+        step += 1
     log["stage2_s"] = time.time() - t2
     log["stage2_temperatures"] = {m: float(temps[k].exp()) for k, m in enumerate(stage2)}
     log["val_zero_shot"] = zero_shot(model, tok, val, ["vision"] + X_MODALITIES)
     print("val zero-shot", log["val_zero_shot"], flush=True)
+    log["val_zero_shot_sensor_views"] = zero_shot(model, tok, val, ["depth", "thermal"], suffix="_stream")
+    print("val zero-shot, sensor views (stream.py)", log["val_zero_shot_sensor_views"], flush=True)
     log["total_s"] = time.time() - t_start
     torch.save({"state_dict": model.state_dict(), "cfg": model.cfg, "merges": len(merges), "seed": args.seed},
                os.path.join(args.out, "edgebind_tiny.pt"))

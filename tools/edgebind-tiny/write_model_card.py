@@ -67,12 +67,41 @@ def tables(ev, idx):
     return "\n".join(rows + extra + pc)
 
 
+def stream_section(args, ev):
+    """Per-window accuracy on rendered streams (stream_eval.py) beside held-out zero-shot."""
+    if not args.stream_eval:
+        return ""
+    now = json.load(open(args.stream_eval))
+    before = json.load(open(args.stream_eval_before)) if args.stream_eval_before else None
+    names = [n for n in now if n != "all"]
+    head = "| modality | held-out zero-shot top-1 % | streams, per window % (all " + str(len(names)) + " scenarios) | " + \
+        " | ".join(names) + (" | streams before stream retraining % |" if before else " |")
+    rows = [head, "|---" * (3 + len(names) + (1 if before else 0)) + "|"]
+    for m in ["vision", "audio", "depth", "thermal", "imu"]:
+        cells = [m, pct(ev["zero_shot_top1"][m]),
+                 f"{100 * now['all'][m]['accuracy']:.1f} ({now['all'][m]['right']}/{now['all'][m]['windows']})"]
+        cells += [f"{100 * now[n][m]['accuracy']:.1f}" for n in names]
+        if before:
+            cells.append(f"{100 * before['all'][m]['accuracy']:.1f}")
+        rows.append("| " + " | ".join(cells) + " |")
+    return ("\n## Per-window accuracy on streams\n\n"
+            "Held-out zero-shot scores one rendered sample at the encoder's own resolution. A stream is harder: "
+            "tools/edgebind-tiny/stream_eval.py renders the demo scenario and three others (make_demo.py, other seeds and "
+            "layouts: tools/edgebind-tiny/layouts/), cuts them into windows as pipelines/demo.yaml does (camera, depth, "
+            "thermal: a frame a second, thermal from a 160x120 sensor scaled up; audio 2 s windows, hop 1 s; IMU 10 s "
+            "windows, hop 2 s, most of which straddle two activities) and classifies each window over the 14 prompts "
+            "and the empty-scene prompt. A window is right when its class covers at least half of it.\n\n"
+            + "\n".join(rows) + "\n")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--run", default="/tmp/edgebind-tiny")
     ap.add_argument("--pkg", default="models/edgebind-tiny")
     ap.add_argument("--report", default="tools/edgebind-tiny/REPORT.md")
     ap.add_argument("--notes", default="", help="extra markdown appended to the report")
+    ap.add_argument("--stream-eval", help="stream_eval.py's JSON for this model: per-window accuracy on rendered streams")
+    ap.add_argument("--stream-eval-before", help="the same for the weights before stream retraining (shown beside it)")
     args = ap.parse_args()
     ev = json.load(open(os.path.join(args.run, "evaluation.json")))
     log = json.load(open(os.path.join(args.run, "train_log.json")))
@@ -104,6 +133,17 @@ def main():
     else:
         batch_desc = f"uniform random batches of {a['batch']} (same-concept samples act as negatives)"
     concepts = ", ".join(f"{k} (\"{world.zero_shot_prompt(i)}\")" for i, k in enumerate(world.CONCEPT_KEYS))
+    streams = stream_section(args, ev)
+    retrain = ""
+    if a.get("stream_prob", 0) > 0:
+        retrain = (f"- stream conditions (tools/edgebind-tiny/stream.py): stage 2 was continued from the {a.get('init', 'previous')} "
+                   f"weights for the {a.get('stage2_modalities')} encoders only (image, text and audio encoders unchanged), "
+                   f"{a['stage2_steps']} steps at lr {a.get('stage2_lr') or a['lr']}, with {int(a['stream_prob'] * 100)} % of each batch "
+                   "under stream conditions: thermal as a 160x120 / 80x60 / 32x24 / 320x240 4:3 sensor scaled back up "
+                   "(as the runtime does), depth in whole millimetres from other resolutions with holes, IMU windows "
+                   "joined from two samples (the end of one activity and the start of the next, or two draws of one activity), "
+                   f"and {int(a.get('background_frac', 0) * 100)} % of each batch empty scenes (streams spend much of their time on "
+                   "nothing of interest). Still ImageBind's recipe: every pair is X <-> its image, never X <-> text.\n")
     card = f"""# EdgeBind-tiny {man['version']}
 
 A tiny ImageBind-style joint embedding: six encoders (image, text, audio, depth, thermal, IMU) map
@@ -127,7 +167,7 @@ dog, startled by the siren or the glass, knocking, riding in the car, standing b
 fan or fire ...); and a caption from templates and synonyms.
 
 Concepts and their zero-shot prompts: {concepts}.
-
+{streams}
 - training samples: seeds 0-{a['train_per_concept'] * world.NUM_CONCEPTS - 1} ({a['train_per_concept']} per concept),
   plus {a.get('background', 0)} empty scenes (seeds {world.BACKGROUND_SEED_BASE}+: background only, noise only, a wearer
   standing still; captions such as "an empty scene", "nothing happening") so that "{world.BACKGROUND_PROMPT}"
@@ -139,7 +179,7 @@ Concepts and their zero-shot prompts: {concepts}.
   depth, thermal and IMU encoders each trained only against image embeddings (symmetric InfoNCE,
   one learnable temperature per modality), never against text. Zero-shot X -> text is emergent.
 - {batch_desc}
-- {a['stage1_steps']} + {a['stage2_steps']} steps, AdamW (lr {a['lr']}, wd 0.05, cosine), training seed {a['seed']},
+{retrain}- {a['stage1_steps']} + {a['stage2_steps']} steps, AdamW (lr {a['lr']}, wd 0.05, cosine), training seed {a['seed']},
   {log['total_s'] / 60:.1f} min wall time on 2 shared CPU cores (see tools/edgebind-tiny/REPORT.md).
 
 ## Architecture

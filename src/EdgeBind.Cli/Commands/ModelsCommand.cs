@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using EdgeBind.Core;
 using EdgeBind.Inference;
+using EdgeBind.Inference.Calibration;
 using EdgeBind.Inference.Manifest;
 using EdgeBind.Inference.Runtime;
 
@@ -10,7 +11,8 @@ namespace EdgeBind.Cli.Commands;
 /// <summary>
 /// <c>edgebind models inspect DIR</c>: the manifest, each ONNX graph's inputs and outputs, and the execution
 /// providers; <c>edgebind models check DIR</c>: parity of ONNX Runtime here against DIR/parity/*.npy
-/// (exit 1 when any modality's minimum cosine is below 0.9999).
+/// (exit 1 when any modality's minimum cosine is below 0.9999); <c>edgebind models calibrate DIR --eval EVALDIR</c>:
+/// fits each modality's temperature and reliability weight on an evaluation set and writes them into the manifest.
 /// </summary>
 public static class ModelsCommand
 {
@@ -20,8 +22,106 @@ public static class ModelsCommand
         var models = new Command("models", "Inspect and check model packages.");
         models.Subcommands.Add(CreateInspect());
         models.Subcommands.Add(CreateCheck());
+        models.Subcommands.Add(CreateCalibrate());
         return models;
     }
+
+    private static Command CreateCalibrate()
+    {
+        var dir = new Argument<string>("DIR") { Description = "Model package directory; its edgebind-model.json gets each evaluated modality's calibration." };
+        var eval = new Option<string>("--eval")
+        {
+            Description = "Evaluation set directory (index.json: concepts[] key/prompt, files[] path/modality/concept/seed), e.g. models/edgebind-tiny-eval.",
+            Required = true,
+        };
+        var dryRun = new Option<bool>("--dry-run") { Description = "Fit and print, but leave the manifest as it is." };
+        var command = new Command("calibrate", "Fit each modality's softmax temperature and reliability weight on an evaluation set and write them into the manifest.") { dir, eval, dryRun };
+        ModelCli.AddExecutionOptions(command);
+        command.SetAction(parse =>
+        {
+            var evalDir = parse.GetValue(eval)!;
+            var set = EvaluationSet.Load(evalDir);
+            var path = parse.GetValue(dir)!;
+            var manifest = ModelManifest.Load(path);
+            var sensors = set.Items.Select(i => i.Modality).Distinct().Order().ToList();
+            foreach (var m in sensors.Where(m => !manifest.Modalities.ContainsKey(m)))
+            {
+                throw new InvalidDataException($"{Path.Combine(evalDir, EvaluationSet.IndexFile)}: files have modality {m.ToConfigName()}, which {Path.Combine(path, ModelManifest.FileName)} has no encoder for");
+            }
+            if (!manifest.Modalities.ContainsKey(Modality.Text))
+            {
+                throw new InvalidDataException($"{Path.Combine(path, ModelManifest.FileName)}: calibration scores against the classes' text prompts, and the package has no text encoder");
+            }
+            using var package = ModelCli.Open(path, parse, [.. sensors, Modality.Text]);
+            using var service = new EmbeddingService(package);
+            var prompts = set.Classes.Select(c => service.EmbedText(c.Prompt)).ToArray();
+            var cosines = set.Items.Select(item =>
+            {
+                var e = service.EmbedFile(item.Modality, item.Path);
+                return prompts.Select(p => (double)Dot(e, p)).ToArray();
+            }).ToArray();
+            var fits = new List<ModalityFit>();
+            var temperatures = new Dictionary<Modality, double>();
+            foreach (var m in sensors)
+            {
+                var rows = Enumerable.Range(0, set.Items.Count).Where(i => set.Items[i].Modality == m).ToList();
+                var cos = rows.Select(i => cosines[i]).ToList();
+                var labels = rows.Select(i => set.Items[i].Class).ToList();
+                var accuracy = rows.Count(i => Array.IndexOf(cosines[i], cosines[i].Max()) == set.Items[i].Class) / (double)rows.Count;
+                var before = manifest.TemperatureOf(m);
+                var t = ModelCalibrator.FitTemperature(cos, labels);
+                temperatures[m] = t;
+                fits.Add(new ModalityFit(m, rows.Count, accuracy, before, ModelCalibrator.Nll(cos, labels, before), t, ModelCalibrator.Nll(cos, labels, t), 1));
+            }
+            // Weights from the moments every modality agrees on (one true class), each member's calibrated log-posterior.
+            var groups = new List<(int[] Modalities, double[][] LogPosteriors, int Label)>();
+            foreach (var g in Enumerable.Range(0, set.Items.Count).GroupBy(i => set.Items[i].Group))
+            {
+                var members = g.ToList();
+                if (members.Count < 2 || members.Select(i => set.Items[i].Class).Distinct().Count() != 1)
+                {
+                    continue;
+                }
+                groups.Add((members.Select(i => sensors.IndexOf(set.Items[i].Modality)).ToArray(),
+                    members.Select(i => LogPosterior(cosines[i], temperatures[set.Items[i].Modality])).ToArray(),
+                    set.Items[members[0]].Class));
+            }
+            var weights = ModelCalibrator.FitWeights(groups, sensors.Count);
+            fits = fits.Select(f => f with { Weight = weights[sensors.IndexOf(f.Modality)] }).ToList();
+            var source = $"{Path.GetFileName(Path.GetFullPath(evalDir).TrimEnd(Path.DirectorySeparatorChar))} ({set.Items.Count} files, {set.Classes.Count} classes, {groups.Count} multi-sensor moments)";
+            Console.WriteLine($"calibration on {source}:");
+            foreach (var f in fits)
+            {
+                Console.WriteLine("  " + ModelCalibrator.Describe(f));
+            }
+            if (groups.Count < ModelCalibrator.MinGroupsForWeights)
+            {
+                Console.WriteLine($"  weights left at 1: {groups.Count} moments seen by several sensors with one true class (need {ModelCalibrator.MinGroupsForWeights})");
+            }
+            if (parse.GetValue(dryRun))
+            {
+                Console.WriteLine("dry run: manifest unchanged");
+                return CliApp.ExitOk;
+            }
+            ModelCalibrator.WriteManifest(path, fits, source);
+            Console.WriteLine($"written: {Path.Combine(path, ModelManifest.FileName)}");
+            return CliApp.ExitOk;
+        });
+        return command;
+    }
+
+    private static float Dot(float[] a, float[] b)
+    {
+        float s = 0;
+        for (var i = 0; i < a.Length; i++)
+        {
+            s += a[i] * b[i];
+        }
+        return s;
+    }
+
+    private static double[] LogPosterior(double[] cosines, double temperature) =>
+        Enumerable.Range(0, cosines.Length).Select(c => ModelCalibrator.LogSoftmax(cosines, 1 / temperature, c)).ToArray();
 
     private static Command CreateInspect()
     {

@@ -23,6 +23,9 @@ public sealed class SourceRuntime
         WindowStats = new StageStats($"window/{source.Id}", "windower") { QueueDepth = () => edge.Depth };
     }
 
+    /// <summary>The edge the windower writes: the windows of this source's modality (shared by its sources of that modality).</summary>
+    public Edge<Window> Windows { get; internal set; } = null!;
+
     /// <summary>The source's entry in the pipeline file.</summary>
     public SourceDefinition Definition { get; }
 
@@ -84,7 +87,7 @@ public sealed class Pipeline : IAsyncDisposable
     private readonly CancellationTokenSource _stagesCts = new();
     private readonly TaskCompletionSource _failed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private IReadOnlyList<IStageRunner> _runners = [];
-    private Edge<Window>? _windows;
+    private readonly Dictionary<Modality, Edge<Window>> _windows = [];
     private Task? _completion;
     private readonly ReplayEpoch _epoch = new();
     private MemoryGovernor? _memory;
@@ -118,8 +121,8 @@ public sealed class Pipeline : IAsyncDisposable
     /// <summary>The stages added by modules, in build order.</summary>
     public IReadOnlyList<IStageRunner> Stages => _runners;
 
-    /// <summary>The windows edge (null before start).</summary>
-    public Edge<Window>? WindowEdge => _windows;
+    /// <summary>The windows edges, one per modality the sources produce (empty before start).</summary>
+    public IReadOnlyDictionary<Modality, Edge<Window>> WindowEdges => _windows;
 
     /// <summary>The pool all windows come from; <see cref="LeasePool{T}.Outstanding"/> is 0 after a clean stop.</summary>
     public LeasePool<Window> WindowPool { get; }
@@ -137,7 +140,6 @@ public sealed class Pipeline : IAsyncDisposable
     public async Task StartAsync(CancellationToken cancellationToken = default)
     {
         _memory = MemoryGovernor.Start(_definition.Memory, _definition.File, _loggerFactory.CreateLogger("memory"));
-        _windows = new Edge<Window>("windows", _definition.Edges.Windows.ToOptions());
         foreach (var def in _definition.Sources)
         {
             var source = def.Type.Create(def.Id, def.Options);
@@ -153,11 +155,20 @@ public sealed class Pipeline : IAsyncDisposable
             }
             var edge = new Edge<Sample>($"samples/{def.Id}", edgeOptions);
             var windower = Windowers.Create(def.Type.Modality, _definition.WindowFor(def), WindowPool);
-            _sources.Add(new SourceRuntime(def, source, edge, windower) { FastReplay = def.Options is IPacedOptions { Pacing: Pacing.Fast } });
+            var modality = def.Type.Modality;
+            if (!_windows.TryGetValue(modality, out var windows))
+            {
+                windows = new Edge<Window>(Ports.WindowsOf(modality), _definition.Edges.Windows.ToOptions());
+                _windows[modality] = windows;
+            }
+            _sources.Add(new SourceRuntime(def, source, edge, windower) { FastReplay = def.Options is IPacedOptions { Pacing: Pacing.Fast }, Windows = windows });
         }
 
         var builder = new PipelineBuilder(_definition, _loggerFactory, _sources, _epoch);
-        builder.Publish(Ports.Windows, _windows);
+        foreach (var (modality, windows) in _windows)
+        {
+            builder.Publish(Ports.WindowsOf(modality), windows);
+        }
         foreach (var module in _modules)
         {
             module.Build(builder);
@@ -191,8 +202,10 @@ public sealed class Pipeline : IAsyncDisposable
         {
             _sourceTasks.Add(Task.Run(() => SourceLoopAsync(runtime), CancellationToken.None));
         }
-        var windowsDone = Task.WhenAll(_windowTasks).ContinueWith(_ => _windows.Complete(), TaskScheduler.Default);
-        _completion = Task.WhenAny(Task.WhenAll(_sourceTasks.Concat(_stageTasks).Append(windowsDone)), _failed.Task).Unwrap();
+        // A modality's windows edge completes once every windower writing it has finished.
+        var windowsDone = _windows.Select(pair => Task.WhenAll(_sources.Zip(_windowTasks).Where(s => s.First.Windows == pair.Value).Select(s => s.Second))
+            .ContinueWith(_ => pair.Value.Complete(), TaskScheduler.Default)).ToList();
+        _completion = Task.WhenAny(Task.WhenAll(_sourceTasks.Concat(_stageTasks).Concat(windowsDone)), _failed.Task).Unwrap();
         _logger.LogInformation("pipeline {Name} started: {Sources} sources, {Stages} stages", _definition.Name, _sources.Count, _runners.Count);
     }
 
@@ -275,7 +288,7 @@ public sealed class Pipeline : IAsyncDisposable
                     foreach (var window in emitted)
                     {
                         runtime.Quality.Observe(window);
-                        if (await _windows!.WriteAsync(window, _stagesCts.Token, stats).ConfigureAwait(false))
+                        if (await runtime.Windows.WriteAsync(window, _stagesCts.Token, stats).ConfigureAwait(false))
                         {
                             stats.AddOut();
                         }
@@ -321,7 +334,7 @@ public sealed class Pipeline : IAsyncDisposable
             {
                 abandoned += runtime.Edge.Abandon();
             }
-            abandoned += _windows?.Abandon() ?? 0;
+            abandoned += _windows.Values.Sum(w => w.Abandon());
             foreach (var runner in _runners)
             {
                 abandoned += runner.Abandon();

@@ -50,8 +50,14 @@ public interface IPipelineModule
 /// <summary>Well-known port names modules use to find each other's streams.</summary>
 public static class Ports
 {
-    /// <summary>Every window from every windower (<see cref="Window"/>).</summary>
-    public const string Windows = "windows";
+    /// <summary>Prefix of the per-modality windows ports (<see cref="WindowsOf"/>).</summary>
+    public const string WindowsPrefix = "windows/";
+
+    /// <summary>
+    /// The windows of one modality from every source of that modality (<see cref="Window"/>), e.g.
+    /// <c>windows/audio</c>. Windows travel by modality so a slow consumer of one never holds up another.
+    /// </summary>
+    public static string WindowsOf(Modality modality) => WindowsPrefix + modality.ToConfigName();
 
     /// <summary>Embedded windows (published by the inference module).</summary>
     public const string Embeddings = "embeddings";
@@ -113,12 +119,50 @@ public sealed class PipelineBuilder
     /// <summary>True when a port is published and not yet taken.</summary>
     public bool Has(string port) => _ports.ContainsKey(port);
 
+    /// <summary>Takes every per-modality windows port still published (<see cref="Ports.WindowsOf"/>), in modality order.</summary>
+    public IReadOnlyList<(Modality Modality, Edge<Window> Windows)> TakeWindows()
+    {
+        var taken = new List<(Modality, Edge<Window>)>();
+        foreach (var modality in Enum.GetValues<Modality>())
+        {
+            if (TryTake<Window>(Ports.WindowsOf(modality), out var edge))
+            {
+                taken.Add((modality, edge));
+            }
+        }
+        return taken;
+    }
+
     /// <summary>Adds a stage reading <paramref name="input"/>; returns its output edge.</summary>
     public Edge<TOut> AddStage<TIn, TOut>(IStage<TIn, TOut> stage, Edge<TIn> input, EdgeOptions? outputOptions = null)
     {
         ArgumentNullException.ThrowIfNull(stage);
         var output = new Edge<TOut>($"{stage.Name}.out", outputOptions ?? Definition.Edges.Stages.ToOptions());
         _runners.Add(new StageRunner<TIn, TOut>(stage, input, output, LoggerFactory.CreateLogger(stage.Name)));
+        return output;
+    }
+
+    /// <summary>
+    /// Adds one stage per input (one per modality, say), all writing one output edge named <paramref name="outputName"/>,
+    /// which completes when the last of them finishes. Returns null when <paramref name="stages"/> is empty.
+    /// </summary>
+    public Edge<TOut>? AddStages<TIn, TOut>(string outputName, IEnumerable<(IStage<TIn, TOut> Stage, Edge<TIn> Input)> stages, EdgeOptions? outputOptions = null)
+    {
+        ArgumentNullException.ThrowIfNull(stages);
+        Edge<TOut>? output = null;
+        foreach (var (stage, input) in stages)
+        {
+            ArgumentNullException.ThrowIfNull(stage);
+            if (output is null)
+            {
+                output = new Edge<TOut>(outputName, outputOptions ?? Definition.Edges.Stages.ToOptions());
+                _runners.Add(new StageRunner<TIn, TOut>(stage, input, output, LoggerFactory.CreateLogger(stage.Name)));
+            }
+            else
+            {
+                AddStageInto(stage, input, output);
+            }
+        }
         return output;
     }
 

@@ -1,19 +1,46 @@
 namespace EdgeBind.Core.Stages;
 
-/// <summary>How a runner groups input items before handing them to a stage.</summary>
+/// <summary>
+/// How a runner groups input items before handing them to a stage: the one batching policy of the pipeline.
+/// A batch is the first item plus the items already queued, up to <see cref="MaxBatch"/>; with
+/// <see cref="MaxWaitMs"/> above 0 the runner also waits for more until <see cref="MaxWaitMs"/> after it took
+/// the first item, and once that deadline has passed nothing more joins, not even queued items.
+/// </summary>
 public sealed record StageBatching
 {
     /// <summary>Items per call at most (1 = no batching).</summary>
     public int MaxBatch { get; init; } = 1;
 
     /// <summary>
-    /// How long the runner waits for more items after the first one of a batch arrives, ms.
-    /// Batching never delays an item by more than this.
+    /// How long the runner waits for more items after it took the first one of a batch, ms (0 = never wait; only
+    /// items already queued join). Batching never delays an item by more than this.
     /// </summary>
     public double MaxWaitMs { get; init; }
 
+    /// <summary>
+    /// True when <see cref="IStage{TIn, TOut}.ProcessAsync"/> does long synchronous work (an encoder run): the runner
+    /// then gives the stage a thread of its own, so it never holds a thread-pool thread other stages need.
+    /// </summary>
+    public bool OwnThread { get; init; }
+
     /// <summary>No batching.</summary>
     public static StageBatching None { get; } = new();
+}
+
+/// <summary>
+/// A stage that takes each item into its batch while the runner is still filling it (an encoder preprocesses a
+/// window into its input slot while it waits for the next), so the wait for a full batch hides that work.
+/// The runner calls <see cref="Admit"/> for each item it takes, then <see cref="IStage{TIn, TOut}.ProcessAsync"/>
+/// with the admitted items, in the order admitted.
+/// </summary>
+/// <typeparam name="TIn">Input item type.</typeparam>
+public interface IBatchAdmission<in TIn>
+{
+    /// <summary>
+    /// Takes <paramref name="item"/> into the batch being filled; false when the stage rejected it (it has then
+    /// counted and released it, and the item is not part of the batch).
+    /// </summary>
+    bool Admit(TIn item);
 }
 
 /// <summary>Where a stage writes its results.</summary>

@@ -31,6 +31,9 @@ public sealed class StageRunner<TIn, TOut> : IStageRunner, IStageOutput<TOut>, I
     private readonly Edge<TOut>? _output;
     private readonly ILogger _logger;
     private readonly List<TIn> _batch;
+    private readonly IBatchAdmission<TIn>? _admission;
+    private readonly Lock _fillGate = new();
+    private CancellationTokenSource? _fill;
 
     /// <summary>Creates a runner; <paramref name="output"/> is null for terminal stages.</summary>
     public StageRunner(IStage<TIn, TOut> stage, Edge<TIn> input, Edge<TOut>? output, ILogger logger)
@@ -42,6 +45,7 @@ public sealed class StageRunner<TIn, TOut> : IStageRunner, IStageOutput<TOut>, I
         _output = output;
         _logger = logger;
         _batch = new List<TIn>(Math.Max(1, stage.Batching.MaxBatch));
+        _admission = stage as IBatchAdmission<TIn>;
         Stats = new StageStats(stage.Name, stage.Kind) { QueueDepth = () => input.Depth };
     }
 
@@ -55,34 +59,46 @@ public sealed class StageRunner<TIn, TOut> : IStageRunner, IStageOutput<TOut>, I
     public ValueTask StartAsync(CancellationToken cancellationToken) => _stage.StartAsync(cancellationToken);
 
     /// <inheritdoc />
-    public async Task RunAsync(CancellationToken cancellationToken)
+    public Task RunAsync(CancellationToken cancellationToken) =>
+        _stage.Batching.OwnThread ? StageThread.Run($"edgebind-{_stage.Name}", () => RunLoopAsync(cancellationToken)) : RunLoopAsync(cancellationToken);
+
+    // The awaits below keep their context (ConfigureAwait(true)): on a stage's own thread that brings the loop back
+    // to it; on the thread pool there is no context and it makes no difference.
+    private async Task RunLoopAsync(CancellationToken cancellationToken)
     {
         var maxBatch = Math.Max(1, _stage.Batching.MaxBatch);
-        var maxWait = TimeSpan.FromMilliseconds(_stage.Batching.MaxWaitMs);
+        var maxWaitNs = (long)(_stage.Batching.MaxWaitMs * 1e6);
+        using var cancelWait = cancellationToken.UnsafeRegister(static s => ((StageRunner<TIn, TOut>)s!).CancelFill(), this);
         try
         {
-            while (await _input.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
+            while (await _input.WaitToReadAsync(cancellationToken).ConfigureAwait(true))
             {
                 _batch.Clear();
                 if (!_input.TryRead(out var first))
                 {
                     continue;
                 }
-                _batch.Add(first);
+                var deadline = MonotonicClock.NowNs + maxWaitNs;
+                var taken = 1;
                 if (first is ILatencyOrigin timed)
                 {
                     // The first item of a batch is its oldest: its lag is how far behind the stage runs.
                     Stats.ObserveLag(timed.LatencyOriginNs, MonotonicClock.NowNs);
                 }
+                Take(first);
                 if (maxBatch > 1)
                 {
-                    await FillBatchAsync(maxBatch, maxWait, cancellationToken).ConfigureAwait(false);
+                    taken += await FillBatchAsync(maxBatch, maxWaitNs > 0 ? deadline : long.MaxValue, maxWaitNs > 0, cancellationToken).ConfigureAwait(true);
                 }
-                Stats.AddIn(_batch.Count);
+                Stats.AddIn(taken);
+                if (_batch.Count == 0)
+                {
+                    continue;
+                }
                 var started = MonotonicClock.NowNs;
                 try
                 {
-                    await _stage.ProcessAsync(_batch, this, cancellationToken).ConfigureAwait(false);
+                    await _stage.ProcessAsync(_batch, this, cancellationToken).ConfigureAwait(true);
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException)
                 {
@@ -96,7 +112,7 @@ public sealed class StageRunner<TIn, TOut> : IStageRunner, IStageOutput<TOut>, I
                 }
                 Stats.RecordLatency(MonotonicClock.NowNs - started);
             }
-            await _stage.StopAsync(this, cancellationToken).ConfigureAwait(false);
+            await _stage.StopAsync(this, cancellationToken).ConfigureAwait(true);
         }
         finally
         {
@@ -104,31 +120,104 @@ public sealed class StageRunner<TIn, TOut> : IStageRunner, IStageOutput<TOut>, I
         }
     }
 
-    private async ValueTask FillBatchAsync(int maxBatch, TimeSpan maxWait, CancellationToken cancellationToken)
+    /// <summary>Puts <paramref name="item"/> into the batch, through the stage's admission when it has one.</summary>
+    private void Take(TIn item)
     {
-        while (_batch.Count < maxBatch && _input.TryRead(out var next))
+        if (_admission is null)
         {
-            _batch.Add(next);
-        }
-        if (_batch.Count >= maxBatch || maxWait <= TimeSpan.Zero)
-        {
+            _batch.Add(item);
             return;
         }
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(maxWait);
+        bool admitted;
         try
         {
-            while (_batch.Count < maxBatch && await _input.WaitToReadAsync(timeout.Token).ConfigureAwait(false))
+            admitted = _admission.Admit(item);
+        }
+        catch (Exception ex)
+        {
+            _logger.LogError(ex, "stage {Stage} could not admit an item: {Message}", _stage.Name, ex.Message);
+            (item as IDisposable)?.Dispose();
+            admitted = false;
+        }
+        if (admitted)
+        {
+            _batch.Add(item);
+        }
+        else
+        {
+            Stats.AddError();
+        }
+    }
+
+    /// <summary>
+    /// Adds queued items, then (when <paramref name="wait"/>) waits for more until <paramref name="deadlineNs"/>.
+    /// Returns how many items it took (admitted or not).
+    /// </summary>
+    private async ValueTask<int> FillBatchAsync(int maxBatch, long deadlineNs, bool wait, CancellationToken cancellationToken)
+    {
+        var taken = 0;
+        // Past the deadline nothing more joins, not even queued items: admitting them (preprocessing, say) would
+        // delay this batch beyond the promise; they start the next batch at once instead.
+        while (_batch.Count < maxBatch && MonotonicClock.NowNs < deadlineNs && _input.TryRead(out var next))
+        {
+            Take(next);
+            taken++;
+        }
+        if (!wait || _batch.Count >= maxBatch)
+        {
+            return taken;
+        }
+        var remainingNs = deadlineNs - MonotonicClock.NowNs;
+        if (remainingNs <= 0)
+        {
+            return taken;
+        }
+        var timeout = ArmFill(remainingNs);
+        // A cancellation that came before the timeout was armed did not reach it.
+        cancellationToken.ThrowIfCancellationRequested();
+        try
+        {
+            while (_batch.Count < maxBatch && await _input.WaitToReadAsync(timeout.Token).ConfigureAwait(true))
             {
-                while (_batch.Count < maxBatch && _input.TryRead(out var next))
+                while (_batch.Count < maxBatch && MonotonicClock.NowNs < deadlineNs && _input.TryRead(out var next))
                 {
-                    _batch.Add(next);
+                    Take(next);
+                    taken++;
+                }
+                if (MonotonicClock.NowNs >= deadlineNs)
+                {
+                    break;
                 }
             }
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
             // The wait ran out: process what we have.
+        }
+        cancellationToken.ThrowIfCancellationRequested();
+        return taken;
+    }
+
+    /// <summary>The fill timeout, reused while it has not fired so a batch that fills in time allocates nothing.</summary>
+    private CancellationTokenSource ArmFill(long remainingNs)
+    {
+        lock (_fillGate)
+        {
+            if (_fill is null || !_fill.TryReset())
+            {
+                _fill?.Dispose();
+                _fill = new CancellationTokenSource();
+            }
+            _fill.CancelAfter(TimeSpan.FromTicks(Math.Max(1, remainingNs / 100)));
+            return _fill;
+        }
+    }
+
+    private void CancelFill()
+    {
+        lock (_fillGate)
+        {
+            _fill?.Cancel();
         }
     }
 
@@ -145,6 +234,10 @@ public sealed class StageRunner<TIn, TOut> : IStageRunner, IStageOutput<TOut>, I
         {
             Stats.AddOut();
         }
+        else
+        {
+            Stats.AddDropped();
+        }
         return ok;
     }
 
@@ -152,5 +245,13 @@ public sealed class StageRunner<TIn, TOut> : IStageRunner, IStageOutput<TOut>, I
     public int Abandon() => _input.Abandon();
 
     /// <summary>Disposes the hosted stage.</summary>
-    public ValueTask DisposeAsync() => _stage.DisposeAsync();
+    public ValueTask DisposeAsync()
+    {
+        lock (_fillGate)
+        {
+            _fill?.Dispose();
+            _fill = null;
+        }
+        return _stage.DisposeAsync();
+    }
 }

@@ -135,7 +135,7 @@ internal readonly record struct JsonField(string File, string Path, JsonElement 
 internal static class ManifestReader
 {
     private static readonly string[] TopKeys = ["schema", "name", "version", "license", "description", "embedding_dim", "tokenizer", "modalities", "evaluation"];
-    private static readonly string[] ModalityKeys = ["file", "input", "output", "normalized", "logit_scale", "clips", "preprocess", "weights"];
+    private static readonly string[] ModalityKeys = ["file", "input", "output", "normalized", "logit_scale", "clips", "preprocess", "weights", "calibration"];
 
     /// <param name="root">The manifest.</param>
     /// <param name="directory">The package directory.</param>
@@ -233,7 +233,29 @@ internal static class ManifestReader
             Clips = clips,
             Preprocess = preprocess,
             Weights = weights,
+            Calibration = node.Get("calibration") is { } c ? ReadCalibration(c) : null,
         };
+    }
+
+    private static ModalityCalibration ReadCalibration(JsonField node)
+    {
+        node.RequireObject("temperature", "weight", "source", "items");
+        var temperature = node.Require("temperature").Number();
+        if (temperature is <= 0 or > ModalityCalibration.MaxTemperature)
+        {
+            throw node.Require("temperature").Error($"expected a temperature in (0, {ModalityCalibration.MaxTemperature}], found {JsonField.Format(temperature)}");
+        }
+        var weight = node.Require("weight").Number();
+        if (weight is < 0 or > ModalityCalibration.MaxWeight)
+        {
+            throw node.Require("weight").Error($"expected a weight in [0, {ModalityCalibration.MaxWeight}], found {JsonField.Format(weight)}");
+        }
+        var source = node.Require("source").String();
+        if (string.IsNullOrWhiteSpace(source))
+        {
+            throw node.Require("source").Error("expected what the calibration was fitted on, found an empty string");
+        }
+        return new ModalityCalibration(temperature, weight, source, node.Require("items").PositiveInt());
     }
 
     private static TensorSpec ReadTensor(JsonField node)

@@ -86,6 +86,27 @@ public sealed class ModalitySpec
 
     /// <summary>How the ONNX file stores its weights: <c>float32</c> (default) or <c>float16</c>.</summary>
     public string Weights { get; init; } = Float32Weights;
+
+    /// <summary>The temperature and reliability weight fitted by <c>edgebind models calibrate</c>; null when not calibrated.</summary>
+    public ModalityCalibration? Calibration { get; init; }
+}
+
+/// <summary>
+/// How one modality's cosine similarities become probabilities, fitted on an evaluation set
+/// (<c>edgebind models calibrate</c>): p(c) = softmax(cos(e, q_c) / <paramref name="Temperature"/>), and its exponent in
+/// score-level fusion's log-linear pooling.
+/// </summary>
+/// <param name="Temperature">Softmax temperature over cosine similarities, in (0, 10].</param>
+/// <param name="Weight">Reliability weight w_m in [0, 10]: the modality's exponent in the pooled product (1 = its posterior counts in full).</param>
+/// <param name="Source">What it was fitted on (the evaluation set's directory name and its kind).</param>
+/// <param name="Items">Evaluation items (files or windows) the temperature was fitted on.</param>
+public sealed record ModalityCalibration(double Temperature, double Weight, string Source, int Items)
+{
+    /// <summary>Largest temperature a manifest may carry.</summary>
+    public const double MaxTemperature = 10;
+
+    /// <summary>Largest weight a manifest may carry.</summary>
+    public const double MaxWeight = 10;
 }
 
 /// <summary>
@@ -130,6 +151,27 @@ public sealed class ModelManifest
 
     /// <summary>Free-form evaluation results, as JSON text (null when absent).</summary>
     public string? EvaluationJson { get; init; }
+
+    /// <summary>
+    /// The softmax temperature that turns <paramref name="modality"/>'s cosine similarities to text queries into
+    /// probabilities: the calibrated one when the manifest has it, else the model's own, 1 / (logit scale of the
+    /// modality x logit scale of text): ImageBind multiplies both embeddings by their scales before its softmax, so
+    /// this temperature gives the probabilities the model itself would.
+    /// </summary>
+    public double TemperatureOf(Modality modality)
+    {
+        if (Modalities.TryGetValue(modality, out var spec) && spec.Calibration is { } c)
+        {
+            return c.Temperature;
+        }
+        var own = Modalities.TryGetValue(modality, out spec) ? spec.LogitScale : 1.0;
+        var text = Modalities.TryGetValue(Modality.Text, out var t) ? t.LogitScale : 1.0;
+        return Math.Clamp(1.0 / (own * text), 1e-6, ModalityCalibration.MaxTemperature);
+    }
+
+    /// <summary>The reliability weight of <paramref name="modality"/> in score-level fusion: the calibrated one, else 1.</summary>
+    public double WeightOf(Modality modality) =>
+        Modalities.TryGetValue(modality, out var spec) && spec.Calibration is { } c ? c.Weight : 1.0;
 
     /// <summary>The full path of <paramref name="relative"/> inside the package.</summary>
     /// <exception cref="InvalidDataException"><paramref name="relative"/> is absolute or leads outside the package.</exception>

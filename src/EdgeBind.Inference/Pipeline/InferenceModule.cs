@@ -1,6 +1,9 @@
 using EdgeBind.Core;
+using EdgeBind.Core.Buffers;
+using EdgeBind.Core.Channels;
 using EdgeBind.Core.Config;
 using EdgeBind.Core.Pipeline;
+using EdgeBind.Core.Stages;
 using EdgeBind.Core.Windows;
 using EdgeBind.Inference.Manifest;
 using EdgeBind.Inference.Preprocessing;
@@ -12,8 +15,9 @@ namespace EdgeBind.Inference.Pipeline;
 /// <summary>
 /// Pipeline module <c>inference</c>: when the pipeline file has a <c>model:</c> section, loads the model
 /// package (failing the start with a named error when it does not validate), registers
-/// <see cref="IEmbeddingService"/> for later modules, takes <see cref="Ports.Windows"/>, embeds every window
-/// in micro-batches per modality and publishes <see cref="Ports.Embeddings"/> (<see cref="EmbeddedWindow"/>).
+/// <see cref="IEmbeddingService"/> for later modules, takes every windows port (<see cref="Ports.WindowsOf"/>) and
+/// embeds each with a stage of its own (<see cref="EncoderStage"/>, batched by the runner), so a slow or saturated
+/// modality never holds up another; all of them write <see cref="Ports.Embeddings"/> (<see cref="EmbeddedWindow"/>).
 /// </summary>
 public sealed class InferenceModule : IPipelineModule
 {
@@ -25,8 +29,8 @@ public sealed class InferenceModule : IPipelineModule
     /// <inheritdoc />
     public string Name => "inference";
 
-    /// <summary>The stage built by the last <see cref="Build"/> (null when the file has no <c>model:</c>).</summary>
-    public InferenceStage? Stage { get; private set; }
+    /// <summary>The stages built by the last <see cref="Build"/> (null when the file has no <c>model:</c>).</summary>
+    public InferenceStages? Stages { get; private set; }
 
     /// <inheritdoc />
     public IReadOnlyList<string> Sections => ["model"];
@@ -42,6 +46,10 @@ public sealed class InferenceModule : IPipelineModule
         if (node is null)
         {
             return null;
+        }
+        if (node.Get("queue_capacity") is { } removed)
+        {
+            throw removed.Error("no longer a model key: windows now queue per modality on their own edge, sized by edges.windows (capacity, full_mode)");
         }
         var options = node.Bind<InferenceOptions>();
         options.Path = ResolvePackagePath(definition.File, options.Path);
@@ -77,10 +85,11 @@ public sealed class InferenceModule : IPipelineModule
         var logger = builder.LoggerFactory.CreateLogger("inference");
         var package = Open(builder.Definition, options, logger);
         EmbeddingService? service = null;
+        var ports = builder.TakeWindows();
         try
         {
             service = new EmbeddingService(package, _preprocessors);
-            Stage = CreateStage(package, service, options, _preprocessors, logger);
+            Stages = CreateStages(package, service, ports.Select(p => p.Modality), options, _preprocessors, logger);
         }
         catch
         {
@@ -90,14 +99,26 @@ public sealed class InferenceModule : IPipelineModule
         }
         builder.Services[typeof(IEmbeddingService)] = service;
         builder.Services[typeof(ModelPackage)] = package;
-        if (builder.TryTake<Window>(Ports.Windows, out var windows))
+        if (ports.Count == 0)
         {
-            builder.Publish(Ports.Embeddings, builder.AddStage(Stage, windows));
+            logger.LogWarning("inference: no windows port to take (no source, or another module took them); only the embedding service is available");
+            return;
         }
-        else
+        var input = ports.ToDictionary(p => p.Modality, p => p.Windows);
+        builder.Publish(Ports.Embeddings, builder.AddStages("embeddings", Stages.Encoders.Select(e => ((IStage<Window, EmbeddedWindow>)e, input[e.Modality])))
+            ?? Ended<EmbeddedWindow>("embeddings"));
+        foreach (var unsupported in Stages.Unsupported)
         {
-            logger.LogWarning("inference: no '{Port}' port to take (another module took it); only the embedding service is available", Ports.Windows);
+            builder.AddTerminal(unsupported, input[unsupported.Modality]);
         }
+    }
+
+    /// <summary>An edge that has already ended: the embeddings port when no window can be embedded.</summary>
+    private static Edge<T> Ended<T>(string name)
+    {
+        var edge = new Edge<T>(name, new EdgeOptions { Capacity = 1 });
+        edge.Complete();
+        return edge;
     }
 
     private static ModelPackage Open(PipelineDefinition definition, InferenceOptions options, ILogger logger) =>
@@ -130,51 +151,91 @@ public sealed class InferenceModule : IPipelineModule
     }
 
     /// <summary>
-    /// Builds the inference stage over an opened package: one lane per modality that has both an encoder
-    /// and live preprocessing. The stage takes ownership of <paramref name="package"/> and <paramref name="service"/>.
+    /// Builds one stage per modality in <paramref name="windows"/> over an opened package: an <see cref="EncoderStage"/>
+    /// where the package has an encoder (video windows fall back to the vision encoder when it has no video
+    /// encoder) and live preprocessing, an <see cref="UnsupportedWindowsStage"/> otherwise. The stages share
+    /// ownership of <paramref name="package"/> and <paramref name="service"/>: the last one disposed disposes them.
+    /// When no stage is built (no modalities), the caller keeps them. A failure half-way disposes every stage made.
     /// </summary>
-    public static InferenceStage CreateStage(ModelPackage package, EmbeddingService service, InferenceOptions options, IPreprocessorFactory preprocessors, ILogger logger)
+    public static InferenceStages CreateStages(ModelPackage package, EmbeddingService service, IEnumerable<Modality> windows, InferenceOptions options, IPreprocessorFactory preprocessors, ILogger logger)
     {
         ArgumentNullException.ThrowIfNull(package);
+        ArgumentNullException.ThrowIfNull(service);
+        ArgumentNullException.ThrowIfNull(windows);
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(preprocessors);
         ArgumentNullException.ThrowIfNull(logger);
-        var pool = InferenceStage.CreatePool();
-        var workers = new Dictionary<Modality, ModalityWorker>();
+        var owner = new PackageOwner(service, package);
+        // Held while building, so a failure half-way (which disposes the stages made) leaves the package to the caller.
+        owner.AddRef();
+        var pool = new LeasePool<EmbeddedWindow>(() => new EmbeddedWindow(), 256);
+        var encoders = new List<EncoderStage>();
+        var unsupported = new List<UnsupportedWindowsStage>();
         try
         {
-            foreach (var (modality, encoder) in package.Encoders)
+            foreach (var modality in windows.Distinct())
             {
-                if (modality == Modality.Text)
+                if (CreateEncoderStage(package, modality, options, preprocessors, pool, owner, logger) is { } stage)
                 {
-                    continue;
+                    encoders.Add(stage);
                 }
-                IWindowPreprocessor preprocessor;
-                try
+                else
                 {
-                    preprocessor = preprocessors.CreateWindowPreprocessor(package.Manifest, encoder.Spec);
+                    unsupported.Add(new UnsupportedWindowsStage(modality, owner, logger));
                 }
-                catch (NotSupportedException ex)
-                {
-                    logger.LogWarning("{Encoder}: no live preprocessing ({Message}); its windows will be counted and released", encoder.Label, ex.Message);
-                    continue;
-                }
-                if (!preprocessor.ItemShape.SequenceEqual(encoder.Spec.Input.ItemShape))
-                {
-                    throw new InvalidDataException($"{encoder.Label}: input: the preprocessing writes [{string.Join(",", preprocessor.ItemShape)}] per window, " +
-                        $"the model expects {Manifest.TensorSpec.FormatShape(encoder.Spec.Input.Shape)}");
-                }
-                workers[modality] = new ModalityWorker(encoder, preprocessor, options.BatchingFor(modality), options.QueueCapacity, pool, package.Name, logger);
             }
         }
         catch
         {
-            foreach (var worker in workers.Values)
+            foreach (var stage in encoders)
             {
-                worker.Dispose();
+                stage.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            }
+            foreach (var stage in unsupported)
+            {
+                stage.DisposeAsync().AsTask().GetAwaiter().GetResult();
             }
             throw;
         }
-        return new InferenceStage(workers, [service, package], logger);
+        if (encoders.Count + unsupported.Count > 0)
+        {
+            owner.Release();
+        }
+        return new InferenceStages(encoders, unsupported);
+    }
+
+    private static EncoderStage? CreateEncoderStage(ModelPackage package, Modality modality, InferenceOptions options, IPreprocessorFactory preprocessors,
+        LeasePool<EmbeddedWindow> pool, PackageOwner owner, ILogger logger)
+    {
+        if (modality == Modality.Text)
+        {
+            return null;
+        }
+        if (!package.Encoders.TryGetValue(modality, out var encoder)
+            && !(modality == Modality.Video && package.Encoders.TryGetValue(Modality.Vision, out encoder)))
+        {
+            return null;
+        }
+        IWindowPreprocessor preprocessor;
+        try
+        {
+            preprocessor = preprocessors.CreateWindowPreprocessor(package.Manifest, encoder.Spec);
+        }
+        catch (NotSupportedException ex)
+        {
+            logger.LogWarning("{Encoder}: no live preprocessing ({Message}); its windows will be counted and released", encoder.Label, ex.Message);
+            return null;
+        }
+        if (!preprocessor.ItemShape.SequenceEqual(encoder.Spec.Input.ItemShape))
+        {
+            throw new InvalidDataException($"{encoder.Label}: input: the preprocessing writes [{string.Join(",", preprocessor.ItemShape)}] per window, " +
+                $"the model expects {Manifest.TensorSpec.FormatShape(encoder.Spec.Input.Shape)}");
+        }
+        return new EncoderStage(modality, encoder, preprocessor, options.BatchingFor(modality), pool, package.Name, owner, logger);
     }
 }
+
+/// <summary>The inference stages of one pipeline: one per modality of its windows ports.</summary>
+/// <param name="Encoders">Stages that embed their modality's windows.</param>
+/// <param name="Unsupported">Stages that count and release windows the package cannot embed.</param>
+public sealed record InferenceStages(IReadOnlyList<EncoderStage> Encoders, IReadOnlyList<UnsupportedWindowsStage> Unsupported);

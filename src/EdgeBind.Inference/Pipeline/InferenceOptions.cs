@@ -16,9 +16,6 @@ public sealed class InferenceOptions : ExecutionOptions
     /// <summary>Batching per modality name (<c>vision</c>, <c>audio</c>...); modalities not listed use <see cref="BatchingOptions"/>' defaults.</summary>
     public Dictionary<string, BatchingOptions> Batching { get; set; } = [];
 
-    /// <summary>Windows queued per modality before the inference stage waits (backpressure), items.</summary>
-    public int QueueCapacity { get; set; } = 64;
-
     /// <summary>The batching of <paramref name="modality"/>.</summary>
     public BatchingOptions BatchingFor(Modality modality) =>
         Batching.TryGetValue(modality.ToConfigName(), out var b) ? b : new BatchingOptions();
@@ -33,17 +30,19 @@ public sealed class InferenceOptions : ExecutionOptions
         {
             validator.Require(ModalityNames.TryParse(key, out _), $"batching.{key}", $"a modality name ({ModalityNames.AllNames})", key);
         }
-        validator.Require(QueueCapacity > 0, "queue_capacity", "a positive number of windows", QueueCapacity);
     }
 }
 
-/// <summary>Micro-batching of one modality's windows (<c>model.batching.&lt;modality&gt;</c>).</summary>
+/// <summary>
+/// Batching of one modality's windows (<c>model.batching.&lt;modality&gt;</c>, keyed by the windows' modality), which
+/// the stage runner applies (<see cref="EdgeBind.Core.Stages.StageBatching"/>).
+/// </summary>
 public sealed class BatchingOptions : IValidatable
 {
     /// <summary>Windows per encoder run at most.</summary>
     public int MaxBatch { get; set; } = 8;
 
-    /// <summary>Longest a window waits for others to join its batch, ms (0 = no batching). Never added more than once.</summary>
+    /// <summary>Longest a window waits for others to join its batch, ms (0 = never wait: only windows already queued join). Never added more than once.</summary>
     public double MaxWaitMs { get; set; } = 5;
 
     /// <inheritdoc />

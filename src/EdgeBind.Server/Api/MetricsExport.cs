@@ -46,8 +46,8 @@ internal sealed class MetricsExport : IDisposable
         var edgeDrops = factory.CreateCounter("edgebind_source_queue_dropped_total", "Samples dropped because the source's queue was full", "source");
         var p50 = factory.CreateGauge("edgebind_stage_latency_p50_seconds", "Median processing time of a stage (source, windower or stage) since start, seconds", "stage");
         var p99 = factory.CreateGauge("edgebind_stage_latency_p99_seconds", "99th percentile processing time of a stage since start, seconds", "stage");
-        var windowsDepth = factory.CreateGauge("edgebind_windows_queue_depth", "Windows waiting on the shared windows edge");
-        var windowsDropped = factory.CreateCounter("edgebind_windows_dropped_total", "Windows dropped at the shared windows edge");
+        var windowsDepth = factory.CreateGauge("edgebind_windows_queue_depth", "Windows waiting on the windows edges (one per modality)");
+        var windowsDropped = factory.CreateCounter("edgebind_windows_dropped_total", "Windows dropped at the windows edges (one per modality)");
         var clients = factory.CreateGauge("edgebind_ws_clients", "Connected WebSocket clients");
         var sent = factory.CreateCounter("edgebind_ws_messages_sent_total", "WebSocket messages sent");
         var dropped = factory.CreateCounter("edgebind_ws_messages_dropped_total", "WebSocket messages dropped because a client's queue was full");
@@ -86,11 +86,8 @@ internal sealed class MetricsExport : IDisposable
             {
                 Stage(runner.Stats);
             }
-            if (pipeline.WindowEdge is { } windows)
-            {
-                windowsDepth.Set(windows.Depth);
-                windowsDropped.IncTo(windows.Dropped);
-            }
+            windowsDepth.Set(pipeline.WindowEdges.Values.Sum(w => w.Depth));
+            windowsDropped.IncTo(pipeline.WindowEdges.Values.Sum(w => w.Dropped));
             if (hub() is { } h)
             {
                 clients.Set(h.ClientCount);

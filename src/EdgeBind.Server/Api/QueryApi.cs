@@ -37,8 +37,8 @@ public sealed record QueryView(string Id, string Kind, string? Text, string? Exp
 /// <param name="Exit">Exit threshold (probability).</param>
 /// <param name="MinDurationS">Minimum duration, s.</param>
 /// <param name="CooldownS">Cooldown, s.</param>
-/// <param name="Temperature">Softmax temperature of the group's cosines.</param>
-public sealed record QueryGroupView(string Id, string Role, IReadOnlyList<string> Watch, double Enter, double Exit, double MinDurationS, double CooldownS, double Temperature);
+/// <param name="Temperature">Softmax temperature of the group's cosines; null = the model's calibrated temperature for each watched modality.</param>
+public sealed record QueryGroupView(string Id, string Role, IReadOnlyList<string> Watch, double Enter, double Exit, double MinDurationS, double CooldownS, double? Temperature);
 
 /// <summary>Handlers of <c>/api/queries</c> over the matching module's <see cref="IQueryStore"/>.</summary>
 internal sealed partial class QueryApi

@@ -103,13 +103,13 @@ public sealed class PipelineStatus
                 RateOf($"stage/{st.Name}"), Ms(st.Latency.PercentileNs(0.5)), Ms(st.Latency.PercentileNs(0.99)),
                 Math.Round(Ns.ToSeconds(st.LagNs), 3), Math.Round(Ns.ToSeconds(st.BlockedNs), 3));
         }).ToList();
-        var windowEdge = _pipeline.WindowEdge;
+        var windowEdges = _pipeline.WindowEdges.Values;
         return new StatusSnapshot(
             "status",
             _pipeline.Definition.Name,
             Math.Round((DateTimeOffset.UtcNow - StartedUtc).TotalSeconds, 1),
-            windowEdge?.Depth ?? 0,
-            windowEdge?.Dropped ?? 0,
+            windowEdges.Sum(w => w.Depth),
+            windowEdges.Sum(w => w.Dropped),
             sources,
             stages);
     }
@@ -154,8 +154,8 @@ public sealed class PipelineStatus
 /// <param name="Type">Always "status" (the WebSocket message type).</param>
 /// <param name="Pipeline">Pipeline name.</param>
 /// <param name="UptimeS">Seconds since the server started.</param>
-/// <param name="WindowsQueue">Windows waiting for processing.</param>
-/// <param name="WindowsDropped">Windows dropped at the windows edge.</param>
+/// <param name="WindowsQueue">Windows waiting for processing, on every modality's windows edge.</param>
+/// <param name="WindowsDropped">Windows dropped at the windows edges.</param>
 /// <param name="Sources">Per source.</param>
 /// <param name="Stages">Per stage.</param>
 public sealed record StatusSnapshot(string Type, string Pipeline, double UptimeS, int WindowsQueue, long WindowsDropped, IReadOnlyList<SourceStatus> Sources, IReadOnlyList<StageStatus> Stages);

@@ -1,14 +1,13 @@
 using EdgeBind.Core.Pipeline;
-using EdgeBind.Core.Windows;
 
 namespace EdgeBind.Server.Preview;
 
 /// <summary>
 /// Owns the pipeline file's <c>server:</c> section (bound into <see cref="ServerOptions"/> when the file is
 /// loaded, so <c>validate</c> and <c>run</c> refuse an unsafe one as <c>serve</c> does) and, when the daemon
-/// serves, taps the windows stream for the dashboard: registered before inference, it takes
-/// <see cref="Ports.Windows"/>, copies throttled previews into a <see cref="PreviewStore"/> (shared as a
-/// service) and re-publishes the same windows, unchanged, on <see cref="Ports.Windows"/>.
+/// serves, taps the windows streams for the dashboard: registered before inference, it takes each windows port
+/// (<see cref="Ports.WindowsOf"/>), copies throttled previews into a <see cref="PreviewStore"/> (shared as a
+/// service) and re-publishes the same windows, unchanged, on the same port.
 /// </summary>
 public sealed class PreviewModule : IPipelineModule
 {
@@ -53,11 +52,11 @@ public sealed class PreviewModule : IPipelineModule
         var store = new PreviewStore();
         Store = store;
         builder.Services[typeof(PreviewStore)] = store;
-        if (builder.TryTake<Window>(Ports.Windows, out var input))
+        foreach (var (modality, input) in builder.TakeWindows())
         {
-            var stage = new PreviewStage(store, options, builder.LoggerFactory);
+            var stage = new PreviewStage(modality, store, options, builder.LoggerFactory);
             var output = builder.AddStage(stage, input, builder.Definition.Edges.Windows.ToOptions());
-            builder.Publish(Ports.Windows, output);
+            builder.Publish(Ports.WindowsOf(modality), output);
         }
     }
 }

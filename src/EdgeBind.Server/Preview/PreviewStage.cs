@@ -26,8 +26,9 @@ internal sealed class PreviewStage : IStage<Window, Window>
     private readonly PreviewRenderer _renderer;
     private Task? _renderTask;
 
-    public PreviewStage(PreviewStore store, ServerOptions options, ILoggerFactory loggerFactory)
+    public PreviewStage(Modality modality, PreviewStore store, ServerOptions options, ILoggerFactory loggerFactory)
     {
+        Name = $"preview/{modality.ToConfigName()}";
         _store = store;
         _options = options;
         _logger = loggerFactory.CreateLogger("preview");
@@ -38,7 +39,8 @@ internal sealed class PreviewStage : IStage<Window, Window>
             job => job.Return());
     }
 
-    public string Name => "preview";
+    /// <summary><c>preview/&lt;modality&gt;</c>: one tap per windows port.</summary>
+    public string Name { get; }
 
     public string Kind => "preview";
 

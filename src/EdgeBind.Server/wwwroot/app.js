@@ -390,7 +390,7 @@
       entry.what.textContent = describe(q);
       entry.groups = entry.groups || entry.li.insertBefore(el('div', { class: 'groups' }), entry.canvas);
       entry.groups.replaceChildren(...classOf.map((g) => el('div', { class: 'group', 'data-group': g.id,
-        text: `${g.id}: p enter ${g.enter.toFixed(2)} · exit ${g.exit.toFixed(2)} · min ${g.min_duration_s} s · T ${g.temperature} · ${g.watch.join(', ')}` })));
+        text: `${g.id}: p enter ${g.enter.toFixed(2)} · exit ${g.exit.toFixed(2)} · min ${g.min_duration_s} s · T ${g.temperature ?? 'model-calibrated'} · ${g.watch.join(', ')}` })));
     }
   }
 

@@ -22,9 +22,10 @@ public sealed class TestOnlyEmbeddingModule : IPipelineModule
     {
         builder.Services[typeof(IQueryEmbedder)] = new TestOnlyKeywordEmbedder();
         builder.Services[typeof(EdgeBind.Matching.Detection.IRegionEmbedder)] = new TestOnlyRedRegionEmbedder();
-        if (builder.TryTake<Window>(Ports.Windows, out var windows))
+        var stages = builder.TakeWindows().Select(p => ((IStage<Window, EmbeddedWindow>)new TestOnlyEncoderStage(), p.Windows));
+        if (builder.AddStages("embeddings", stages) is { } embeddings)
         {
-            builder.Publish(Ports.Embeddings, builder.AddStage(new TestOnlyEncoderStage(), windows));
+            builder.Publish(Ports.Embeddings, embeddings);
         }
     }
 }
