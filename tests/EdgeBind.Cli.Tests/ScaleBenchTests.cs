@@ -117,6 +117,8 @@ public sealed class ScaleBenchTests
         Assert.Equal(m.Rigs, read.Rigs);
         Assert.Equal(m.Lag, read.Lag);
         Assert.Equal(70, read.EventLatencyP99Ms);
+        // A rung without windows has no latency: NaN travels as the string JSON allows ("NaN"), as the Python script writes it.
+        Assert.True(double.IsNaN(ScaleMeasurement.FromWorkerOutput("{\"rigs\": 1, \"duration_s\": 8, \"latency_p50_ms\": \"NaN\"}", "python").LatencyP50Ms));
         var none = Assert.Throws<InvalidDataException>(() => ScaleMeasurement.FromWorkerOutput("Traceback: boom\n", "python (2 rigs)"));
         Assert.Contains("python (2 rigs)", none.Message, StringComparison.Ordinal);
         Assert.Throws<InvalidDataException>(() => ScaleMeasurement.FromWorkerOutput("{\"rigs\": 0, \"duration_s\": 30}", "fake"));

@@ -377,6 +377,17 @@ def blas_loaded() -> str:
     return ", ".join(sorted(libs)) or "none mapped"
 
 
+def json_numbers(value):
+    """NaN and infinities as the strings .NET's JSON reader accepts ("NaN", "Infinity"); bare NaN is not JSON."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, dict):
+        return {k: json_numbers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [json_numbers(v) for v in value]
+    return value
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("pipeline")
@@ -525,7 +536,7 @@ def main():
         hop = min(h for mm, h, _ in wins.values() if mm == m)
         lag.append({"modality": m, "hop_s": hop, "windows": len(v), "p50_ms": percentile(v, 0.5), "p99_ms": percentile(v, 0.99)})
     ev = sorted(event_lat)
-    print(json.dumps({
+    print(json.dumps(json_numbers({
         "system": "python (idle)" if args.idle else "python",
         "rigs": args.rigs,
         "duration_s": args.duration,
@@ -547,7 +558,7 @@ def main():
         "frames": frames,
         "abandoned": abandoned,
         "note": f"PyTorch {torch.__version__} eager, {threads} threads, BLAS {blas_loaded()}; Python {sys.version.split()[0]}",
-    }, allow_nan=True))
+    }), allow_nan=False))
 
 
 if __name__ == "__main__":
