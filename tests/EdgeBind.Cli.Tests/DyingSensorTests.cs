@@ -80,7 +80,7 @@ public sealed class DyingSensorTests(ITestOutputHelper output)
     private async Task<IReadOnlyList<JsonObject>> Run(Scenario scenario, string mode, Action<Pipeline> finished)
     {
         var demo = Path.Combine(CliProcess.RepoRoot, "pipelines", "demo.yaml");
-        var overrides = PipelineOverrides.Load(demo).SetPacing("fast").Edit(root => Configure(root, scenario.Dir, mode));
+        var overrides = PipelineOverrides.Load(demo).SetPacing("fast").Edit(root => Configure(root, scenario.Dir, mode)).OneWindowPerBatch();
         var lines = await RecordedRun.RunLinesAsync(overrides, embeddings: true, TimeSpan.FromMinutes(5), fused: true, finished: finished);
         return lines.Select(l => JsonNode.Parse(l)!.AsObject()).ToList();
     }

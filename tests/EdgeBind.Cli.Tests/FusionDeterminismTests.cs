@@ -23,7 +23,7 @@ public sealed class FusionDeterminismTests(ITestOutputHelper output)
         List<string>? reference = null;
         for (var run = 0; run < Runs; run++)
         {
-            var overrides = PipelineOverrides.Load(demo).SetPacing("fast");
+            var overrides = PipelineOverrides.Load(demo).SetPacing("fast").OneWindowPerBatch();
             var lines = await RecordedRun.RunLinesAsync(WithFusedGroup(overrides, mode), embeddings: true, TimeSpan.FromMinutes(5), fused: true);
             var records = Normalise(lines);
             var fusedSteps = records.Count(r => r.Contains("\"kind\":\"embedding\"", StringComparison.Ordinal) && r.Contains("\"target\":\"fused\"", StringComparison.Ordinal));
@@ -58,13 +58,6 @@ public sealed class FusionDeterminismTests(ITestOutputHelper output)
         fused.Children[new YamlScalarNode("id")] = new YamlScalarNode("fused_view");
         fused.Children[new YamlScalarNode("watch")] = new YamlSequenceNode(new YamlScalarNode("fused"));
         groups.Add(fused);
-        var model = (YamlMappingNode)root.Children[new YamlScalarNode("model")];
-        var batching = new YamlMappingNode();
-        foreach (var m in new[] { "vision", "audio", "depth", "thermal", "imu" })
-        {
-            batching.Children[new YamlScalarNode(m)] = new YamlMappingNode(new YamlScalarNode("max_batch"), new YamlScalarNode("1"));
-        }
-        model.Children[new YamlScalarNode("batching")] = batching;
     });
 
     /// <summary>

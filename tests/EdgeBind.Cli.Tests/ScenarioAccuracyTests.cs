@@ -55,7 +55,7 @@ public sealed class ScenarioAccuracyTests(ScenarioAccuracyTests.Scenarios scenar
                 var path = ((YamlScalarNode)options.Children[new YamlScalarNode("path")]).Value!;
                 options.Children[new YamlScalarNode("path")] = new YamlScalarNode(Path.Combine(folder, path["demo-scenario/".Length..]));
             }
-        });
+        }).OneWindowPerBatch();
         var records = await RecordedRun.RunAsync(overrides, embeddings: true, TimeSpan.FromMinutes(5));
         // Every file source starts at the pipeline's replay epoch: the earliest window start is scenario time 0.
         var origin = records.Where(r => r.Kind == "embedding").Min(r => r.StartNs);

@@ -59,7 +59,7 @@ CLIP_STD = [0.26862954, 0.26130258, 0.27577711]
 
 PRESETS = {
     "edgebind-tiny": {
-        "name": "edgebind-tiny", "version": "0.1.0",
+        "name": "edgebind-tiny", "version": "0.2.0",
         "license": "Apache-2.0 (weights and code of this repository); trained only on the synthetic world in tools/edgebind-tiny",
         "description": "Tiny ImageBind-style joint embedding (6 modalities, 256-d) trained on EdgeBind's synthetic sensor world",
         "vocab_name": "bpe_edgebind_tiny.txt.gz",
