@@ -120,6 +120,27 @@ public sealed class PipelineTests
     }
 
     [Fact]
+    public async Task A_pipeline_disposed_twice_as_a_host_does_says_nothing_the_second_time()
+    {
+        // A service registered as itself and as IHostedService is disposed by the host once per registration;
+        // the memory governor's timer made the second dispose throw and `serve` exit 1 after a clean stop.
+        const string yaml = """
+            sources:
+              - { type: synthetic.audio, id: mic0, options: { rate_hz: 50, pacing: fast, duration_s: 2 } }
+            windows:
+              audio: { length_s: 1.0, hop_s: 0.5 }
+            memory: { pool_idle_s: 1 }
+            """;
+        var pipeline = new Pipeline.Pipeline(PipelineDefinition.Parse(yaml, "t.yaml", Registry, [new CountingModule(TimeSpan.Zero)]));
+        await pipeline.StartAsync();
+        await pipeline.Completion.WaitAsync(TimeSpan.FromSeconds(30));
+        await pipeline.StopAsync();
+        Assert.NotNull(pipeline.Memory);
+        await pipeline.DisposeAsync();
+        await pipeline.DisposeAsync();
+    }
+
+    [Fact]
     public async Task Shutdown_drains_within_the_deadline_and_abandons_the_rest()
     {
         const string yaml = """

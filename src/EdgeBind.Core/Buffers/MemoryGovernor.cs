@@ -55,6 +55,7 @@ public sealed partial class MemoryGovernor : IAsyncDisposable
     private readonly MemorySettings _settings;
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stop = new();
+    private int _disposed;
     private readonly Task _loop;
     private long _compactedAt;
     private long _trimmedBytes;
@@ -160,6 +161,10 @@ public sealed partial class MemoryGovernor : IAsyncDisposable
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
         await _stop.CancelAsync().ConfigureAwait(false);
         await _loop.ConfigureAwait(false);
         _stop.Dispose();

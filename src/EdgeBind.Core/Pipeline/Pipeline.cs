@@ -91,6 +91,7 @@ public sealed class Pipeline : IAsyncDisposable
     private Task? _completion;
     private readonly ReplayEpoch _epoch = new();
     private MemoryGovernor? _memory;
+    private int _disposed;
 
     /// <summary>
     /// Creates a pipeline from a loaded file; its stages come from the modules the file was loaded with
@@ -348,6 +349,11 @@ public sealed class Pipeline : IAsyncDisposable
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
+        // The host disposes a hosted service registered both as itself and as IHostedService twice.
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
         if (!_sourcesCts.IsCancellationRequested)
         {
             await StopAsync().ConfigureAwait(false);
