@@ -1,3 +1,5 @@
+using Segment = EdgeBind.Cli.Tests.TimelineSegment;
+using Timeline = EdgeBind.Cli.Tests.ScenarioTimeline;
 using System.Globalization;
 using System.Text.Json;
 using EdgeBind.Core;
@@ -111,29 +113,12 @@ public sealed class DemoScenarioTests(ITestOutputHelper output)
 
     private sealed record Event(string QueryId, string Target, double StartS, double EndS, double Peak);
 
-    private sealed record Segment(string Concept, string Modality, double StartS, double EndS);
-
     private sealed record Result(int Events, int Correct, int Segments, int Found, List<string> Detail)
     {
         // No events at all is not precise, it is silent: count it as 0.
         public double Precision => Events == 0 ? 0 : (double)Correct / Events;
 
         public double Recall => Segments == 0 ? 0 : (double)Found / Segments;
-    }
-
-    private sealed record Timeline(IReadOnlyDictionary<string, string> Prompts, IReadOnlyList<Segment> Segments)
-    {
-        public IReadOnlySet<string> ScenarioConcepts => Segments.Select(s => s.Concept).ToHashSet();
-
-        public static Timeline Load(string path)
-        {
-            using var doc = JsonDocument.Parse(File.ReadAllText(path));
-            var prompts = doc.RootElement.GetProperty("concepts").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetString()!);
-            var segments = doc.RootElement.GetProperty("segments").EnumerateArray().Select(s => new Segment(
-                s.GetProperty("concept").GetString()!, s.GetProperty("modality").GetString()!,
-                s.GetProperty("start_s").GetDouble(), s.GetProperty("end_s").GetDouble())).ToList();
-            return new Timeline(prompts, segments);
-        }
     }
 
     /// <summary>A standing query of demo.yaml: its concept (from its prompt, or the audio file's name) and what it watches.</summary>

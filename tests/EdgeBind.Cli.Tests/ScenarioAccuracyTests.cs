@@ -1,3 +1,5 @@
+using Segment = EdgeBind.Cli.Tests.TimelineSegment;
+using Timeline = EdgeBind.Cli.Tests.ScenarioTimeline;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
@@ -160,27 +162,12 @@ public sealed class ScenarioAccuracyTests(ScenarioAccuracyTests.Scenarios scenar
 
     private sealed record Event(string Concept, string Target, double StartS, double EndS, double Peak);
 
-    private sealed record Segment(string Concept, string Modality, double StartS, double EndS);
-
     private sealed record Result(int Events, int Correct, int Segments, int Found, List<string> Detail)
     {
         // No events at all is not precise, it is silent: count it as 0.
         public double Precision => Events == 0 ? 0 : (double)Correct / Events;
 
         public double Recall => Segments == 0 ? 1 : (double)Found / Segments;
-    }
-
-    private sealed record Timeline(IReadOnlyDictionary<string, string> Prompts, IReadOnlyList<Segment> Segments)
-    {
-        public static Timeline Load(string path)
-        {
-            using var doc = JsonDocument.Parse(File.ReadAllText(path));
-            var prompts = doc.RootElement.GetProperty("concepts").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetString()!);
-            var segments = doc.RootElement.GetProperty("segments").EnumerateArray().Select(s => new Segment(
-                s.GetProperty("concept").GetString()!, s.GetProperty("modality").GetString()!,
-                s.GetProperty("start_s").GetDouble(), s.GetProperty("end_s").GetDouble())).ToList();
-            return new Timeline(prompts, segments);
-        }
     }
 
     /// <summary>
